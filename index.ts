@@ -1,0 +1,4 @@
+// vmlaunch's public API: everything a script needs, from one entry point.
+export * from './native/index.js';
+export * from './network/index.js';
+export * from './launcher/index.js';

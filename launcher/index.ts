@@ -1,0 +1,2 @@
+// The launcher's public face: QEMU options, devices, command builder, QMP, VM lifecycle.
+export {};

@@ -1,0 +1,36 @@
+// Hand-written types of the C++ addon (native/src). Every function is synchronous and throws
+// Node-style system errors ({ code, errno, syscall, path? }) or a TypeError naming its usage.
+
+/** The raw addon, as loaded from vmlaunch_native.node. */
+export interface NativeBinding {
+  /** Name of a (positive) errno number, e.g. 17 -> 'EEXIST'. */
+  errnoName(errno: number): string;
+  /** Creates a netns bound onto `path` (an existing empty file), like `ip netns add`. */
+  netnsCreate(path: string): void;
+  /** Creates a netns that lives as long as the returned fd. */
+  netnsCreateAnonymous(): number;
+  /** A NETLINK_ROUTE socket inside `netns` (a path; null = the caller's). */
+  netlinkOpen(netns: string | null): number;
+  /** mount(2). */
+  mount(source: string | null, target: string, fstype: string | null, flags: number): void;
+  /** umount2(2). */
+  umount(target: string, flags: number): void;
+  /** Opens or creates tap `name` inside `netns`, one fd per queue. */
+  tapOpen(
+    netns: string | null,
+    name: string,
+    options?: { queues?: number; vnetHdr?: boolean },
+  ): { name: string; fds: number[] };
+  /** Opens `queues` fds of a macvtap character device such as /dev/tap7. */
+  macvtapOpen(devicePath: string, queues: number, vnetHdr: boolean): number[];
+  /** Opens `count` fds of /dev/vhost-net. */
+  vhostNetOpen(count: number): number[];
+  /** sendmsg with SCM_RIGHTS; returns bytes sent. */
+  sendFds(socket: number, data: Buffer, fds: number[], timeoutMs?: number): number;
+  /** recvmsg receiving fds (close-on-exec); empty data means EOF; EAGAIN when nothing waits. */
+  recvFds(socket: number, maxBytes: number, maxFds: number): { data: Buffer; fds: number[] };
+  /** A connected pair of unix stream sockets. */
+  socketpair(): [number, number];
+  /** close(2). */
+  close(fd: number): void;
+}

@@ -1,0 +1,133 @@
+// The native layer's public face: each addon primitive, with its errors wrapped as NativeError.
+import type { NativeBinding } from './binding.js';
+import { NativeError } from './errors.js';
+import { loadBinding } from './load.js';
+
+export { NativeError, VmlaunchError } from './errors.js';
+export type { NativeBinding } from './binding.js';
+export { candidatePaths, loadBinding } from './load.js';
+
+let binding: NativeBinding | undefined;
+
+// Loads lazily so that importing the package never fails on a host without the build.
+function addon(): NativeBinding {
+  binding ??= loadBinding();
+  return binding;
+}
+
+// Runs one addon call, turning its Node-style error into a NativeError naming the primitive.
+function call<T>(operation: string, run: (b: NativeBinding) => T): T {
+  const b = addon();
+  try {
+    return run(b);
+  } catch (error) {
+    throw NativeError.wrap(operation, error);
+  }
+}
+
+/** Linux mount flags used with mount()/umount() (include/uapi/linux/mount.h). */
+export const MountFlags = {
+  MS_BIND: 0x1000,
+  MS_REC: 0x4000,
+  MS_SHARED: 1 << 20,
+  MNT_DETACH: 2,
+} as const;
+
+/** Name of a positive errno number ('EEXIST' for 17), for errors that arrive as numbers. */
+export function errnoName(errno: number): string {
+  return call('errnoName', (b) => b.errnoName(errno));
+}
+
+/** Creates a netns bound onto `path` (an existing empty file); the caller's netns is unchanged. */
+export function netnsCreate(path: string): void {
+  call('netnsCreate', (b) => b.netnsCreate(path));
+}
+
+/** Creates an anonymous netns held by the returned fd (use `/proc/self/fd/N` as its path). */
+export function netnsCreateAnonymous(): number {
+  return call('netnsCreateAnonymous', (b) => b.netnsCreateAnonymous());
+}
+
+/** Opens a NETLINK_ROUTE socket that belongs to `netns` (a path; null for the caller's). */
+export function netlinkOpen(netns: string | null): number {
+  return call('netlinkOpen', (b) => b.netlinkOpen(netns));
+}
+
+/** mount(2). */
+export function mount(
+  source: string | null,
+  target: string,
+  fstype: string | null,
+  flags: number,
+): void {
+  call('mount', (b) => b.mount(source, target, fstype, flags));
+}
+
+/** umount2(2). */
+export function umount(target: string, flags: number): void {
+  call('umount', (b) => b.umount(target, flags));
+}
+
+/** Options of a tap open. */
+export interface TapOpenOptions {
+  /** Queue count; more than 1 sets IFF_MULTI_QUEUE. Default 1. */
+  queues?: number;
+  /** IFF_VNET_HDR (offloads between guest and host). Default true. */
+  vnetHdr?: boolean;
+}
+
+/** Opens (creating if absent) tap `name` inside `netns`, one fd per queue; name '' = kernel's pick. */
+export function tapOpen(
+  netns: string | null,
+  name: string,
+  options: TapOpenOptions = {},
+): { name: string; fds: number[] } {
+  return call('tapOpen', (b) => b.tapOpen(netns, name, options));
+}
+
+/** Opens `queues` fds of a macvtap device node (/dev/tapN). */
+export function macvtapOpen(devicePath: string, queues: number, vnetHdr = true): number[] {
+  return call('macvtapOpen', (b) => b.macvtapOpen(devicePath, queues, vnetHdr));
+}
+
+/** Opens `count` /dev/vhost-net fds, one per queue; ENOENT where vhost-net is absent. */
+export function vhostNetOpen(count: number): number[] {
+  return call('vhostNetOpen', (b) => b.vhostNetOpen(count));
+}
+
+/** Sends `data` with `fds` attached (SCM_RIGHTS); waits up to timeoutMs on a full socket. */
+export function sendFds(socket: number, data: Buffer, fds: number[], timeoutMs?: number): number {
+  return call('sendFds', (b) => b.sendFds(socket, data, fds, timeoutMs));
+}
+
+/** Receives data and fds from a unix socket; EAGAIN when nothing is waiting. */
+export function recvFds(
+  socket: number,
+  maxBytes: number,
+  maxFds: number,
+): { data: Buffer; fds: number[] } {
+  return call('recvFds', (b) => b.recvFds(socket, maxBytes, maxFds));
+}
+
+/** A connected, close-on-exec pair of unix stream sockets. */
+export function socketpair(): [number, number] {
+  return call('socketpair', (b) => b.socketpair());
+}
+
+/** Closes an fd; EBADF surfaces so double closes are caught. */
+export function closeFd(fd: number): void {
+  call('close', (b) => b.close(fd));
+}
+
+/** Closes every fd, keeping the first error and still closing the rest. */
+export function closeAll(fds: Iterable<number>): void {
+  let first: Error | undefined;
+  for (const fd of fds) {
+    try {
+      closeFd(fd);
+    } catch (error) {
+      first ??= error as Error;
+    }
+  }
+  if (first !== undefined) throw first;
+}

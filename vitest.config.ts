@@ -1,0 +1,12 @@
+// Vitest: unit, integration (root, netns) and e2e (real guests) tests, in separate processes.
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    reporters: ['default'],
+  },
+});
