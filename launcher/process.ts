@@ -1,0 +1,189 @@
+// The QEMU child process: spawned with our fds inherited at 3, 4, ..., its stderr tail kept for
+// errors, its exit observed, and killed if our process dies (PR_SET_PDEATHSIG via setpriv,
+// plus an exit hook for orderly exits).
+import { accessSync, constants, existsSync } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
+import { execa } from 'execa';
+import type { Readable } from 'node:stream';
+import { LaunchError, type ExitInfo } from './errors.js';
+import { silentLogger, type Logger } from './log.js';
+import { TextRing } from './ring-buffer.js';
+
+/** How to start QEMU. */
+export interface QemuSpawnOptions {
+  /** Binary name (searched in PATH) or absolute path. */
+  binary: string;
+  /** Arguments after the binary. */
+  args: string[];
+  /** Parent fds handed to the child: fds[i] becomes the child's fd 3+i. */
+  fds?: number[];
+  /** Kill QEMU when our process dies, even by SIGKILL (default true). */
+  killOnParentDeath?: boolean;
+  /** Characters of stderr kept for errors (default 8192). */
+  stderrTail?: number;
+  logger?: Logger;
+  /** Injectable for unit tests. */
+  spawn?: typeof execa;
+}
+
+const live = new Set<QemuProcess>();
+let exitHookInstalled = false;
+
+// On an orderly exit of Node, no QEMU we started may outlive us.
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const child of live) child.kill('SIGKILL');
+  });
+}
+
+// Finds the binary the way execvp would, so a missing QEMU is a clear error before spawning.
+export function resolveBinary(binary: string, path = process.env.PATH ?? ''): string {
+  const candidates =
+    isAbsolute(binary) || binary.includes('/')
+      ? [binary]
+      : path
+          .split(delimiter)
+          .filter(Boolean)
+          .map((dir) => join(dir, binary));
+  for (const candidate of candidates) {
+    if (!existsSync(candidate)) continue;
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch (error) {
+      throw new LaunchError(
+        `QEMU binary ${candidate} is not executable`,
+        {
+          argv: [binary],
+          step: 'resolve-binary',
+          code: 'QEMU_NOT_EXECUTABLE',
+        },
+        { cause: error },
+      );
+    }
+  }
+  throw new LaunchError(
+    `QEMU binary ${binary} not found${candidates.length > 1 ? ' in PATH' : ''}; install it (Debian: apt-get install qemu-system-x86)`,
+    { argv: [binary], step: 'resolve-binary', code: 'QEMU_NOT_FOUND' },
+  );
+}
+
+// setpriv (util-linux) sets PR_SET_PDEATHSIG then execs QEMU: same pid, killed with us.
+function deathSignalWrapper(): string | undefined {
+  for (const candidate of ['/usr/bin/setpriv', '/bin/setpriv']) {
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** A running (or ended) QEMU process. */
+export class QemuProcess {
+  readonly pid: number;
+  /** The full command line, binary first. */
+  readonly argv: string[];
+  /** Resolves once, with how the process ended; never rejects. */
+  readonly exited: Promise<ExitInfo>;
+  private exitInfo: ExitInfo | undefined;
+  private readonly stderr: TextRing;
+
+  constructor(
+    pid: number,
+    argv: string[],
+    exited: Promise<ExitInfo>,
+    stderr: Readable | null,
+    tail: number,
+    private readonly logger: Logger,
+  ) {
+    this.pid = pid;
+    this.argv = argv;
+    this.stderr = new TextRing(tail);
+    stderr?.setEncoding('utf8');
+    stderr?.on('data', (chunk: string) => {
+      this.stderr.append(chunk);
+      logger.debug({ stderr: chunk.trimEnd() }, 'qemu stderr');
+    });
+    this.exited = exited.then((info) => {
+      this.exitInfo = info;
+      live.delete(this);
+      logger.debug({ exit: info }, 'qemu exited');
+      return info;
+    });
+  }
+
+  /** True until the exit has been observed. */
+  get running(): boolean {
+    return this.exitInfo === undefined;
+  }
+
+  /** How it ended, once it has. */
+  get exit(): ExitInfo | undefined {
+    return this.exitInfo;
+  }
+
+  /** The last characters QEMU wrote to stderr. */
+  stderrTail(): string {
+    return this.stderr.tail(Number.MAX_SAFE_INTEGER);
+  }
+
+  // Sends a signal by pid, if the process has not been reaped yet (never a recycled pid).
+  kill(signal: NodeJS.Signals = 'SIGKILL'): boolean {
+    if (!this.running) return false;
+    try {
+      process.kill(this.pid, signal);
+      this.logger.debug({ signal }, 'signalled qemu');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+// Spawns QEMU and resolves once the kernel has started it; a failure to start is a LaunchError.
+export async function spawnQemu(options: QemuSpawnOptions): Promise<QemuProcess> {
+  const logger = options.logger ?? silentLogger;
+  const binary = resolveBinary(options.binary);
+  const argv = [binary, ...options.args];
+  const wrapper = options.killOnParentDeath === false ? undefined : deathSignalWrapper();
+  const [file, args] = wrapper
+    ? [wrapper, ['--pdeathsig', 'SIGKILL', '--', ...argv]]
+    : [binary, options.args];
+  const run = options.spawn ?? execa;
+  const child = run(file, args, {
+    // execa's types list only the literals 3-9 for an fd here; at run time any fd is passed on.
+    stdio: ['ignore', 'ignore', 'pipe', ...(options.fds ?? []).map((fd) => fd as 3)],
+    reject: false,
+    buffer: false,
+    cleanup: true,
+    forceKillAfterDelay: false,
+    windowsHide: true,
+  });
+  const exited: Promise<ExitInfo> = child.then(
+    (result) => ({
+      code: result.exitCode ?? null,
+      signal: result.signal ?? null,
+    }),
+    () => ({ code: null, signal: null }),
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', () => resolve());
+    child.once('error', (error) =>
+      reject(new LaunchError(`cannot start ${binary}`, { argv, step: 'spawn' }, { cause: error })),
+    );
+  });
+  if (child.pid === undefined)
+    throw new LaunchError(`cannot start ${binary}`, { argv, step: 'spawn' });
+  logger.debug({ pid: child.pid, argv }, 'qemu spawned');
+  const qemu = new QemuProcess(
+    child.pid,
+    argv,
+    exited,
+    child.stderr,
+    options.stderrTail ?? 8192,
+    logger,
+  );
+  live.add(qemu);
+  installExitHook();
+  return qemu;
+}
