@@ -1,0 +1,96 @@
+// Runs commands in the guest over its serial console and returns their output and exit status.
+// Each command is framed by markers that cannot be confused with an echo of the command itself
+// or with kernel messages, and travels base64-encoded so quotes and newlines survive.
+import { randomBytes } from 'node:crypto';
+import { VmlaunchError } from '../native/index.js';
+import type { SerialConsole } from './console.js';
+
+/** The line the default guest's init prints when its console shell is ready. */
+export const GUEST_READY_MARKER = 'VMLAUNCH-GUEST-READY';
+
+/** What a guest command printed (stdout and stderr together) and how it exited. */
+export interface GuestResult {
+  output: string;
+  status: number;
+}
+
+/** A guest command exited non-zero where success was required. */
+export class GuestCommandError extends VmlaunchError {
+  readonly command: string;
+  readonly result: GuestResult;
+
+  constructor(command: string, result: GuestResult) {
+    super(
+      `guest command failed with status ${result.status}: ${command}\n${result.output}`,
+      'GUEST_COMMAND',
+    );
+    this.command = command;
+    this.result = result;
+  }
+}
+
+/** Options of one guest command. */
+export interface GuestExecOptions {
+  /** Deadline in ms (default 30 s). */
+  timeout?: number;
+  signal?: AbortSignal;
+}
+
+/** A shell on the guest console (the default guest booted with vmlaunch.console=harness). */
+export class GuestShell {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly console: SerialConsole) {}
+
+  // Waits for the guest's ready marker (printed once its console shell can take commands).
+  async waitReady(options: GuestExecOptions = {}): Promise<void> {
+    await this.console.waitFor(GUEST_READY_MARKER, {
+      timeout: options.timeout ?? 60_000,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
+  // Runs `command` with sh in the guest; resolves with its output and exit status.
+  exec(command: string, options: GuestExecOptions = {}): Promise<GuestResult> {
+    // One command at a time: the console is a single stream.
+    const run = this.queue.then(() => this.execNow(command, options));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  // Like exec, but a non-zero status is a GuestCommandError; resolves with the output.
+  async check(command: string, options: GuestExecOptions = {}): Promise<string> {
+    const result = await this.exec(command, options);
+    if (result.status !== 0) throw new GuestCommandError(command, result);
+    return result.output;
+  }
+
+  private async execNow(command: string, options: GuestExecOptions): Promise<GuestResult> {
+    const id = randomBytes(6).toString('hex');
+    const begin = `__VML_BEGIN_${id}__`;
+    const end = new RegExp(`__VML_END_${id}_(\\d+)__`);
+    const encoded = Buffer.from(command).toString('base64');
+    // The split literals ("B""EGIN") keep an echoed command line from matching the markers.
+    const line =
+      `echo "__VML_B""EGIN_${id}__"; ` +
+      `eval "$(echo ${encoded} | base64 -d)" 2>&1 </dev/null; ` +
+      `echo "__VML_E""ND_${id}_$?__"\n`;
+    const from = this.console.mark();
+    const timeout = options.timeout ?? 30_000;
+    const wait = { timeout, from, ...(options.signal ? { signal: options.signal } : {}) };
+    const started = this.console.waitFor(begin, wait);
+    const finished = this.console.waitFor(end, wait);
+    await this.console.write(line);
+    const [head, tail] = await Promise.all([started, finished]).catch(async (error: unknown) => {
+      // Interrupt what is still running (Ctrl-C) so the next command gets the shell back.
+      await this.console.write('\x03').catch(() => undefined);
+      throw error;
+    });
+    const output = this.console
+      .since(head.end)
+      .slice(0, tail.index - head.end)
+      .replace(/\r/g, '')
+      .replace(/^\n/, '');
+    return { output, status: Number(tail.groups[0]) };
+  }
+}

@@ -1,0 +1,64 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Duplex } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SerialConsole } from '../../../launcher/console.js';
+import { TimeoutError } from '../../../launcher/errors.js';
+import { GuestCommandError, GuestShell } from '../../../launcher/guest-shell.js';
+
+// A local `sh` stands in for the guest's console shell (same framing, same base64 decoding).
+let shell: ChildProcess | undefined;
+function localConsole(noise = ''): SerialConsole {
+  shell = spawn('sh', [], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const stream = Duplex.from({ readable: shell.stdout!, writable: shell.stdin! });
+  const console = new SerialConsole(stream);
+  if (noise) shell.stdin!.write(`echo '${noise}'\n`);
+  return console;
+}
+
+afterEach(() => {
+  shell?.kill('SIGKILL');
+  shell = undefined;
+});
+
+describe('GuestShell', () => {
+  it('returns a command output and exit status', async () => {
+    const guest = new GuestShell(localConsole());
+    await expect(guest.exec('echo hello; exit_code() { return 3; }; exit_code')).resolves.toEqual({
+      output: 'hello\n',
+      status: 3,
+    });
+  });
+
+  it('keeps quotes, dollars and newlines intact', async () => {
+    const guest = new GuestShell(localConsole());
+    const result = await guest.exec("printf '%s|' \"a b\" '$HOME' 'x,y'\necho second line");
+    expect(result).toEqual({ output: 'a b|$HOME|x,y|second line\n', status: 0 });
+  });
+
+  it('captures stderr with stdout', async () => {
+    const guest = new GuestShell(localConsole());
+    expect((await guest.exec('echo oops >&2')).output).toBe('oops\n');
+  });
+
+  it('is not confused by console noise that looks like an earlier marker', async () => {
+    const guest = new GuestShell(localConsole('__VML_END_000000000000_0__ kernel noise'));
+    expect(await guest.exec('echo ok')).toEqual({ output: 'ok\n', status: 0 });
+  });
+
+  it('runs concurrent calls one after the other, each with its own output', async () => {
+    const guest = new GuestShell(localConsole());
+    const results = await Promise.all([1, 2, 3, 4].map((n) => guest.exec(`echo ${n}`)));
+    expect(results.map((r) => r.output)).toEqual(['1\n', '2\n', '3\n', '4\n']);
+  });
+
+  it('check() throws GuestCommandError on a non-zero status', async () => {
+    const guest = new GuestShell(localConsole());
+    await expect(guest.check('false')).rejects.toBeInstanceOf(GuestCommandError);
+    await expect(guest.check('echo fine')).resolves.toBe('fine\n');
+  });
+
+  it('times out a command that never finishes', async () => {
+    const guest = new GuestShell(localConsole());
+    await expect(guest.exec('sleep 5', { timeout: 200 })).rejects.toBeInstanceOf(TimeoutError);
+  });
+});
