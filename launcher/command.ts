@@ -1,0 +1,164 @@
+// The command builder: a VmConfig plus the attached HostNics -> QEMU's argv and the table of
+// fds the child inherits (ours at fds[i] becomes the child's 3+i). Everything is validated
+// before anything is spawned.
+import { ValidationError } from '../network/errors.js';
+import type { HostNic } from '../network/host-nic.js';
+import type { MachineTemplate } from '../qemu-templates/index.js';
+import { resolveTemplate } from '../qemu-templates/index.js';
+import { accelArgs, bootArgs, cpuArgs, machineArgs, sizingArgs } from './devices/machine-args.js';
+import { memoryBackend } from './devices/memory-backend.js';
+import { nicDevices } from './devices/nic-devices.js';
+import { pcieRootPort } from './devices/pcie-root-port.js';
+import { qmpMonitor } from './devices/qmp-monitor.js';
+import { serialConsole } from './devices/serial-console.js';
+import type { ArgGroup, FdRef, QemuDevice } from './devices/types.js';
+import { formatShellCommand } from './shell-quote.js';
+import type { VmConfig } from './vm-config.js';
+import { validateVmConfig } from './vm-config.js';
+
+/** First fd number the child receives ours at (0-2 are stdio). */
+export const FIRST_CHILD_FD = 3;
+/** microvm exposes at most eight virtio-mmio transports (docs/system/i386/microvm.rst). */
+export const MAX_MMIO_DEVICES = 8;
+const MEMORY_BACKEND_ID = 'mem0';
+
+/** What buildCommand produces. */
+export interface BuiltCommand {
+  /** argv[0] is the QEMU binary. */
+  argv: string[];
+  /** Our fds, in order: the child gets fds[i] as fd 3+i. */
+  fds: number[];
+  /** Every QEMU object on the command line, for logs and later removal. */
+  devices: QemuDevice[];
+  /** The merged machine template. */
+  template: MachineTemplate;
+  /** Root-port ids left empty for hot plug (q35), in order. */
+  hotplugBuses: string[];
+}
+
+// Hands out child fd numbers for our fds; the same fd given twice gets one slot.
+function fdTable(): { fds: number[]; ref: (parentFd: number) => FdRef } {
+  const fds: number[] = [];
+  return {
+    fds,
+    ref(parentFd) {
+      let index = fds.indexOf(parentFd);
+      if (index < 0) index = fds.push(parentFd) - 1;
+      return { kind: 'inherited', childFd: FIRST_CHILD_FD + index };
+    },
+  };
+}
+
+/**
+ * Builds QEMU's argv and fd table for `config` with `nics` cold-plugged.
+ * @throws ValidationError (`code`, `path` such as 'nics[1].vhostFds' or 'memory.shared') for
+ *   any invalid field, before anything is spawned.
+ */
+export function buildCommand(config: VmConfig, nics: readonly HostNic[] = []): BuiltCommand {
+  validateVmConfig(config);
+  const template = resolveTemplate(config.machine.template, config.machine.overrides);
+  const table = fdTable();
+  const shared = config.memory.shared ?? false;
+
+  const qmp = qmpMonitor(table.ref(config.qmp.fd));
+  const devices: QemuDevice[] = [qmp];
+  const console = config.console ?? { kind: 'none' };
+  if (console.kind === 'fd') {
+    devices.push(serialConsole('console', { kind: 'socket', fd: table.ref(console.fd) }));
+  } else if (console.kind === 'file') {
+    devices.push(serialConsole('console', { kind: 'file', file: console.path }));
+  }
+  const memory = shared
+    ? memoryBackend({
+        id: MEMORY_BACKEND_ID,
+        kind: 'memfd',
+        sizeMiB: config.memory.sizeMiB,
+        share: true,
+      })
+    : undefined;
+  if (memory) devices.push(memory);
+
+  const hotplugBuses: string[] = [];
+  for (let i = 0; i < template.hotplugRootPorts; i++) {
+    const port = pcieRootPort({
+      id: `rp${i}`,
+      chassis: i + 1,
+      bus: template.rootBus ?? 'pcie.0',
+      path: `rootPorts[${i}]`,
+    });
+    devices.push(port);
+    hotplugBuses.push(port.id);
+  }
+  devices.push(...nicObjects(nics, template, shared, (fd) => table.ref(fd)));
+
+  const groups: ArgGroup[] = [
+    machineArgs(template.machineType, {
+      ...template.machineOptions,
+      'memory-backend': memory ? MEMORY_BACKEND_ID : undefined,
+    }),
+    accelArgs(config.accel),
+    ...(config.cpu !== undefined ? [cpuArgs(config.cpu)] : []),
+    sizingArgs(config.memory.sizeMiB, config.cpus),
+    bootArgs(
+      {
+        kernel: config.boot.kernel,
+        initrd: config.boot.initrd,
+        append: [...template.kernelCmdline, ...(config.boot.cmdline ?? [])],
+      },
+      'boot',
+    ),
+  ];
+  for (const item of [...groups, ...devices]) item.validate();
+
+  const argv = [config.qemu ?? 'qemu-system-x86_64', ...template.requiredArgs];
+  for (const item of [...groups, ...devices]) argv.push(...item.toArgs());
+  if (config.paused) argv.push('-S');
+  if (config.noShutdown) argv.push('-no-shutdown');
+  return { argv, fds: table.fds, devices, template, hotplugBuses };
+}
+
+// The QEMU objects of every NIC, with ids checked for duplicates and mmio slots counted.
+function nicObjects(
+  nics: readonly HostNic[],
+  template: MachineTemplate,
+  sharedMemory: boolean,
+  fdRef: (fd: number) => FdRef,
+): QemuDevice[] {
+  const seen = new Set<string>();
+  const out: QemuDevice[] = [];
+  nics.forEach((nic, i) => {
+    const path = `nics[${i}]`;
+    if (seen.has(nic.id))
+      throw new ValidationError(`${path}.id`, nic.id, 'NIC ids must be unique', 'DUPLICATE_ID');
+    seen.add(nic.id);
+    out.push(
+      ...nicDevices(nic, {
+        transport: template.transport,
+        sharedMemory,
+        fdRef,
+        romfile: template.nicRomfile,
+        path,
+      }),
+    );
+  });
+  if (template.transport === 'mmio') {
+    const mmio = out.filter((d) => d.kind === 'virtio-net').length;
+    if (mmio > MAX_MMIO_DEVICES) {
+      throw new ValidationError(
+        'nics',
+        mmio,
+        `${template.name} has at most ${MAX_MMIO_DEVICES} virtio-mmio devices`,
+        'TOO_MANY_DEVICES',
+      );
+    }
+  }
+  return out;
+}
+
+// A dry run: the command as it would paste into a shell, preceded by a comment saying which
+// of our fds the child would inherit (a shell cannot recreate them).
+export function formatDryRun(command: Pick<BuiltCommand, 'argv' | 'fds'>): string {
+  const fdNote = command.fds.map((fd, i) => `${FIRST_CHILD_FD + i}<-${fd}`).join(' ');
+  const head = command.fds.length > 0 ? `# inherited fds (child<-parent): ${fdNote}\n` : '';
+  return `${head}${formatShellCommand(command.argv)}`;
+}

@@ -1,0 +1,56 @@
+// Guest RAM as an explicit memory backend object, so it can be shared (vhost-user) and bound
+// to the machine with `-machine memory-backend=ID` (hw/core/machine.c, QEMU >= 5.0).
+import { formatOpts, validateQemuId } from '../opts.js';
+import type { QemuDevice, QmpCommandSpec } from './types.js';
+import { checkInt } from './types.js';
+
+/** QOM type per backend kind. */
+export const MEMORY_BACKEND_TYPES = Object.freeze({
+  memfd: 'memory-backend-memfd',
+  ram: 'memory-backend-ram',
+} as const);
+
+export interface MemoryBackendSpec {
+  id: string;
+  kind: keyof typeof MEMORY_BACKEND_TYPES;
+  sizeMiB: number;
+  /** share=on: MAP_SHARED, so another process (vhost-user backend) can map it. */
+  share: boolean;
+  path?: string;
+}
+
+/** Largest guest RAM we accept, in MiB (1 TiB): a typo guard, not a QEMU limit. */
+export const MEMORY_MAX_MIB = 1024 * 1024;
+
+// A memory backend as one object (-object on the command line, object-add over QMP).
+export function memoryBackend(spec: MemoryBackendSpec): QemuDevice {
+  const path = spec.path ?? 'memory';
+  const qomType = MEMORY_BACKEND_TYPES[spec.kind];
+  const validate = (): void => {
+    validateQemuId(spec.id, `${path}.id`);
+    checkInt(spec.sizeMiB, `${path}.sizeMiB`, 16, MEMORY_MAX_MIB);
+  };
+  return {
+    id: spec.id,
+    kind: 'memory-backend',
+    validate,
+    toArgs() {
+      validate();
+      const opts = { id: spec.id, size: `${spec.sizeMiB}M`, share: spec.share };
+      return ['-object', formatOpts(opts, { positional: qomType, path })];
+    },
+    toQmp(): QmpCommandSpec[] {
+      validate();
+      const args = {
+        'qom-type': qomType,
+        id: spec.id,
+        size: spec.sizeMiB * 1024 * 1024,
+        share: spec.share,
+      };
+      return [{ execute: 'object-add', arguments: args }];
+    },
+    toQmpRemove() {
+      return [{ execute: 'object-del', arguments: { id: spec.id } }];
+    },
+  };
+}

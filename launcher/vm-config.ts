@@ -1,0 +1,155 @@
+// The VM config: plain, JSON-serialisable data describing one VM, and its validation, which
+// runs completely before anything is spawned and names the offending field.
+import { ValidationError } from '../network/errors.js';
+import type { TemplateName, TemplateOverrides } from '../qemu-templates/index.js';
+import type { Accel } from './devices/machine-args.js';
+
+/** Where the serial console goes: our end of a socketpair (fd), a log file, or nowhere. */
+export type ConsoleConfig =
+  { kind: 'fd'; fd: number } | { kind: 'file'; path: string } | { kind: 'none' };
+
+/** Everything a launch needs besides the NICs. */
+export interface VmConfig {
+  /** QEMU binary; default 'qemu-system-x86_64'. */
+  qemu?: string;
+  machine: { template: TemplateName; overrides?: TemplateOverrides };
+  accel: Accel;
+  /** CPU model ('max', 'host'); QEMU's default when omitted. */
+  cpu?: string;
+  cpus: number;
+  /** shared: guest RAM in memory-backend-memfd,share=on (required by vhost-user NICs). */
+  memory: { sizeMiB: number; shared?: boolean };
+  boot: { kernel: string; initrd?: string; cmdline?: string[] };
+  /** Our fd of the socketpair end QEMU gets for QMP (we keep the other end to talk to it). */
+  qmp: { fd: number };
+  console?: ConsoleConfig;
+  /** Start with the CPUs stopped (-S), e.g. to hot-plug before the guest runs. */
+  paused?: boolean;
+  /** Keep QEMU alive after the guest powers off (-no-shutdown). */
+  noShutdown?: boolean;
+}
+
+const TOP_KEYS = [
+  'qemu',
+  'machine',
+  'accel',
+  'cpu',
+  'cpus',
+  'memory',
+  'boot',
+  'qmp',
+  'console',
+  'paused',
+  'noShutdown',
+];
+
+// Refuses keys we do not know, so a typo ('noShutdwon') is an error rather than ignored.
+function checkKeys(value: object, allowed: readonly string[], path: string): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      throw new ValidationError(
+        path ? `${path}.${key}` : key,
+        key,
+        `unknown field; expected ${allowed.join(', ')}`,
+        'UNKNOWN_FIELD',
+      );
+    }
+  }
+}
+
+// A plain object at `path`, else a ValidationError.
+function object(value: unknown, path: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ValidationError(path, value, 'expected an object', 'TYPE');
+  }
+  return value as Record<string, unknown>;
+}
+
+// An fd we own and will hand to the child: a non-negative integer.
+function fd(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new ValidationError(path, value, 'expected an open file descriptor (integer >= 0)', 'FD');
+  }
+  return value;
+}
+
+// Checks the type of an optional field.
+function optional(value: unknown, type: 'string' | 'boolean', path: string): void {
+  if (value !== undefined && typeof value !== type) {
+    throw new ValidationError(path, value, `expected a ${type}`, 'TYPE');
+  }
+}
+
+/**
+ * Checks the shape of a VmConfig (types, unknown fields, fds); ranges and QEMU rules are
+ * checked by the devices when the command is built.
+ * @throws ValidationError with `code` and the field `path` ('memory.sizeMiB', 'qmp.fd').
+ */
+export function validateVmConfig(input: unknown): VmConfig {
+  const config = object(input, 'config');
+  checkKeys(config, TOP_KEYS, '');
+  optional(config.qemu, 'string', 'qemu');
+  const machine = object(config.machine, 'machine');
+  checkKeys(machine, ['template', 'overrides'], 'machine');
+  if (config.accel !== 'kvm' && config.accel !== 'tcg') {
+    throw new ValidationError('accel', config.accel, "expected 'kvm' or 'tcg'", 'ACCEL');
+  }
+  optional(config.cpu, 'string', 'cpu');
+  const memory = object(config.memory, 'memory');
+  checkKeys(memory, ['sizeMiB', 'shared'], 'memory');
+  optional(memory.shared, 'boolean', 'memory.shared');
+  const boot = object(config.boot, 'boot');
+  checkKeys(boot, ['kernel', 'initrd', 'cmdline'], 'boot');
+  if (typeof boot.kernel !== 'string' || boot.kernel.length === 0) {
+    throw new ValidationError(
+      'boot.kernel',
+      boot.kernel,
+      'a kernel image path is required',
+      'REQUIRED',
+    );
+  }
+  optional(boot.initrd, 'string', 'boot.initrd');
+  if (
+    boot.cmdline !== undefined &&
+    (!Array.isArray(boot.cmdline) || !boot.cmdline.every((b) => typeof b === 'string'))
+  ) {
+    throw new ValidationError('boot.cmdline', boot.cmdline, 'expected an array of strings', 'TYPE');
+  }
+  const qmp = object(config.qmp, 'qmp');
+  checkKeys(qmp, ['fd'], 'qmp');
+  fd(qmp.fd, 'qmp.fd');
+  if (config.console !== undefined) validateConsole(config.console, qmp.fd as number);
+  optional(config.paused, 'boolean', 'paused');
+  optional(config.noShutdown, 'boolean', 'noShutdown');
+  return config as unknown as VmConfig;
+}
+
+// The console is an fd (not the QMP one), a non-empty path, or none.
+function validateConsole(value: unknown, qmpFd: number): void {
+  const console = object(value, 'console');
+  if (console.kind === 'fd') {
+    checkKeys(console, ['kind', 'fd'], 'console');
+    if (fd(console.fd, 'console.fd') === qmpFd) {
+      throw new ValidationError(
+        'console.fd',
+        console.fd,
+        'the console needs its own fd, not the QMP one',
+        'FD',
+      );
+    }
+  } else if (console.kind === 'file') {
+    checkKeys(console, ['kind', 'path'], 'console');
+    if (typeof console.path !== 'string' || console.path.length === 0) {
+      throw new ValidationError('console.path', console.path, 'expected a file path', 'TYPE');
+    }
+  } else if (console.kind === 'none') {
+    checkKeys(console, ['kind'], 'console');
+  } else {
+    throw new ValidationError(
+      'console.kind',
+      console.kind,
+      "expected 'fd', 'file' or 'none'",
+      'TYPE',
+    );
+  }
+}
