@@ -1,0 +1,40 @@
+// The contract every endpoint kind's attach implements: prepare the host side inside a netns,
+// hand back a HostNic, and an exact inverse that leaves the netns as it was before attach.
+import type { HostNic } from '../host-nic.js';
+import type { NetlinkClient } from '../netlink/index.js';
+import type { Endpoint } from './types.js';
+
+/** Whether to back tap NICs with vhost-net: 'auto' uses it when /dev/vhost-net exists. */
+export type VhostNetPolicy = 'auto' | 'off' | 'require';
+
+/** Where and how to attach. */
+export interface AttachContext {
+  /** Netns name (under /run/netns) or path; undefined for the caller's netns. */
+  netns?: string;
+  /** Unique id of the guest NIC within its VM (QEMU ids derive from it). */
+  nicId: string;
+  /** An open netlink client in that netns; attach opens (and closes) its own when absent. */
+  netlink?: NetlinkClient;
+  vhostNet?: VhostNetPolicy;
+  /** Root of sysfs (default /sys), so VFIO plumbing is testable on a fake tree. */
+  sysfsRoot?: string;
+  signal?: AbortSignal;
+}
+
+/** An attached endpoint: what QEMU needs, and how to take the host side down again. */
+export interface AttachedEndpoint {
+  endpoint: Endpoint;
+  /** fds in here belong to the caller, who closes them (after passing them to QEMU). */
+  hostNic: HostNic;
+  /**
+   * Undoes every host-side change attach made, in reverse; safe to call after QEMU (and so the
+   * tap) is gone; a second call does nothing. Does not close the HostNic's fds.
+   */
+  detach(): Promise<void>;
+}
+
+/** The signature of one kind's attach function. */
+export type AttachFn<E extends Endpoint> = (
+  endpoint: E,
+  ctx: AttachContext,
+) => Promise<AttachedEndpoint>;
