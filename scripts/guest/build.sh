@@ -3,7 +3,7 @@
 # (linux-image-cloud-amd64 -> its versioned package) and an initramfs (newc cpio, gzip) with
 # busybox-static, the virtio modules of that kernel in dependency order and scripts/guest/init.
 #
-# Output is cached outside the repo in ${VMLAUNCH_CACHE:-$HOME/.cache/vmlaunch}/guest/<key>/
+# Output is cached outside the repo in ${VMLAUNCH_CACHE:-${XDG_CACHE_HOME:-~/.cache}/vmlaunch}/guest/<key>/
 # (vmlinuz, initrd.img, manifest.json). <key> is a hash of this script, init, the module list
 # and the resolved package versions, so a rerun is a cache hit until one of them changes.
 #
@@ -52,7 +52,8 @@ BUSYBOX_PKG=busybox-static
 # Fixed timestamps in the cpio so the same inputs give the same initrd bytes.
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
 
-cache_root=${VMLAUNCH_CACHE:-${HOME:-/root}/.cache/vmlaunch}/guest
+# Same rule as launcher/cache-dir.ts: $VMLAUNCH_CACHE, else $XDG_CACHE_HOME/vmlaunch, else ~/.cache/vmlaunch.
+cache_root=${VMLAUNCH_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/vmlaunch}/guest
 mkdir -p "$cache_root"
 
 # --- host tools --------------------------------------------------------------------------
