@@ -31,9 +31,11 @@ export function u32Attr(type: number, value: number): Buffer {
   return encodeAttr(type, b);
 }
 
-// A NUL-terminated string attribute (NLA_STRING / NLA_NUL_STRING both accept the NUL).
-export function stringAttr(type: number, value: string): Buffer {
-  return encodeAttr(type, Buffer.concat([Buffer.from(value, 'utf8'), Buffer.alloc(1)]));
+// A string attribute, NUL-terminated by default (NLA_STRING accepts it with or without the
+// NUL, NLA_NUL_STRING needs it); iproute2 leaves it off only for IFLA_INFO_KIND.
+export function stringAttr(type: number, value: string, nul = true): Buffer {
+  const text = Buffer.from(value, 'utf8');
+  return encodeAttr(type, nul ? Buffer.concat([text, Buffer.alloc(1)]) : text);
 }
 
 // A container attribute; `flagNested` sets NLA_F_NESTED (iproute2 sets it only where the

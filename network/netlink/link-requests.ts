@@ -56,7 +56,8 @@ function linkFields(f: NewLinkFields): Buffer[] {
 
 // RTM_NEWLINK body for a link of `kind` with optional IFLA_INFO_DATA.
 export function newLinkBody(kind: string, fields: NewLinkFields, infoData?: Buffer[]): Buffer[] {
-  const info = [stringAttr(IFLA_INFO_KIND, kind)];
+  // IFLA_INFO_KIND without NUL, as iproute2 sends it (policy NLA_STRING, rtnetlink.c).
+  const info = [stringAttr(IFLA_INFO_KIND, kind, false)];
   if (infoData !== undefined) info.push(nestAttr(IFLA_INFO_DATA, infoData));
   return [encodeIfInfoMsg(), ...linkFields(fields), nestAttr(IFLA_LINKINFO, info)];
 }
