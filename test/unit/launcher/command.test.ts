@@ -157,7 +157,7 @@ describe('buildCommand validation (before anything is spawned)', () => {
       'TEMPLATE_OVERRIDE',
     ],
   ] as const)('%# -> %s', (cfg, nics, path, code) => {
-    expectValidation(() => buildCommand(cfg, nics as HostNic[]), path, code);
+    expectValidation(() => buildCommand(cfg, nics as unknown as HostNic[]), path, code);
   });
 
   it('caps microvm at eight virtio-mmio NICs', () => {
