@@ -178,11 +178,13 @@ export class QmpConnection {
     let id: number | undefined;
     let release: (() => void) | undefined;
     try {
+      // Plain calls on a free lane are written synchronously, in call order.
       if (fds.length > 0) release = await this.lane.take(deadline);
-      else await this.lane.pass(deadline);
+      else if (this.lane.busy) await this.lane.pass(deadline);
       if (this.stateNow === 'closed') {
         throw new QmpDisconnectedError(command, false, { cause: this.closeError });
       }
+      deadline.throwIfExpired();
       const callId = this.nextId++;
       id = callId;
       const request = { execute: command, arguments: args, id: callId };

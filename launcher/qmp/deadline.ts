@@ -16,12 +16,17 @@ export class Deadline {
   private timer: NodeJS.Timeout | undefined;
   private signal: AbortSignal | undefined;
   private onAbort: (() => void) | undefined;
+  private failure: Error | undefined;
 
   constructor(operation: string, timeoutMs: number, signal?: AbortSignal) {
-    let fail!: (error: Error) => void;
-    this.expired = new Promise<never>((_resolve, reject) => {
-      fail = reject;
+    let reject!: (error: Error) => void;
+    this.expired = new Promise<never>((_resolve, rejectNow) => {
+      reject = rejectNow;
     });
+    const fail = (error: Error): void => {
+      this.failure ??= error;
+      reject(error);
+    };
     // Nobody may be racing the deadline when it fires; that must not be an unhandled rejection.
     this.expired.catch(() => undefined);
     if (signal?.aborted) {
@@ -47,6 +52,15 @@ export class Deadline {
   // Settles `work` or the deadline, whichever comes first; the owner calls dispose() at the end.
   race<T>(work: Promise<T>): Promise<T> {
     return Promise.race([work, this.expired]);
+  }
+
+  /**
+   * Throws at once if the deadline already passed (e.g. an already-aborted signal), so a call
+   * that is already cancelled is never sent.
+   * @throws QmpTimeoutError or QmpAbortedError.
+   */
+  throwIfExpired(): void {
+    if (this.failure !== undefined) throw this.failure;
   }
 
   // Stops the timer and the abort listener; safe to call more than once.

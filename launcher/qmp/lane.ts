@@ -12,14 +12,20 @@ export class FdLane {
   /** `outstanding` counts calls QEMU has not answered yet (pending or abandoned). */
   constructor(private readonly outstanding: () => number) {}
 
+  /** True while an fd call holds the lane. */
+  get busy(): boolean {
+    return this.held !== undefined;
+  }
+
   // Lets a plain call through once no fd call holds the lane.
   async pass(deadline: Deadline): Promise<void> {
     while (this.held !== undefined) await deadline.race(this.held);
   }
 
   // Takes the lane alone once nothing is outstanding; returns the function that releases it.
+  // When the lane is free it is taken synchronously, so calls made after this one queue behind.
   async take(deadline: Deadline): Promise<() => void> {
-    await this.pass(deadline);
+    while (this.held !== undefined) await deadline.race(this.held);
     let wake!: () => void;
     const held = new Promise<void>((resolve) => (wake = resolve));
     this.held = held;
