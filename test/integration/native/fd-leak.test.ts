@@ -1,5 +1,6 @@
 // 1,000 open/close rounds of each native primitive, succeeding or failing, leave /proc/self/fd
 // exactly as it was (same numbers, same targets).
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as native from '../../../native/index.js';
@@ -48,7 +49,8 @@ describe.runIf(prerequisite('native fd leaks', rootNetnsMissing()))(
 
     beforeAll(() => {
       ip('netns', 'add', netns);
-      macvtap = addMacvtap(netns, 'mvt0', 'vlow0');
+      // A unique macvtap name keeps its /sys/dev/char entry unambiguous across parallel tests.
+      macvtap = addMacvtap(netns, `mvt${randomBytes(4).toString('hex')}`, 'vlow0');
       node = privateNode(macvtap);
     });
 
