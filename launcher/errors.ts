@@ -15,6 +15,8 @@ export class LaunchError extends VmlaunchError {
   readonly stderrTail: string;
   /** The launch step that failed, e.g. 'spawn' or 'qmp-connect'. */
   readonly step: string;
+  /** Undo actions that failed while rolling back (each names what may be left behind). */
+  readonly rollbackErrors: Error[] = [];
 
   constructor(
     message: string,

@@ -31,6 +31,14 @@ export class SocketChannel {
     return this.socket;
   }
 
+  // Gives our end to a new owner (e.g. the QMP transport), which closes it from then on.
+  handOver(): number {
+    if (this.closed || this.socket) throw new Error('the channel end is already taken');
+    this.closed = true;
+    this.releaseChild();
+    return this.parentFd;
+  }
+
   // Closes whatever is still open: both ends if nothing was wrapped yet.
   close(): void {
     if (this.closed) return;

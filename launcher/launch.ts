@@ -1,0 +1,313 @@
+// launch(): from options to a running VM, as named steps with an undo stack that is unwound
+// once, in reverse, on failure. A failed launch is a LaunchError that names the step and
+// carries QEMU's exit, command line and stderr tail; nothing it created is left behind.
+import { closeAll } from '../native/index.js';
+import type { AttachedEndpoint, AttachContext } from '../network/endpoints/attach-types.js';
+import type { Endpoint } from '../network/endpoints/types.js';
+import type { HostNic } from '../network/host-nic.js';
+import { UndoStack } from '../network/undo.js';
+import type { TemplateName, TemplateOverrides } from '../qemu-templates/index.js';
+import { chooseAccelerator, type AcceleratorChoice } from './accel.js';
+import { buildCommand, type BuiltCommand } from './command.js';
+import { SerialConsole } from './console.js';
+import type { Accel } from './devices/machine-args.js';
+import { LaunchError } from './errors.js';
+import { createLogger, type Logger } from './log.js';
+import { spawnQemu, type QemuProcess } from './process.js';
+import { connectQmp, type QmpClient } from './qmp/index.js';
+import { SocketChannel } from './socket-channel.js';
+import type { VmConfig } from './vm-config.js';
+import { Vm } from './vm.js';
+
+/** An endpoint for vmlaunch to attach (host side) before the VM starts. */
+export interface EndpointSpec {
+  endpoint: Endpoint;
+  /** Netns name or path the endpoint lives in; the caller's netns when omitted. */
+  netns?: string;
+  /** NIC id (unique in the VM); default net0, net1, ... */
+  id?: string;
+}
+
+/** Side effects launch uses, injectable for tests. */
+export interface LaunchDeps {
+  attach: (endpoint: Endpoint, ctx: AttachContext) => Promise<AttachedEndpoint>;
+  chooseAccelerator: typeof chooseAccelerator;
+  spawnQemu: typeof spawnQemu;
+  connectQmp: typeof connectQmp;
+}
+
+/** What to launch. */
+export interface LaunchOptions {
+  kernel: string;
+  initrd?: string;
+  /** Extra kernel command-line words (the template adds console=...). */
+  cmdline?: string[];
+  /** Machine preset; default q35 (boots reliably under TCG here, and can hot-plug). */
+  template?: TemplateName;
+  templateOverrides?: TemplateOverrides;
+  /** 'auto' (default) probes KVM once and falls back to TCG, saying why. */
+  accel?: Accel | 'auto';
+  cpu?: string;
+  cpus?: number;
+  memoryMiB?: number;
+  /** Guest RAM as a shared memfd (required for vhost-user; turned on by one automatically). */
+  sharedMemory?: boolean;
+  /** Endpoints vmlaunch attaches and detaches. */
+  endpoints?: EndpointSpec[];
+  /** NICs the caller attached; their fds are handed to QEMU and then closed here. */
+  nics?: HostNic[];
+  /** Start with CPUs stopped (-S). */
+  paused?: boolean;
+  qemu?: string;
+  /** File the serial console is appended to. */
+  consoleLog?: string;
+  /** Greeting + negotiation deadline in ms (default 30 s). */
+  qmpConnectTimeout?: number;
+  logger?: Logger;
+  deps?: Partial<LaunchDeps>;
+}
+
+// The default network attach: loaded lazily so launch works before endpoints are needed.
+async function defaultAttach(endpoint: Endpoint, ctx: AttachContext): Promise<AttachedEndpoint> {
+  const { attachEndpoint } = await import('../network/endpoints/attach.js');
+  return attachEndpoint(endpoint, ctx);
+}
+
+/**
+ * Launches a VM: accelerator, endpoints, command, QEMU, QMP, console.
+ * @throws ValidationError for an invalid config (before anything is created).
+ * @throws LaunchError naming the failed step, with QEMU's exit, argv and stderr tail.
+ */
+export async function launch(options: LaunchOptions): Promise<Vm> {
+  const deps: LaunchDeps = {
+    attach: defaultAttach,
+    chooseAccelerator,
+    spawnQemu,
+    connectQmp,
+    ...options.deps,
+  };
+  const logger = (options.logger ?? createLogger()).child({
+    vm: Math.random().toString(36).slice(2, 8),
+  });
+  const undo = new UndoStack();
+  let argv: string[] = [options.qemu ?? 'qemu-system-x86_64'];
+  let qemu: QemuProcess | undefined;
+  let step = 'validate';
+  try {
+    // The whole config, checked before any endpoint is attached (NICs are checked once known).
+    const probe = new SocketChannel();
+    try {
+      buildCommand(vmConfig(options, 'tcg', probe.childFd, probe.parentFd, false));
+    } finally {
+      probe.close();
+    }
+    step = 'accelerator';
+    const accel: AcceleratorChoice =
+      options.accel === undefined || options.accel === 'auto'
+        ? await deps.chooseAccelerator({ kernel: options.kernel, qemuBinary: options.qemu, logger })
+        : { accel: options.accel, reason: 'chosen by the caller', cached: false };
+    logger.info({ accel: accel.accel, reason: accel.reason }, 'accelerator');
+
+    step = 'attach-endpoints';
+    const attached: AttachedEndpoint[] = [];
+    const specs = options.endpoints ?? [];
+    for (const [i, spec] of specs.entries()) {
+      const nicId = spec.id ?? `net${i}`;
+      const endpoint = await deps.attach(spec.endpoint, {
+        nicId,
+        ...(spec.netns ? { netns: spec.netns } : {}),
+      });
+      attached.push(endpoint);
+      undo.push(`detach ${nicId}`, () => endpoint.detach());
+    }
+    const nics = [...attached.map((a) => a.hostNic), ...(options.nics ?? [])];
+    const nicFds = nics.flatMap((n) => (n.kind === 'tap' ? [...n.tapFds, ...n.vhostFds] : []));
+    let nicFdsOpen = true;
+    const closeNicFds = (): void => {
+      if (nicFdsOpen) closeAll(nicFds);
+      nicFdsOpen = false;
+    };
+    undo.push('close NIC fds', closeNicFds);
+
+    step = 'channels';
+    const qmpChannel = new SocketChannel();
+    undo.push('close QMP channel', () => qmpChannel.close());
+    const consoleChannel = new SocketChannel();
+    undo.push('close console channel', () => consoleChannel.close());
+
+    step = 'build-command';
+    const command: BuiltCommand = buildCommand(
+      {
+        ...(options.qemu ? { qemu: options.qemu } : {}),
+        machine: {
+          template: options.template ?? 'q35',
+          ...(options.templateOverrides ? { overrides: options.templateOverrides } : {}),
+        },
+        accel: accel.accel,
+        ...(options.cpu ? { cpu: options.cpu } : {}),
+        cpus: options.cpus ?? 1,
+        memory: {
+          sizeMiB: options.memoryMiB ?? 512,
+          shared: options.sharedMemory ?? nics.some((n) => n.kind === 'vhost-user'),
+        },
+        boot: {
+          kernel: options.kernel,
+          ...(options.initrd ? { initrd: options.initrd } : {}),
+          ...(options.cmdline ? { cmdline: options.cmdline } : {}),
+        },
+        qmp: { fd: qmpChannel.childFd },
+        console: { kind: 'fd', fd: consoleChannel.childFd },
+        ...(options.paused ? { paused: true } : {}),
+      },
+      nics,
+    );
+    argv = command.argv;
+    logger.debug({ argv }, 'command');
+
+    step = 'spawn';
+    qemu = await deps.spawnQemu({
+      binary: argv[0]!,
+      args: argv.slice(1),
+      fds: command.fds,
+      logger,
+    });
+    const spawned = qemu;
+    undo.push('kill QEMU', async () => {
+      spawned.kill('SIGKILL');
+      await spawned.exited;
+    });
+    // QEMU holds its own copies now: ours would keep taps alive after QEMU dies.
+    qmpChannel.releaseChild();
+    consoleChannel.releaseChild();
+    closeNicFds();
+    const console = new SerialConsole(
+      consoleChannel.open(),
+      options.consoleLog ? { logFile: options.consoleLog } : {},
+    );
+    undo.push('close console', () => console.close());
+
+    step = 'qmp-connect';
+    const qmp = await connectBeforeExit(
+      deps,
+      qmpChannel.handOver(),
+      spawned,
+      options.qmpConnectTimeout ?? 30_000,
+      logger,
+    );
+
+    const teardown = undo.transfer();
+    logger.info({ pid: spawned.pid }, 'VM launched');
+    return new Vm({
+      process: spawned,
+      qmp,
+      console,
+      command,
+      accel,
+      endpoints: attached,
+      teardown,
+      logger,
+    });
+  } catch (error) {
+    if (qemu?.running) qemu.kill('SIGKILL');
+    const exit = qemu ? await qemu.exited : undefined;
+    const rollbackErrors = await undo.unwind();
+    const fields = {
+      argv,
+      step,
+      ...(exit ? { exit } : {}),
+      ...(qemu ? { stderrTail: qemu.stderrTail() } : {}),
+    };
+    if (error instanceof LaunchError) {
+      error.rollbackErrors.push(...rollbackErrors);
+      throw error;
+    }
+    if (isValidation(error) && rollbackErrors.length === 0) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    const launchError = new LaunchError(`launch failed at ${step}: ${reason}`, fields, {
+      cause: error,
+    });
+    launchError.rollbackErrors.push(...rollbackErrors);
+    throw launchError;
+  }
+}
+
+// LaunchOptions -> the command builder's VmConfig.
+function vmConfig(
+  options: LaunchOptions,
+  accel: Accel,
+  qmpFd: number,
+  consoleFd: number,
+  vhostUser: boolean,
+): VmConfig {
+  return {
+    ...(options.qemu ? { qemu: options.qemu } : {}),
+    machine: {
+      template: options.template ?? 'q35',
+      ...(options.templateOverrides ? { overrides: options.templateOverrides } : {}),
+    },
+    accel,
+    ...(options.cpu ? { cpu: options.cpu } : {}),
+    cpus: options.cpus ?? 1,
+    memory: { sizeMiB: options.memoryMiB ?? 512, shared: options.sharedMemory ?? vhostUser },
+    boot: {
+      kernel: options.kernel,
+      ...(options.initrd ? { initrd: options.initrd } : {}),
+      ...(options.cmdline ? { cmdline: options.cmdline } : {}),
+    },
+    qmp: { fd: qmpFd },
+    console: { kind: 'fd', fd: consoleFd },
+    ...(options.paused ? { paused: true } : {}),
+  };
+}
+
+// Config errors keep their own type (code + field path).
+function isValidation(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ValidationError';
+}
+
+// Negotiates QMP, but fails at once (with QEMU's exit) if QEMU dies before greeting (T2), and
+// after the deadline if it never greets (T3).
+async function connectBeforeExit(
+  deps: LaunchDeps,
+  fd: number,
+  qemu: QemuProcess,
+  timeout: number,
+  logger: Logger,
+): Promise<QmpClient> {
+  const controller = new AbortController();
+  const died = qemu.exited.then((exit) => {
+    controller.abort();
+    return exit;
+  });
+  try {
+    return await deps.connectQmp(
+      { fd },
+      { connectTimeout: timeout, signal: controller.signal, logger },
+    );
+  } catch (error) {
+    if (!qemu.running || controller.signal.aborted) {
+      const exit = await died;
+      throw new LaunchError(
+        'QEMU exited before QMP was ready',
+        {
+          argv: qemu.argv,
+          step: 'qmp-connect',
+          exit,
+          stderrTail: qemu.stderrTail(),
+          code: 'QEMU_EXITED',
+        },
+        { cause: error },
+      );
+    }
+    throw new LaunchError(
+      `QEMU did not complete the QMP handshake within ${timeout} ms`,
+      {
+        argv: qemu.argv,
+        step: 'qmp-connect',
+        stderrTail: qemu.stderrTail(),
+        code: 'QMP_TIMEOUT',
+      },
+      { cause: error },
+    );
+  }
+}

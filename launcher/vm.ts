@@ -1,0 +1,185 @@
+// A running VM: its QEMU process, QMP client, serial console and guest shell, the host-side
+// endpoints attached for it, and the one way down — the shutdown ladder, then cleanup, which
+// also runs by itself when QEMU dies unasked.
+import type { AttachedEndpoint } from '../network/endpoints/attach-types.js';
+import type { UndoStack } from '../network/undo.js';
+import type { AcceleratorChoice } from './accel.js';
+import type { BuiltCommand } from './command.js';
+import type { SerialConsole } from './console.js';
+import { describeExit, type ExitInfo } from './errors.js';
+import { GuestShell } from './guest-shell.js';
+import type { Logger } from './log.js';
+import type { QemuProcess } from './process.js';
+import type { QmpClient } from './qmp/index.js';
+
+/** Where the VM is in its life. `crashed`: QEMU ended without being asked to. */
+export type VmState = 'running' | 'stopping' | 'exited' | 'crashed';
+
+/** Which rung of the shutdown ladder ended QEMU. */
+export type ShutdownRung = 'already-exited' | 'powerdown' | 'quit' | 'sigterm' | 'sigkill';
+
+/** How the VM ended. */
+export interface VmExit extends ExitInfo {
+  /** Set when vmlaunch stopped it; absent when QEMU ended on its own. */
+  rung?: ShutdownRung;
+  /** True when QEMU ended without a shutdown request (crash, kill from outside, guest poweroff). */
+  unexpected: boolean;
+}
+
+/** Deadlines of the shutdown ladder, in ms. */
+export interface ShutdownOptions {
+  /** How long the guest gets to power off after system_powerdown (default 10 s; 0 skips it). */
+  timeout?: number;
+  /** After `quit` (default 3 s). */
+  quitTimeout?: number;
+  /** After SIGTERM (default 3 s). */
+  termTimeout?: number;
+}
+
+// Resolves true if `promise` settles within `ms`.
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Parts a launch hands to the VM. */
+export interface VmParts {
+  process: QemuProcess;
+  qmp: QmpClient;
+  console: SerialConsole;
+  command: BuiltCommand;
+  accel: AcceleratorChoice;
+  endpoints: AttachedEndpoint[];
+  /** Undo actions still owed at teardown (endpoint detach, channel close...). */
+  teardown: UndoStack;
+  logger: Logger;
+}
+
+/** A launched VM. Dispose with `await using vm = await launch(...)` or `await vm.shutdown()`. */
+export class Vm implements AsyncDisposable {
+  readonly process: QemuProcess;
+  readonly qmp: QmpClient;
+  readonly console: SerialConsole;
+  /** Runs commands in the guest over the console (the default guest's harness mode). */
+  readonly guest: GuestShell;
+  readonly command: BuiltCommand;
+  readonly accel: AcceleratorChoice;
+  readonly endpoints: readonly AttachedEndpoint[];
+  /** Resolves once QEMU has ended and cleanup has run; never rejects. */
+  readonly exited: Promise<VmExit>;
+  readonly logger: Logger;
+  private currentState: VmState = 'running';
+  private rung: ShutdownRung | undefined;
+  private readonly teardown: UndoStack;
+  private cleanupErrors: Error[] = [];
+  private stopping: Promise<VmExit> | undefined;
+
+  constructor(parts: VmParts) {
+    this.process = parts.process;
+    this.qmp = parts.qmp;
+    this.console = parts.console;
+    this.guest = new GuestShell(parts.console);
+    this.command = parts.command;
+    this.accel = parts.accel;
+    this.endpoints = parts.endpoints;
+    this.teardown = parts.teardown;
+    this.logger = parts.logger;
+    this.exited = this.process.exited.then(async (exit) => {
+      const unexpected = this.rung === undefined;
+      this.currentState = unexpected ? 'crashed' : 'exited';
+      if (unexpected) this.logger.warn({ exit }, `QEMU ended unasked (${describeExit(exit)})`);
+      await this.cleanup();
+      return { ...exit, unexpected, ...(this.rung ? { rung: this.rung } : {}) };
+    });
+  }
+
+  /** QEMU's pid. */
+  get pid(): number {
+    return this.process.pid;
+  }
+
+  get state(): VmState {
+    return this.currentState;
+  }
+
+  /** Errors of cleanup actions that failed (each names what may be left behind). */
+  get leftovers(): readonly Error[] {
+    return this.cleanupErrors;
+  }
+
+  /**
+   * Stops the VM by the ladder system_powerdown -> quit -> SIGTERM -> SIGKILL, each rung with
+   * its deadline, then cleans up. Safe to call more than once and after QEMU has ended.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<VmExit> {
+    this.stopping ??= this.climbLadder(options);
+    return this.stopping;
+  }
+
+  /** Kills QEMU at once (SIGKILL) and cleans up. */
+  async kill(): Promise<VmExit> {
+    if (this.process.running) {
+      this.rung ??= 'sigkill';
+      this.currentState = 'stopping';
+      this.process.kill('SIGKILL');
+    }
+    return this.exited;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+
+  private async climbLadder(options: ShutdownOptions): Promise<VmExit> {
+    if (!this.process.running) {
+      this.rung ??= 'already-exited';
+      return this.exited;
+    }
+    this.currentState = 'stopping';
+    const exited = this.process.exited;
+    // Stopped CPUs cannot act on the power button: go straight to quit.
+    const running = await this.qmp
+      .queryStatus({ timeout: 1000 })
+      .then((s) => s.running)
+      .catch(() => false);
+    const rungs: Array<[ShutdownRung, () => Promise<unknown> | void, number]> = [
+      [
+        'powerdown',
+        () => this.qmp.systemPowerdown({ timeout: 2000 }),
+        running ? (options.timeout ?? 10_000) : 0,
+      ],
+      ['quit', () => this.qmp.quit({ timeout: 2000 }), options.quitTimeout ?? 3000],
+      ['sigterm', () => void this.process.kill('SIGTERM'), options.termTimeout ?? 3000],
+    ];
+    for (const [rung, act, deadline] of rungs) {
+      if (deadline <= 0) continue;
+      this.rung = rung;
+      this.logger.debug({ rung }, 'shutdown rung');
+      try {
+        await act();
+      } catch (error) {
+        // A dead monitor just sends us down the ladder faster.
+        this.logger.debug({ rung, err: error }, 'shutdown rung failed');
+      }
+      if (await within(exited, deadline)) return this.exited;
+    }
+    this.rung = 'sigkill';
+    this.process.kill('SIGKILL');
+    return this.exited;
+  }
+
+  // Closes QMP and the console and undoes host plumbing, once; failures are kept, not thrown.
+  private async cleanup(): Promise<void> {
+    this.qmp.close();
+    await this.console.close().catch(() => undefined);
+    this.cleanupErrors = await this.teardown.unwind();
+    for (const error of this.cleanupErrors) this.logger.error({ err: error }, 'cleanup failed');
+  }
+}

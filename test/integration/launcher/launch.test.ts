@@ -1,0 +1,113 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LaunchError } from '../../../launcher/errors.js';
+import { launch } from '../../../launcher/launch.js';
+import { ValidationError } from '../../../network/errors.js';
+import { diffSnapshots, takeSnapshot } from '../../helpers/leaks.js';
+
+// Fake QEMUs (shell scripts) make the launch faults of RELIABILITY.md T1-T3 happen on demand.
+let dir: string;
+let kernel: string;
+function fakeQemu(name: string, body: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, `#!/bin/bash\n${body}\n`);
+  chmodSync(path, 0o755);
+  return path;
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'vml-launch-'));
+  kernel = join(dir, 'vmlinuz');
+  writeFileSync(kernel, '');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('launch failures', () => {
+  it('T1: a missing QEMU binary is a LaunchError and creates nothing', async () => {
+    const before = takeSnapshot({ netnsFilter: () => false });
+    const error = await launch({ kernel, accel: 'tcg', qemu: join(dir, 'absent') }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(LaunchError);
+    expect(error).toMatchObject({ code: 'QEMU_NOT_FOUND', step: 'resolve-binary' });
+    expect(diffSnapshots(before, takeSnapshot({ netnsFilter: () => false }))).toEqual([]);
+  });
+
+  it('T2: QEMU exiting before the greeting is a LaunchError with its exit code and stderr', async () => {
+    const before = takeSnapshot({ netnsFilter: () => false });
+    const qemu = fakeQemu(
+      'exits',
+      'echo "qemu-system-x86_64: -kernel: could not open" >&2; exit 1',
+    );
+    const error = (await launch({ kernel, accel: 'tcg', qemu }).catch(
+      (e: unknown) => e,
+    )) as LaunchError;
+    expect(error).toBeInstanceOf(LaunchError);
+    expect(error).toMatchObject({
+      code: 'QEMU_EXITED',
+      step: 'qmp-connect',
+      exit: { code: 1, signal: null },
+    });
+    expect(error.stderrTail).toContain('could not open');
+    expect(error.argv[0]).toBe(qemu);
+    expect(error.message).toContain('could not open');
+    expect(error.rollbackErrors).toEqual([]);
+    expect(diffSnapshots(before, takeSnapshot({ netnsFilter: () => false }))).toEqual([]);
+  });
+
+  it('T3: a QEMU that never greets fails after the connect deadline and is killed and reaped', async () => {
+    const before = takeSnapshot({ netnsFilter: () => false });
+    const qemu = fakeQemu('silent', 'exec sleep 60');
+    const started = Date.now();
+    const error = await launch({ kernel, accel: 'tcg', qemu, qmpConnectTimeout: 400 }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(LaunchError);
+    expect(error).toMatchObject({ code: 'QMP_TIMEOUT', step: 'qmp-connect' });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(diffSnapshots(before, takeSnapshot({ netnsFilter: () => false }))).toEqual([]);
+  });
+
+  it('rejects an invalid config with the field path before spawning anything', async () => {
+    const qemu = fakeQemu('never-run', `touch ${join(dir, 'ran')}`);
+    const error = await launch({ kernel, accel: 'tcg', qemu, memoryMiB: -5 }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).path).toMatch(/memory/);
+  });
+
+  it('rolls back attached endpoints when a later step fails', async () => {
+    const log: string[] = [];
+    const error = await launch({
+      kernel,
+      accel: 'tcg',
+      qemu: join(dir, 'absent'),
+      endpoints: [{ endpoint: { kind: 'tap', name: 'vmlt0' } }],
+      deps: {
+        attach: (endpoint, ctx) => {
+          log.push(`attach ${ctx.nicId}`);
+          return Promise.resolve({
+            endpoint,
+            hostNic: {
+              kind: 'vhost-user',
+              id: ctx.nicId,
+              mac: '52:54:00:00:00:01',
+              queues: 1,
+              socketPath: join(dir, 'vu.sock'),
+              mode: 'server',
+            },
+            detach: () => {
+              log.push(`detach ${ctx.nicId}`);
+              return Promise.resolve();
+            },
+          });
+        },
+      },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LaunchError);
+    expect(log).toEqual(['attach net0', 'detach net0']);
+  });
+});
