@@ -1,2 +1,31 @@
-// The launcher's public face: QEMU options, devices, command builder, QMP, VM lifecycle.
-export {};
+// The launcher's public face: QEMU options, devices, templates, command builder, process, QMP
+// client, VM lifecycle, accelerator probe, guest console harness.
+export * from './opts.js';
+export * from './command.js';
+export * from './vm-config.js';
+export * from './shell-quote.js';
+export * from './devices/types.js';
+export * from './devices/nic-devices.js';
+export * from './devices/tap-netdev.js';
+export * from './devices/virtio-net.js';
+export * from './devices/chardev.js';
+export * from './devices/vhost-user-netdev.js';
+export * from './devices/vfio-pci.js';
+export * from './devices/pcie-root-port.js';
+export * from './devices/memory-backend.js';
+export * from './devices/serial-console.js';
+export * from './devices/qmp-monitor.js';
+export * from './devices/machine-args.js';
+export * from '../qemu-templates/index.js';
+export * from './errors.js';
+export * from './log.js';
+export * from './process.js';
+export * from './console.js';
+export * from './socket-channel.js';
+export * from './guest-shell.js';
+export * from './guest-image.js';
+export * from './accel.js';
+export * from './cache-dir.js';
+export * from './launch.js';
+export * from './vm.js';
+export * from './qmp/index.js';

@@ -2,7 +2,7 @@
 // unknown fields refused, each error naming the field path and the offending value.
 import { ValidationError } from '../errors.js';
 import { parsePrefix, validateIfName, validateMac, validateMtu } from '../validate.js';
-import { ENDPOINT_KINDS, INTERWORKING_MODELS, type Endpoint, type RouteSpec } from './types.js';
+import { ENDPOINT_KINDS, INTERWORKING_MODELS, type Endpoint, type EndpointRoute } from './types.js';
 
 /** Largest queue count for a tap (MAX_TAP_QUEUES in drivers/net/tun.c). */
 export const MAX_QUEUES = 256;
@@ -100,13 +100,13 @@ function nicFields(value: Fields, path: string): void {
 }
 
 // A route captured by scan.
-function route(value: unknown, path: string): RouteSpec {
+function route(value: unknown, path: string): EndpointRoute {
   const fields = object(value, path);
   onlyKeys(fields, ['dst', 'gateway', 'mtu'], path);
   if (fields.dst !== 'default') parsePrefix(fields.dst, `${path}.dst`);
   if (fields.gateway !== undefined) parsePrefix(fields.gateway, `${path}.gateway`);
   if (fields.mtu !== undefined) validateMtu(fields.mtu, `${path}.mtu`);
-  return fields as unknown as RouteSpec;
+  return fields as unknown as EndpointRoute;
 }
 
 /**

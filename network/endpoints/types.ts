@@ -13,7 +13,7 @@ export const INTERWORKING_MODELS: readonly Interworking[] = [
 ];
 
 /** An IP route captured from or restored into a netns. */
-export interface RouteSpec {
+export interface EndpointRoute {
   /** 'default' or a prefix like 10.0.0.0/24. */
   dst: string;
   gateway?: string;
@@ -38,7 +38,7 @@ export interface VethEndpoint extends NicFields {
   interworking: Interworking;
   /** Addresses and routes captured by scan (CIDR strings), restored where a model moves them. */
   addresses?: string[];
-  routes?: RouteSpec[];
+  routes?: EndpointRoute[];
 }
 
 /** A tap in the netns: an existing one, or one vmlaunch creates (`create: true`). */
