@@ -174,7 +174,8 @@ export class QmpConnection {
     options: CallOptions,
   ): Promise<unknown> {
     const timeout = options.timeout ?? this.defaultTimeout;
-    const deadline = new Deadline(`QMP ${command}`, timeout, options.signal);
+    let expire: ((error: Error) => void) | undefined;
+    const deadline = new Deadline(`QMP ${command}`, timeout, options.signal, (e) => expire?.(e));
     let id: number | undefined;
     let release: (() => void) | undefined;
     try {
@@ -191,11 +192,12 @@ export class QmpConnection {
       const line = `${JSON.stringify(request)}\n`;
       const reply = new Promise<unknown>((resolve, reject) => {
         this.pending.set(callId, { command, resolve, reject });
+        expire = reject;
       });
       this.logger.debug({ id, command }, 'QMP: send');
       if (fds.length === 0) this.transport.write(line);
       else await deadline.race(this.transport.writeWithFds(line, fds));
-      return await deadline.race(reply);
+      return await reply;
     } catch (error) {
       if (id !== undefined && this.pending.delete(id) && this.stateNow !== 'closed') {
         this.abandon(id);

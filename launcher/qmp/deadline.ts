@@ -1,5 +1,6 @@
-// One timeout plus one AbortSignal, as a promise that rejects when either fires. Every wait in
-// the client (greeting, a call, an event) goes through it, so none of them can hang.
+// One timeout plus one AbortSignal. Every wait in the client (greeting, a call, an event) goes
+// through one, so none of them can hang. The expiry is a callback on the hot path (a call's
+// reply) and a lazily made promise where a wait is raced against it.
 import { QmpAbortedError, QmpTimeoutError } from './errors.js';
 
 /** Per-call options accepted by every QMP call and wait. */
@@ -10,43 +11,50 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-/** A running deadline: `expired` rejects on timeout or abort; dispose() stops both. */
+/** A running deadline; dispose() stops it. */
 export class Deadline {
-  readonly expired: Promise<never>;
   private timer: NodeJS.Timeout | undefined;
   private signal: AbortSignal | undefined;
   private onAbort: (() => void) | undefined;
   private failure: Error | undefined;
+  private expiredPromise: Promise<never> | undefined;
+  private rejectExpired: ((error: Error) => void) | undefined;
 
-  constructor(operation: string, timeoutMs: number, signal?: AbortSignal) {
-    let reject!: (error: Error) => void;
-    this.expired = new Promise<never>((_resolve, rejectNow) => {
-      reject = rejectNow;
-    });
-    const fail = (error: Error): void => {
-      this.failure ??= error;
-      reject(error);
-    };
-    // Nobody may be racing the deadline when it fires; that must not be an unhandled rejection.
-    this.expired.catch(() => undefined);
+  /** `onExpire` runs once, when the timeout passes or the signal aborts. */
+  constructor(
+    operation: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+    private readonly onExpire?: (error: Error) => void,
+  ) {
     if (signal?.aborted) {
-      fail(new QmpAbortedError(operation, signal.reason));
+      this.failure = new QmpAbortedError(operation, signal.reason);
       return;
     }
     if (Number.isFinite(timeoutMs)) {
-      this.timer = setTimeout(() => {
-        this.dispose();
-        fail(new QmpTimeoutError(operation, timeoutMs));
-      }, timeoutMs);
+      this.timer = setTimeout(
+        () => this.fail(new QmpTimeoutError(operation, timeoutMs)),
+        timeoutMs,
+      );
     }
     if (signal !== undefined) {
       this.signal = signal;
-      this.onAbort = () => {
-        this.dispose();
-        fail(new QmpAbortedError(operation, signal.reason));
-      };
+      this.onAbort = () => this.fail(new QmpAbortedError(operation, signal.reason));
       signal.addEventListener('abort', this.onAbort, { once: true });
     }
+  }
+
+  /** Rejects when the deadline passes; made on first use. */
+  get expired(): Promise<never> {
+    if (this.expiredPromise === undefined) {
+      this.expiredPromise = new Promise<never>((_resolve, reject) => {
+        if (this.failure !== undefined) reject(this.failure);
+        else this.rejectExpired = reject;
+      });
+      // Nobody may be racing the deadline when it fires; that must not be an unhandled rejection.
+      this.expiredPromise.catch(() => undefined);
+    }
+    return this.expiredPromise;
   }
 
   // Settles `work` or the deadline, whichever comes first; the owner calls dispose() at the end.
@@ -72,5 +80,13 @@ export class Deadline {
     }
     this.signal = undefined;
     this.onAbort = undefined;
+  }
+
+  private fail(error: Error): void {
+    if (this.failure !== undefined) return;
+    this.failure = error;
+    this.dispose();
+    this.rejectExpired?.(error);
+    this.onExpire?.(error);
   }
 }

@@ -107,11 +107,11 @@ export class QmpTransport {
   write(line: string): void {
     if (this.isClosed) throw new QmpDisconnectedError(undefined, false);
     if (this.fdSendsQueued === 0) {
-      this.socket.write(line, () => this.wrote());
+      this.socket.write(line);
       return;
     }
     this.writeChain = this.writeChain.then(() => {
-      if (!this.isClosed) this.socket.write(line, () => this.wrote());
+      if (!this.isClosed) this.socket.write(line);
     });
   }
 
@@ -145,18 +145,19 @@ export class QmpTransport {
     this.socket.destroy();
   }
 
+  // Resolves once net.Socket's buffer is empty: an empty write's callback runs after every
+  // chunk queued before it has been handed to the kernel (Writable keeps order).
   private flushed(): Promise<void> {
     if (this.socket.writableLength === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      this.flushWaiters.push((error) => (error ? reject(error) : resolve()));
+      const wake = (error?: Error | null): void => {
+        this.flushWaiters = this.flushWaiters.filter((waiter) => waiter !== wake);
+        if (error) reject(error);
+        else resolve();
+      };
+      this.flushWaiters.push(wake);
+      this.socket.write('', wake);
     });
-  }
-
-  private wrote(): void {
-    if (this.socket.writableLength !== 0 || this.flushWaiters.length === 0) return;
-    const waiters = this.flushWaiters;
-    this.flushWaiters = [];
-    for (const wake of waiters) wake();
   }
 
   private receive(chunk: Buffer): void {
