@@ -1,0 +1,164 @@
+// The machinery every endpoint attach shares: named steps over an undo stack, cancellation
+// checked before each step, fds that are closed on failure but handed to the caller on success,
+// and a detach that runs the same inverses later with a netlink client of its own.
+import * as native from '../../native/index.js';
+import type { HostNic } from '../host-nic.js';
+import type { NetlinkClient } from '../netlink/index.js';
+import { openNetlink } from '../netlink/index.js';
+import { StepError, UndoStack } from '../undo.js';
+import type { MacvtapOpenDeps } from '../macvtap-device.js';
+import type { AttachContext, AttachedEndpoint } from './attach-types.js';
+import { validateNicId } from './names.js';
+import type { Endpoint } from './types.js';
+
+/** The side effects attach uses besides netlink; every one is injectable for tests. */
+export interface EndpointDeps {
+  tapOpen: typeof native.tapOpen;
+  vhostNetOpen: (count: number) => number[];
+  openNetlink: (netns?: string) => NetlinkClient;
+  macvtap: MacvtapOpenDeps;
+}
+
+/** The real primitives. */
+export const realDeps: EndpointDeps = {
+  tapOpen: native.tapOpen,
+  vhostNetOpen: native.vhostNetOpen,
+  openNetlink,
+  macvtap: {},
+};
+
+// Errors that mean "already gone": the inverse of creating it has nothing left to do.
+export function isGone(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ENODEV' || code === 'ENOENT' || code === 'EADDRNOTAVAIL' || code === 'ESRCH';
+}
+
+// Runs an inverse, treating "it is already gone" as done (the tap vanished with QEMU...).
+export async function unlessGone(action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (error) {
+    if (!isGone(error)) throw error;
+  }
+}
+
+/** One attach in progress: its steps, their inverses, and the fds it may still have to close. */
+export class AttachRun {
+  readonly ctx: AttachContext;
+  readonly deps: EndpointDeps;
+  private readonly stack = new UndoStack();
+  private client: NetlinkClient;
+  private handedOver = false;
+
+  constructor(ctx: AttachContext, client: NetlinkClient, deps: EndpointDeps) {
+    this.ctx = ctx;
+    this.client = client;
+    this.deps = deps;
+  }
+
+  /** True once attach succeeded: fds are the caller's and the inverses are detach's. */
+  get attached(): boolean {
+    return this.handedOver;
+  }
+
+  /** The netlink client of the current phase (attach, or later detach). */
+  get nl(): NetlinkClient {
+    return this.client;
+  }
+
+  // Each step is where cancellation is honoured and what a failure is named after.
+  /**
+   * Runs `action` as step `name`; on failure (or an aborted signal) undoes everything so far.
+   * @throws {StepError} naming the step, with the cause and any rollback failures.
+   */
+  step<T>(name: string, action: (nl: NetlinkClient) => T | Promise<T>): Promise<T> {
+    return this.stack.step(name, () => {
+      this.ctx.signal?.throwIfAborted();
+      return action(this.client);
+    });
+  }
+
+  // Registers the inverse of what a step just made; it gets the client of whichever phase runs it.
+  /** Pushes an inverse, run on failure or at detach (newest first). */
+  undo(name: string, inverse: (nl: NetlinkClient) => Promise<void> | void): void {
+    this.stack.push(name, () => inverse(this.client));
+  }
+
+  // fds are ours until attach succeeds, then the caller's: only a failed attach closes them.
+  /** Registers fds to close if attach fails; after success they belong to the caller. */
+  ownFds(name: string, fds: number[]): void {
+    this.stack.push(name, () => {
+      if (!this.handedOver) native.closeAll(fds);
+    });
+  }
+
+  // Unwinds whatever is still registered (for failures outside a step).
+  /** Undoes everything registered; returns the rollback failures. */
+  abandon(): Promise<Error[]> {
+    return this.stack.unwind();
+  }
+
+  // Turns the remaining inverses into the detach of the attached endpoint.
+  /** Hands the fds over and returns the attached endpoint with its one-shot detach. */
+  finish(endpoint: Endpoint, hostNic: HostNic): AttachedEndpoint {
+    this.handedOver = true;
+    const inverses = this.stack.transfer();
+    let detached = false;
+    const detach = async (): Promise<void> => {
+      if (detached) return;
+      detached = true;
+      const given = this.ctx.netlink;
+      const own = given !== undefined && !given.closed ? undefined : this.openForDetach();
+      if (own === null) return; // the netns is gone, and with it all we made there
+      this.client = own ?? given!;
+      try {
+        const errors = await inverses.unwind();
+        if (errors.length > 0) throw new StepError('detach', errors[0], errors.slice(1));
+      } finally {
+        await own?.close();
+      }
+    };
+    return { endpoint, hostNic, detach };
+  }
+
+  // A client for detach; null when the netns no longer exists.
+  private openForDetach(): NetlinkClient | null {
+    try {
+      return this.deps.openNetlink(this.ctx.netns);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'VALIDATION' && this.ctx.netns !== undefined) {
+        return null;
+      }
+      throw error;
+    }
+  }
+}
+
+// Every kind's attach has the same frame: a client, the steps, a clean failure, a detach.
+/**
+ * Runs `body` as an attach: opens a netlink client in ctx.netns unless one is given (and closes
+ * it afterwards); on failure everything done is undone and a StepError names the step.
+ * @throws {StepError} naming the failing step.
+ * @throws {ValidationError} when the netns does not exist.
+ */
+export async function runAttach(
+  endpoint: Endpoint,
+  ctx: AttachContext,
+  deps: Partial<EndpointDeps> | undefined,
+  body: (run: AttachRun) => Promise<HostNic>,
+): Promise<AttachedEndpoint> {
+  validateNicId(ctx.nicId);
+  const all: EndpointDeps = { ...realDeps, ...deps };
+  const own = ctx.netlink === undefined ? all.openNetlink(ctx.netns) : undefined;
+  const run = new AttachRun(ctx, ctx.netlink ?? own!, all);
+  try {
+    const hostNic = await body(run);
+    return run.finish(endpoint, hostNic);
+  } catch (error) {
+    const rollbackErrors = await run.abandon();
+    if (error instanceof StepError && rollbackErrors.length === 0) throw error;
+    throw new StepError('attach', error, rollbackErrors);
+  } finally {
+    await own?.close();
+  }
+}

@@ -1,0 +1,59 @@
+// A tap that vmlaunch creates for a NIC: opened through the addon inside the netns (not
+// persistent, so it vanishes when the last queue fd closes, e.g. when QEMU dies), labelled with
+// our ifalias, given its MTU and brought up. Used by the tcfilter, bridged and none models and
+// by tap endpoints with `create: true`.
+import { NetlinkError } from '../errors.js';
+import type { AttachRun } from './attach-run.js';
+import { unlessGone } from './attach-run.js';
+import { nativeNetnsPath, ownerAlias } from './names.js';
+
+/** A tap made by createTap: its name, ifindex and queue fds (the caller's after attach). */
+export interface CreatedTap {
+  name: string;
+  index: number;
+  fds: number[];
+}
+
+// Every model that needs a tap makes it the same way, each step named and undone.
+/**
+ * Creates tap `name` with `queues` queues in the run's netns, sets alias, MTU and up.
+ * @throws {StepError} 'open tap' (EEXIST when the name is taken), 'set tap alias',
+ *   'set tap mtu', 'set tap up'.
+ */
+export async function createTap(
+  run: AttachRun,
+  name: string,
+  queues: number,
+  mtu: number | undefined,
+): Promise<CreatedTap> {
+  const alias = ownerAlias(run.ctx.nicId);
+  const tap = await run.step('open tap', async (nl) => {
+    // TUNSETIFF on an existing tap would attach to it: a taken name must be refused, not reused.
+    if ((await nl.links.find(name)) !== undefined) {
+      throw new NetlinkError(`tap open ${name}`, 17, 'EEXIST', 'a link of that name exists');
+    }
+    const opened = run.deps.tapOpen(nativeNetnsPath(run.ctx.netns), name, {
+      queues,
+      vnetHdr: true,
+    });
+    run.ownFds('close tap fds', opened.fds);
+    const index = (await nl.links.get(name)).index;
+    run.undo('remove tap', async (client) => {
+      // Before hand-over, closing our fds removes the non-persistent tap; afterwards the fds
+      // are the caller's, so the tap is deleted if it still exists and is still ours.
+      if (!run.attached) return;
+      await unlessGone(async () => {
+        const link = await client.links.find(index);
+        if (link !== undefined && link.name === name && link.alias === alias) {
+          await client.links.delete(index);
+        }
+      });
+    });
+    return { name, index, fds: opened.fds };
+  });
+  const index = tap.index;
+  await run.step('set tap alias', (nl) => nl.links.setAlias(index, alias));
+  if (mtu !== undefined) await run.step('set tap mtu', (nl) => nl.links.setMtu(index, mtu));
+  await run.step('set tap up', (nl) => nl.links.setUp(index));
+  return tap;
+}

@@ -1,0 +1,32 @@
+// The none model: only a tap, next to the veth but not joined to it. Whoever chose it wires the
+// tap (routing, nftables...) themselves; the guest still defaults to the veth's MAC and MTU.
+import type { TapHostNic } from '../host-nic.js';
+import type { Link } from '../netlink/index.js';
+import type { AttachRun } from './attach-run.js';
+import { createTap } from './host-tap.js';
+import { linkName, randomLocalMac } from './names.js';
+import type { VethEndpoint } from './types.js';
+import { tapHostNic, vhostStep } from './vhost-net.js';
+
+// No interworking: a tap for the guest, nothing else touched.
+/**
+ * Creates the tap of the none model and returns the HostNic.
+ * @throws {StepError} 'open tap', 'set tap alias', 'set tap mtu', 'set tap up', 'open vhost-net'.
+ */
+export async function attachNone(
+  run: AttachRun,
+  endpoint: VethEndpoint,
+  veth: Link,
+): Promise<TapHostNic> {
+  const queues = endpoint.queues ?? 1;
+  const mtu = endpoint.mtu ?? veth.mtu;
+  const tap = await createTap(run, linkName(run.ctx.nicId, 't'), queues, mtu);
+  const vhost = await vhostStep(run, queues);
+  return tapHostNic(run, {
+    mac: endpoint.mac ?? veth.mac ?? randomLocalMac(),
+    mtu,
+    ifname: tap.name,
+    tapFds: tap.fds,
+    vhost,
+  });
+}

@@ -1,0 +1,78 @@
+// The tcfilter model (kata's default): a multi-queue tap next to the veth, and tc ingress qdiscs
+// on both with u32 match-all mirred redirects veth -> tap and tap -> veth. The veth keeps its
+// addresses (the redirect takes every frame before the IP stack sees it) and the guest uses the
+// veth's MAC, so the CNI side sees the MAC it expects.
+import type { TapHostNic } from '../host-nic.js';
+import type { Link } from '../netlink/index.js';
+import type { AttachRun } from './attach-run.js';
+import { unlessGone } from './attach-run.js';
+import { createTap } from './host-tap.js';
+import { linkName, randomLocalMac } from './names.js';
+import type { VethEndpoint } from './types.js';
+import { tapHostNic, vhostStep } from './vhost-net.js';
+
+/** The filter priority of our redirects on an ingress qdisc we created (tc's first default). */
+export const REDIRECT_PREF = 49152;
+
+// Adds the ingress qdisc unless the link already has one (someone else's: kept, not deleted).
+async function ensureIngress(run: AttachRun, step: string, index: number): Promise<boolean> {
+  return run.step(step, async (nl) => {
+    if (await nl.tc.hasIngress(index)) return false;
+    await nl.tc.addIngress(index);
+    run.undo(`delete ${step.replace(/^add /, '')}`, (client) =>
+      unlessGone(() => client.tc.deleteIngress(index)),
+    );
+    return true;
+  });
+}
+
+// Redirects everything arriving on `from` to the egress of `to`, and registers the delete.
+async function redirect(
+  run: AttachRun,
+  step: string,
+  from: number,
+  to: number,
+  ownQdisc: boolean,
+): Promise<void> {
+  await run.step(step, async (nl) => {
+    // On our own qdisc the priority is known; on a shared one the kernel picks and we look it up.
+    await nl.tc.addRedirect(from, to, ownQdisc ? { pref: REDIRECT_PREF } : {});
+    let pref = REDIRECT_PREF;
+    if (!ownQdisc) {
+      const mine = (await nl.tc.listRedirects(from)).find((f) => f.targetIndex === to);
+      if (mine === undefined) throw new Error(`the redirect to ifindex ${to} is not listed`);
+      pref = mine.pref;
+    }
+    run.undo(`delete filter (${step})`, (client) =>
+      unlessGone(() => client.tc.deleteRedirect(from, { pref })),
+    );
+  });
+}
+
+// The default model: fast, no MAC games, the veth untouched apart from its ingress.
+/**
+ * Plumbs tcfilter interworking for `veth` (already read) and returns the HostNic.
+ * @throws {StepError} naming the failing step ('open tap', 'add veth ingress qdisc',
+ *   'redirect veth to tap', 'open vhost-net'...).
+ */
+export async function attachTcfilter(
+  run: AttachRun,
+  endpoint: VethEndpoint,
+  veth: Link,
+): Promise<TapHostNic> {
+  const queues = endpoint.queues ?? 1;
+  const mtu = endpoint.mtu ?? veth.mtu;
+  const tap = await createTap(run, linkName(run.ctx.nicId, 't'), queues, mtu);
+  const vethOwn = await ensureIngress(run, 'add veth ingress qdisc', veth.index);
+  const tapOwn = await ensureIngress(run, 'add tap ingress qdisc', tap.index);
+  await redirect(run, 'redirect veth to tap', veth.index, tap.index, vethOwn);
+  await redirect(run, 'redirect tap to veth', tap.index, veth.index, tapOwn);
+  const vhost = await vhostStep(run, queues);
+  return tapHostNic(run, {
+    mac: endpoint.mac ?? veth.mac ?? randomLocalMac(),
+    mtu,
+    ifname: tap.name,
+    tapFds: tap.fds,
+    vhost,
+  });
+}

@@ -1,0 +1,61 @@
+// Names and labels of the host objects attach creates: a `vml` prefix and an ifalias naming
+// the NIC and our pid, so a later clean-up pass can tell our orphans from anyone else's links.
+import { createHash, randomBytes } from 'node:crypto';
+import { isAbsolute } from 'node:path';
+import { netnsPath as namedNetnsPath } from '../netns/paths.js';
+import { ValidationError } from '../errors.js';
+import { bytesToMac } from '../validate.js';
+
+/** Prefix of every link vmlaunch creates. */
+export const LINK_PREFIX = 'vml';
+
+/** What a created link is for: t = tap, m = macvtap, b = bridge. */
+export type LinkRole = 't' | 'm' | 'b';
+
+// A stable 15-byte-safe name per NIC and role: the same nicId maps to the same name.
+/** `vml<role><8 hex of sha256(nicId)>`, e.g. vmlt3f2a9c01 (12 bytes). */
+export function linkName(nicId: string, role: LinkRole): string {
+  const hash = createHash('sha256').update(nicId).digest('hex').slice(0, 8);
+  return `${LINK_PREFIX}${role}${hash}`;
+}
+
+// A GC reads this back: which NIC a link served and which process made it.
+/** The ifalias set on created links: `vmlaunch:<nicId>:<pid>`. */
+export function ownerAlias(nicId: string, pid = process.pid): string {
+  return `vmlaunch:${nicId}:${pid}`;
+}
+
+// A veth that hands its MAC to the guest needs another one that is unique and not multicast.
+/** A random locally administered unicast MAC (first octet x2, x6, xa or xe). */
+export function randomLocalMac(): string {
+  const bytes = randomBytes(6);
+  bytes[0] = (bytes[0]! & 0xfc) | 0x02;
+  return bytesToMac(bytes);
+}
+
+// The netns as the native layer wants it: an absolute path, or null for our own netns.
+/** /run/netns/NAME for a name, the path itself for an absolute path, null when undefined. */
+export function nativeNetnsPath(netns: string | undefined): string | null {
+  if (netns === undefined) return null;
+  return isAbsolute(netns) ? netns : namedNetnsPath(netns);
+}
+
+/** Longest nicId: it ends up in QEMU ids and in the 255-byte ifalias of our links. */
+export const NIC_ID_MAX = 64;
+
+// A nicId names QEMU objects and our ifalias: printable, no separators QEMU or a GC would split.
+/**
+ * Checks a NIC id.
+ * @throws {ValidationError} 'nicId' when it is empty, too long, or has other than [A-Za-z0-9_.-].
+ */
+export function validateNicId(nicId: unknown): string {
+  if (typeof nicId !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(nicId) || nicId.length > NIC_ID_MAX) {
+    throw new ValidationError(
+      'nicId',
+      nicId,
+      `a NIC id is 1-${NIC_ID_MAX} characters of [A-Za-z0-9_.-]`,
+      'NIC_ID',
+    );
+  }
+  return nicId;
+}
