@@ -41,6 +41,7 @@ export class ConsoleClosedError extends VmlaunchError {
 export class SerialConsole {
   private readonly ring: TextRing;
   private readonly waiters = new Set<Waiter>();
+  private readonly listeners = new Set<(chunk: string) => void>();
   private readonly log: WriteStream | undefined;
   private closedReason: string | undefined;
 
@@ -54,6 +55,12 @@ export class SerialConsole {
     stream.on('data', (chunk: string) => this.onData(chunk));
     stream.on('error', () => this.onClose('the console socket failed'));
     stream.on('close', () => this.onClose('the console closed (the VM has exited)'));
+  }
+
+  // Calls `listener` with every chunk the guest prints from now on; returns the unsubscribe.
+  subscribe(listener: (chunk: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Absolute offset of the end of what has been received so far. */
@@ -134,6 +141,7 @@ export class SerialConsole {
   private onData(chunk: string): void {
     this.ring.append(chunk);
     this.log?.write(chunk);
+    for (const listener of this.listeners) listener(chunk);
     for (const waiter of [...this.waiters]) this.check(waiter);
   }
 

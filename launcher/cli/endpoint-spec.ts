@@ -1,0 +1,97 @@
+// The CLI's short endpoint specs: `tap:NAME[@NETNS]`, `veth:NAME@NETNS[:MODEL]`,
+// `macvtap:NAME[@NETNS]`, `vhost-user:PATH[:client|server]`, `vfio:PCI`, each optionally
+// followed by `,mac=..,mtu=..,queues=..`. They become the same typed endpoints a script uses.
+import { ValidationError } from '../../network/errors.js';
+import { parseEndpoint } from '../../network/endpoints/parse.js';
+import type { EndpointSpec } from '../launch.js';
+
+/** The spec grammar, for help texts. */
+export const ENDPOINT_SPEC_HELP = [
+  'tap:NAME[@NETNS]                 a tap (created when missing)',
+  'veth:NAME@NETNS[:MODEL]          a veth; MODEL tcfilter (default), macvtap, bridged or none',
+  'macvtap:NAME[@NETNS]             an existing macvtap link',
+  'vhost-user:PATH[:client|server]  a vhost-user socket (default client)',
+  'vfio:PCI                         a PCI NIC passed through (0000:01:00.0)',
+  'options: append ,mac=52:54:00:..,mtu=1500,queues=2',
+];
+
+// Splits `,key=value` options off a spec.
+function splitOptions(spec: string, path: string): [string, Record<string, string | number>] {
+  const [head, ...rest] = spec.split(',');
+  const options: Record<string, string | number> = {};
+  for (const item of rest) {
+    const [key, value] = item.split('=');
+    if (!key || value === undefined || !['mac', 'mtu', 'queues'].includes(key)) {
+      throw new ValidationError(
+        path,
+        spec,
+        `unknown option "${item}"; expected mac=, mtu= or queues=`,
+        'SPEC',
+      );
+    }
+    options[key] = key === 'mac' ? value : Number(value);
+  }
+  return [head ?? '', options];
+}
+
+// Splits NAME@NETNS.
+function nameAt(value: string): { name: string; netns?: string } {
+  const at = value.indexOf('@');
+  return at < 0 ? { name: value } : { name: value.slice(0, at), netns: value.slice(at + 1) };
+}
+
+/**
+ * Parses one `--net` spec.
+ * @throws ValidationError naming the spec and what is wrong with it.
+ */
+export function parseEndpointSpec(spec: string, index = 0): EndpointSpec {
+  const path = `--net[${index}]`;
+  const [head, options] = splitOptions(spec, path);
+  const colon = head.indexOf(':');
+  if (colon < 0)
+    throw new ValidationError(path, spec, 'expected KIND:VALUE, e.g. veth:eth0@mynetns', 'SPEC');
+  const kind = head.slice(0, colon);
+  const value = head.slice(colon + 1);
+  switch (kind) {
+    case 'tap': {
+      const { name, netns } = nameAt(value);
+      return withNetns(parseEndpoint({ kind: 'tap', name, create: true, ...options }, path), netns);
+    }
+    case 'veth': {
+      const [target = '', model = 'tcfilter'] = value.split(':');
+      const { name, netns } = nameAt(target);
+      if (!netns)
+        throw new ValidationError(path, spec, 'a veth needs its netns: veth:NAME@NETNS', 'SPEC');
+      return withNetns(
+        parseEndpoint({ kind: 'veth', name, interworking: model, ...options }, path),
+        netns,
+      );
+    }
+    case 'macvtap': {
+      const { name, netns } = nameAt(value);
+      return withNetns(parseEndpoint({ kind: 'macvtap', name, ...options }, path), netns);
+    }
+    case 'vhost-user': {
+      const mode = value.endsWith(':server') ? 'server' : 'client';
+      const socketPath = value.replace(/:(client|server)$/, '');
+      return {
+        endpoint: parseEndpoint({ kind: 'vhost-user', socketPath, mode, ...options }, path),
+      };
+    }
+    case 'vfio':
+    case 'physical':
+      return { endpoint: parseEndpoint({ kind: 'physical', pciAddress: value }, path) };
+    default:
+      throw new ValidationError(
+        path,
+        spec,
+        `unknown endpoint kind "${kind}"; expected tap, veth, macvtap, vhost-user or vfio`,
+        'SPEC',
+      );
+  }
+}
+
+// Attaches the netns to a parsed endpoint when one was given.
+function withNetns(endpoint: EndpointSpec['endpoint'], netns: string | undefined): EndpointSpec {
+  return netns ? { endpoint, netns } : { endpoint };
+}

@@ -1,0 +1,42 @@
+// Turns any error into sentences that say what went wrong and what to do, for the CLI.
+import { NativeError, VmlaunchError } from '../../native/index.js';
+import { NetlinkError, UnsupportedError, ValidationError } from '../../network/errors.js';
+import { LaunchError } from '../errors.js';
+
+// What to tell a person about `error` (no stack trace unless --debug).
+export function explainError(error: unknown, debug = false): string {
+  const lines: string[] = [];
+  if (error instanceof ValidationError) {
+    lines.push(`Invalid input: ${error.message}.`, 'Fix that value and run the command again.');
+  } else if (error instanceof LaunchError && error.code === 'QEMU_NOT_FOUND') {
+    lines.push(error.message + '.');
+  } else if (error instanceof LaunchError) {
+    lines.push(`QEMU could not be started (step ${error.step}): ${error.message}`);
+    lines.push('Run `vmlaunch doctor` to see what this host supports; add --debug for details.');
+  } else if (error instanceof NativeError && (error.code === 'EPERM' || error.code === 'EACCES')) {
+    lines.push(
+      `${error.message}.`,
+      'Host networking needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN): run as root.',
+    );
+  } else if (error instanceof NetlinkError) {
+    lines.push(`The kernel refused a network change: ${error.message}.`);
+    if (error.errnoName === 'EEXIST')
+      lines.push('Something with that name already exists: pick another name or remove it.');
+    if (error.errnoName === 'EPERM') lines.push('Run as root.');
+  } else if (error instanceof UnsupportedError) {
+    lines.push(
+      `Not supported here: ${error.message}.`,
+      'Run `vmlaunch doctor` to see what this host supports.',
+    );
+  } else if (error instanceof VmlaunchError) {
+    lines.push(`${error.message}`);
+  } else if (error instanceof Error) {
+    lines.push(`Unexpected error: ${error.message}`, 'Add --debug for a stack trace.');
+  } else {
+    lines.push(`Unexpected error: ${String(error)}`);
+  }
+  if (debug && error instanceof Error && error.stack) lines.push('', error.stack);
+  if (debug && error instanceof Error && error.cause instanceof Error)
+    lines.push('caused by:', error.cause.stack ?? error.cause.message);
+  return lines.join('\n');
+}

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { parseEndpointSpec } from '../../../launcher/cli/endpoint-spec.js';
+import { ValidationError } from '../../../network/errors.js';
+
+describe('parseEndpointSpec', () => {
+  it.each([
+    ['tap:tap0', { endpoint: { kind: 'tap', name: 'tap0', create: true } }],
+    [
+      'tap:tap0@ns1,queues=2',
+      { endpoint: { kind: 'tap', name: 'tap0', create: true, queues: 2 }, netns: 'ns1' },
+    ],
+    [
+      'veth:eth0@cni-1',
+      { endpoint: { kind: 'veth', name: 'eth0', interworking: 'tcfilter' }, netns: 'cni-1' },
+    ],
+    [
+      'veth:eth0@cni-1:macvtap,mtu=1400',
+      {
+        endpoint: { kind: 'veth', name: 'eth0', interworking: 'macvtap', mtu: 1400 },
+        netns: 'cni-1',
+      },
+    ],
+    ['macvtap:mvt0@ns', { endpoint: { kind: 'macvtap', name: 'mvt0' }, netns: 'ns' }],
+    [
+      'vhost-user:/run/vu.sock',
+      { endpoint: { kind: 'vhost-user', socketPath: '/run/vu.sock', mode: 'client' } },
+    ],
+    [
+      'vhost-user:/run/vu.sock:server,mac=52:54:00:AA:00:01',
+      {
+        endpoint: {
+          kind: 'vhost-user',
+          socketPath: '/run/vu.sock',
+          mode: 'server',
+          mac: '52:54:00:aa:00:01',
+        },
+      },
+    ],
+    ['vfio:0000:01:00.0', { endpoint: { kind: 'physical', pciAddress: '0000:01:00.0' } }],
+  ])('reads %s', (spec, expected) => {
+    expect(parseEndpointSpec(spec)).toEqual(expected);
+  });
+
+  it.each([
+    'eth0',
+    'wifi:x',
+    'veth:eth0',
+    'veth:eth0@ns:nat',
+    'tap:tap0,color=red',
+    'vhost-user:relative.sock',
+    'tap:a/b',
+  ])('rejects %s with a ValidationError', (spec) => {
+    expect(() => parseEndpointSpec(spec)).toThrow(ValidationError);
+  });
+});
