@@ -12,6 +12,7 @@ import {
   IFLA_MTU,
   IFLA_NET_NS_FD,
   NLM_F_CREATE,
+  NLM_F_ECHO,
   NLM_F_EXCL,
   RTM_DELLINK,
   RTM_GETLINK,
@@ -130,10 +131,11 @@ export class LinkApi {
 
   /**
    * Creates a veth pair; with `peer.netns` the peer is born in that netns (never moved).
+   * Resolves with the local end as created (its ifindex, MAC...).
    * @throws {ValidationError} bad names, MTU, MAC or a netns that cannot be opened.
    * @throws {NetlinkError} e.g. EEXIST as `link add veth NAME: EEXIST`.
    */
-  async addVeth(o: VethOptions): Promise<void> {
+  async addVeth(o: VethOptions): Promise<Link> {
     const local = createFields(o);
     const peer: NewLinkFields = {
       name: validateIfName(o.peer?.name, 'peer.name'),
@@ -141,12 +143,9 @@ export class LinkApi {
       mac: o.peer.mac === undefined ? undefined : validateMac(o.peer.mac, 'peer.mac'),
     };
     const op = `link add veth ${local.name}`;
-    if (o.peer.netns === undefined) {
-      await this.create(vethBody(local, peer), op);
-      return;
-    }
-    await withNetnsFd(o.peer.netns, 'peer.netns', (fd) =>
-      this.create(vethBody(local, { ...peer, netnsFd: fd }), op),
+    if (o.peer.netns === undefined) return this.create(vethBody(local, peer), op, local.name);
+    return withNetnsFd(o.peer.netns, 'peer.netns', (fd) =>
+      this.create(vethBody(local, { ...peer, netnsFd: fd }), op, local.name),
     );
   }
 
@@ -155,9 +154,9 @@ export class LinkApi {
    * @throws {ValidationError} bad name, MTU or MAC.
    * @throws {NetlinkError} e.g. EEXIST.
    */
-  async addBridge(o: BridgeOptions): Promise<void> {
+  async addBridge(o: BridgeOptions): Promise<Link> {
     const f = createFields(o);
-    await this.create(bridgeBody(f, o.mcastSnooping), `link add bridge ${f.name}`);
+    return this.create(bridgeBody(f, o.mcastSnooping), `link add bridge ${f.name}`, f.name);
   }
 
   /**
@@ -165,7 +164,7 @@ export class LinkApi {
    * @throws {ValidationError} bad name, MTU, MAC, parent or mode.
    * @throws {NetlinkError} e.g. ENODEV for a missing parent.
    */
-  addMacvlan(o: MacvlanOptions): Promise<void> {
+  addMacvlan(o: MacvlanOptions): Promise<Link> {
     return this.addMacv('macvlan', o);
   }
 
@@ -174,7 +173,7 @@ export class LinkApi {
    * @throws {ValidationError} bad name, MTU, MAC, parent or mode.
    * @throws {NetlinkError} e.g. ENODEV for a missing parent.
    */
-  addMacvtap(o: MacvlanOptions): Promise<void> {
+  addMacvtap(o: MacvlanOptions): Promise<Link> {
     return this.addMacv('macvtap', o);
   }
 
@@ -242,7 +241,7 @@ export class LinkApi {
   }
 
   // Creates a macvlan/macvtap after resolving its parent.
-  private async addMacv(kind: 'macvlan' | 'macvtap', o: MacvlanOptions): Promise<void> {
+  private async addMacv(kind: 'macvlan' | 'macvtap', o: MacvlanOptions): Promise<Link> {
     const f = createFields(o);
     const mode = o.mode ?? 'bridge';
     if (!Object.hasOwn(MACVLAN_MODES, mode)) {
@@ -255,12 +254,21 @@ export class LinkApi {
     const parent = validateLinkRef(o.parent, 'parent');
     const op = `link add ${kind} ${f.name}`;
     const parentIndex = await this.index(parent, op);
-    await this.create(macvlanBody(kind, { ...f, parentIndex }, MACVLAN_MODES[mode]), op);
+    return this.create(macvlanBody(kind, { ...f, parentIndex }, MACVLAN_MODES[mode]), op, f.name);
   }
 
-  // Sends RTM_NEWLINK with NLM_F_CREATE | NLM_F_EXCL, so an existing name is EEXIST.
-  private async create(body: Buffer[], operation: string): Promise<void> {
-    await this.socket.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body, operation);
+  // Sends RTM_NEWLINK with NLM_F_CREATE | NLM_F_EXCL (an existing name is EEXIST) and
+  // NLM_F_ECHO, so the kernel hands back the new link (rtnl_newlink_create, Linux >= 6.1)
+  // without a second request; older kernels that do not echo get one RTM_GETLINK.
+  private async create(body: Buffer[], operation: string, name: string): Promise<Link> {
+    const flags = NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO;
+    const parts = await this.socket.request(RTM_NEWLINK, flags, body, operation);
+    const echoed = parts.find((m) => m.type === RTM_NEWLINK);
+    if (echoed !== undefined) {
+      const link = decodeLink(echoed);
+      if (link.name === name) return link;
+    }
+    return this.get(name);
   }
 
   // Sends RTM_SETLINK for an existing link: `link set REF WHAT`.

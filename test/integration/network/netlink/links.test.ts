@@ -46,7 +46,7 @@ describe.runIf(prerequisite('netlink', rootNetnsMissing()))('netlink links', () 
   it('creates a veth whose peer is born in another netns, and both ends are as asked', async () => {
     await withTestNetns('nl-peer', async (peerNs) => {
       await withClient('nl-veth', async (c, ns) => {
-        await c.links.addVeth({
+        const created = await c.links.addVeth({
           name: 'vml-a',
           mtu: 1400,
           mac: '52:54:00:aa:00:01',
@@ -72,6 +72,8 @@ describe.runIf(prerequisite('netlink', rootNetnsMissing()))('netlink links', () 
         });
         expect(ours.linkNetnsId).toBeGreaterThanOrEqual(0);
         expect(await c.links.get(a.ifindex)).toEqual(ours);
+        // The link the kernel echoed back on creation is the one ip sees.
+        expect(created).toMatchObject({ index: a.ifindex, name: 'vml-a', kind: 'veth', mtu: 1400 });
       });
     });
   });
