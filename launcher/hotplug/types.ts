@@ -1,0 +1,56 @@
+// The hot-plug contract: what vm.attach() takes and returns, and what vm.detach() reports.
+import type { AttachedEndpoint } from '../../network/endpoints/attach-types.js';
+import type { Endpoint } from '../../network/endpoints/types.js';
+import type { HostNic } from '../../network/host-nic.js';
+
+/** What to hot-plug: an endpoint vmlaunch attaches (host side) first, or a ready HostNic. */
+export type HotplugSource = { endpoint: Endpoint; netns?: string } | { nic: HostNic };
+
+/** Options of vm.attach(). */
+export interface AttachOptions {
+  /** NIC id, unique in the VM; default hp0, hp1, ... */
+  id?: string;
+  /** Overall deadline in ms (default 30 s). */
+  timeout?: number;
+  signal?: AbortSignal;
+  /** Wait until the guest kernel has bound the device (default true when the VM has a guest shell). */
+  waitForGuest?: boolean;
+}
+
+/** Milliseconds spent in each phase of an attach. */
+export interface AttachTimings {
+  host: number;
+  qmp: number;
+  guest?: number;
+}
+
+/** A NIC hot-plugged into a running VM. */
+export interface HotpluggedNic {
+  id: string;
+  mac: string;
+  /** The root port (q35) it sits on. */
+  bus: string;
+  /** The host side, when vmlaunch attached it (detached again by vm.detach). */
+  attached?: AttachedEndpoint;
+  timings: AttachTimings;
+}
+
+/** Options of vm.detach(). */
+export interface DetachOptions {
+  /** How long to wait for DEVICE_DELETED (default 10 s; a Linux guest's PCIe unplug takes ~5 s). */
+  timeout?: number;
+  signal?: AbortSignal;
+}
+
+/** What a detach did. `pending`: the guest has not released the device by the deadline. */
+export type DetachResult =
+  | { status: 'removed'; id: string; ms: number }
+  | {
+      status: 'pending';
+      id: string;
+      ms: number;
+      /** What state VM and host are in, and how to finish (a late DEVICE_DELETED completes it). */
+      explanation: string;
+      /** Resolves when the late DEVICE_DELETED (or VM exit) finally completes the removal. */
+      completion: Promise<void>;
+    };
