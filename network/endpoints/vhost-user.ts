@@ -15,7 +15,7 @@ import { ValidationError } from '../errors.js';
 import type { VhostUserHostNic } from '../host-nic.js';
 import { validateMac, validateMtu } from '../validate.js';
 import type { AttachContext, AttachedEndpoint, AttachFn } from './attach-types.js';
-import { generateLocalMac } from './mac-address.js';
+import { randomLocalMac } from './names.js';
 import { validateQueues, validateSocketPath } from './parse.js';
 import type { VhostUserEndpoint } from './types.js';
 
@@ -119,7 +119,7 @@ export const attachVhostUser: AttachFn<VhostUserEndpoint> = async (
   ctx.signal?.throwIfAborted();
   const socketPath = validateSocketPath(endpoint.socketPath, FIELD);
   const mac =
-    endpoint.mac === undefined ? generateLocalMac() : validateMac(endpoint.mac, 'endpoint.mac');
+    endpoint.mac === undefined ? randomLocalMac() : validateMac(endpoint.mac, 'endpoint.mac');
   if (endpoint.mtu !== undefined) validateMtu(endpoint.mtu, 'endpoint.mtu');
   const queues =
     endpoint.queues === undefined ? 1 : validateQueues(endpoint.queues, 'endpoint.queues');
