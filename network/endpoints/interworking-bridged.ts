@@ -30,9 +30,9 @@ export async function attachBridged(
   const bridgeName = linkName(run.ctx.nicId, 'b');
   const bridge = await run.step('create bridge', async (nl) => {
     await nl.links.addBridge({ name: bridgeName, mtu: veth.mtu, mcastSnooping: false });
-    const index = (await nl.links.get(bridgeName)).index;
-    run.undo('delete bridge', (client) => unlessGone(() => client.links.delete(index)));
-    return index;
+    // Registered before anything else can fail, by name (the ifindex is not known yet).
+    run.undo('delete bridge', (client) => unlessGone(() => client.links.delete(bridgeName)));
+    return (await nl.links.get(bridgeName)).index;
   });
   await run.step('set bridge alias', (nl) => nl.links.setAlias(bridge, ownerAlias(run.ctx.nicId)));
   const tap = await createTap(run, linkName(run.ctx.nicId, 't'), queues, mtu);
