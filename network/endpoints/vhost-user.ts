@@ -4,10 +4,13 @@
 // - client mode (QEMU connects): the backend's socket must already exist and be a socket;
 // - server mode (QEMU listens): the directory must be a real directory, owned by us or root,
 //   and not group/world-writable (RELIABILITY.md T21, kata CVE-2020-2026), and the path must be
-//   free. A file already there is refused, never deleted: it is not ours.
+//   free. QEMU unlinks whatever is at the path before bind() (util/qemu-sockets.c,
+//   unix_listen_saddr), so a file already there is refused here: it is not ours to delete.
 // Detach removes only what this attach is responsible for: in server mode the socket that
-// appeared at the path it claimed (free at attach, in a directory only its owner can write);
-// in client mode nothing.
+// appeared at the path it claimed (free at attach, in a directory only its owner can write).
+// QEMU unlinks it itself on a clean close (qio_channel_socket_close); after a SIGKILL it is
+// left behind, and libvirt likewise unlinks listening chardev paths at cleanup
+// (qemuProcessCleanupChardevDevice). In client mode the socket is the backend's: nothing.
 import { lstat, stat, unlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { dirname } from 'node:path';
