@@ -71,36 +71,46 @@ class Qmp:
                 if time.monotonic() > end:
                     raise
                 time.sleep(0.02)
-        self.f = self.s.makefile("rwb")
+        self.buf = b""
         self.events = []
-        json.loads(self.f.readline())
+        json.loads(self._line(10))
         self.cmd("qmp_capabilities")
+
+    def _line(self, timeout):
+        end = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            r, _, _ = select.select([self.s], [], [], left)
+            if r:
+                chunk = self.s.recv(65536)
+                if not chunk:
+                    return None
+                self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line
 
     def cmd(self, execute, **args):
         msg = {"execute": execute}
         if args:
             msg["arguments"] = args
-        self.f.write(json.dumps(msg).encode() + b"\n")
-        self.f.flush()
+        self.s.sendall(json.dumps(msg).encode() + b"\n")
         while True:
-            r = json.loads(self.f.readline())
+            r = json.loads(self._line(30))
             if "event" in r:
                 self.events.append((time.monotonic(), r))
                 continue
             return r
 
     def wait_event(self, name, timeout):
-        end = time.monotonic() + timeout
         for t, e in self.events:
             if e["event"] == name:
                 return t, e
-        self.s.settimeout(0.2)
+        end = time.monotonic() + timeout
         while time.monotonic() < end:
-            try:
-                line = self.f.readline()
-            except (socket.timeout, TimeoutError):
-                continue
-            if not line:
+            line = self._line(end - time.monotonic())
+            if line is None:
                 break
             r = json.loads(line)
             if "event" in r:
@@ -186,7 +196,10 @@ def hotplug(con, q, args):
             break
         time.sleep(0.05)
     out["guest_sees_after_s"] = seen
-    st, dm = con.exec("dmesg | grep -iE 'pciehp|virtio_net|0000:01' | tail -n 8")
+    if args.hp_ping:
+        st, pg = con.exec(f"ip link set eth0 up && ip addr add {args.hp_ping[1]} dev eth0 && ping -c 2 -W 2 {args.hp_ping[0]}")
+        out["ping_status"] = st
+    st, dm = con.exec("dmesg | grep -iE 'pciehp|acpiphp|0000:01' | tail -n 6")
     out["dmesg"] = dm
     t = time.monotonic()
     r3 = q.cmd("device_del", id="hpnic1")
@@ -209,6 +222,7 @@ def main():
     ap.add_argument("--cmd-timeout", type=float, default=20)
     ap.add_argument("--hotplug", action="store_true")
     ap.add_argument("--hp-tap")
+    ap.add_argument("--hp-ping", nargs=2, metavar=("PEER", "CIDR"))
     ap.add_argument("--unplug-timeout", type=float, default=20)
     ap.add_argument("--powerdown", action="store_true")
     ap.add_argument("--qmp", action="store_true")
