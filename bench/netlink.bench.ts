@@ -11,6 +11,18 @@ const OPS_PER_ROUND = 5;
 const WARMUP_ROUNDS = 5;
 const MTU = 1400;
 const ADDRESS = '10.77.0.1/24';
+const OP_NAMES = ['add veth', 'set mtu', 'set up', 'add addr', 'delete'] as const;
+
+// Per-operation times (ms) of each method, for the breakdown that shows where the time goes.
+const samples = new Map<string, number[]>();
+function record(method: string, op: number, ms: number): void {
+  const key = `${method}/${OP_NAMES[op]}`;
+  samples.set(key, [...(samples.get(key) ?? []), ms]);
+}
+function medianOf(method: string, op: number): number {
+  const values = [...(samples.get(`${method}/${OP_NAMES[op]}`) ?? [0])].sort((a, b) => a - b);
+  return values[Math.floor(values.length / 2)]!;
+}
 
 // Runs `ip` with arguments, failing loudly.
 function ip(...args: string[]): void {
@@ -35,14 +47,25 @@ async function viaClient(ns: string, peerNs: string, first: number, rounds: numb
   const c = openNetlink(ns);
   try {
     for (let i = first; i < first + rounds; i++) {
+      let t = performance.now();
+      const lap = (op: number): void => {
+        const now = performance.now();
+        record('ours', op, now - t);
+        t = now;
+      };
       const link = await c.links.addVeth({
         name: `vml-b${i}`,
         peer: { name: `vml-p${i}`, netns: peerNs },
       });
+      lap(0);
       await c.links.setMtu(link.index, MTU);
+      lap(1);
       await c.links.setUp(link.index);
+      lap(2);
       await c.addresses.add(link.index, ADDRESS);
+      lap(3);
       await c.links.delete(link.index);
+      lap(4);
     }
   } finally {
     await c.close();
@@ -52,7 +75,11 @@ async function viaClient(ns: string, peerNs: string, first: number, rounds: numb
 // One method: an `ip` process per operation.
 function viaIpPerOp(ns: string, peerNs: string, first: number, rounds: number): void {
   for (let i = first; i < first + rounds; i++) {
-    for (const cmd of roundCommands(i, peerNs)) ip('-n', ns, ...cmd);
+    for (const [op, cmd] of roundCommands(i, peerNs).entries()) {
+      const t = performance.now();
+      ip('-n', ns, ...cmd);
+      record('ip', op, performance.now() - t);
+    }
   }
 }
 
@@ -112,6 +139,13 @@ async function main(): Promise<void> {
     const oursPerOp = report('netlink-client', ours);
     const ipPerOpPerOp = report('ip-per-op', ipPerOp);
     report('ip-batch', ipBatch);
+    for (const [op, name] of OP_NAMES.entries()) {
+      const a = medianOf('ours', op);
+      const b = medianOf('ip', op);
+      console.log(
+        `  ${name.padEnd(9)} median: ours ${a.toFixed(3)} ms, ip ${b.toFixed(3)} ms, speedup ${(b / a).toFixed(1)}x`,
+      );
+    }
     console.log(`netlink-vs-ip-batch: ${(ipBatch / ours).toFixed(2)}`);
     console.log(`netlink-speedup-vs-ip: ${(ipPerOpPerOp / oursPerOp).toFixed(2)}`);
   } finally {

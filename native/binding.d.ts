@@ -29,6 +29,8 @@ export interface NativeBinding {
   sendFds(socket: number, data: Buffer, fds: number[], timeoutMs?: number): number;
   /** recvmsg receiving fds (close-on-exec); empty data means EOF; EAGAIN when nothing waits. */
   recvFds(socket: number, maxBytes: number, maxFds: number): { data: Buffer; fds: number[] };
+  /** recv(MSG_DONTWAIT) into `into`: bytes received, or -1 when nothing is queued. */
+  recvNow(socket: number, into: Buffer): number;
   /** A connected pair of unix stream sockets. */
   socketpair(): [number, number];
   /** close(2). */

@@ -109,6 +109,11 @@ export function recvFds(
   return call('recvFds', (b) => b.recvFds(socket, maxBytes, maxFds));
 }
 
+/** Receives what a socket already has queued, never waiting: bytes, or -1 when empty. */
+export function recvNow(socket: number, into: Buffer): number {
+  return call('recvNow', (b) => b.recvNow(socket, into));
+}
+
 /** A connected, close-on-exec pair of unix stream sockets. */
 export function socketpair(): [number, number] {
   return call('socketpair', (b) => b.socketpair());

@@ -15,6 +15,7 @@ const char* kSendUsage = "sendFds(socket: number, data: Buffer, fds: number[], t
 const char* kRecvUsage = "recvFds(socket: number, maxBytes: number, maxFds: number)";
 const char* kPairUsage = "socketpair()";
 const char* kCloseUsage = "close(fd: number)";
+const char* kRecvNowUsage = "recvNow(socket: number, into: Buffer)";
 // SCM_MAX_FD in the kernel (include/net/scm.h).
 const size_t kMaxFds = 253;
 
@@ -128,6 +129,25 @@ Napi::Value RecvFds(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// Receives what is already queued on a socket without ever waiting (MSG_DONTWAIT): returns the
+// byte count, or -1 when nothing is queued. rtnetlink queues its answer inside sendmsg, so after
+// a write has returned the reply is read here without another trip through libuv's pool.
+Napi::Value RecvNow(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int sock = vml::IntArg(info, 0, kRecvNowUsage);
+  if (info.Length() < 2 || !info[1].IsBuffer()) vml::ThrowUsage(env, kRecvNowUsage);
+  Napi::Buffer<uint8_t> into = info[1].As<Napi::Buffer<uint8_t>>();
+  ssize_t n;
+  do {
+    n = recv(sock, into.Data(), into.Length(), MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
+    vml::ThrowSystemError(env, errno, "recv");
+  }
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
 // A connected pair of unix stream sockets, close-on-exec.
 Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -157,5 +177,6 @@ void InitFds(Napi::Env env, Napi::Object exports) {
   exports.Set("sendFds", Napi::Function::New(env, SendFds));
   exports.Set("recvFds", Napi::Function::New(env, RecvFds));
   exports.Set("socketpair", Napi::Function::New(env, SocketPair));
+  exports.Set("recvNow", Napi::Function::New(env, RecvNow));
   exports.Set("close", Napi::Function::New(env, Close));
 }

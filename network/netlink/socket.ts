@@ -3,7 +3,7 @@
 // libuv's threadpool (fs.read / fs.write on the fd) and the event loop never waits on the kernel.
 // The fd already belongs to its netns (the addon bound it there), so no setns happens here.
 import { read, write } from 'node:fs';
-import { closeFd, errnoName, VmlaunchError } from '../../native/index.js';
+import { closeFd, errnoName, recvNow, VmlaunchError } from '../../native/index.js';
 import { NetlinkError } from '../errors.js';
 import {
   NLM_F_ACK,
@@ -22,6 +22,8 @@ import { decodeDone, decodeError, decodeMessages, encodeMessage } from './messag
 export interface NetlinkIo {
   write(fd: number, data: Buffer): Promise<number>;
   read(fd: number, into: Buffer): Promise<number>;
+  /** Takes what is already queued without waiting: bytes, or -1 when nothing is (optional). */
+  readNow?(fd: number, into: Buffer): number;
   close(fd: number): void;
   errnoName(errno: number): string;
 }
@@ -36,6 +38,8 @@ export const fdIo: NetlinkIo = {
     new Promise((resolve, reject) =>
       read(fd, into, 0, into.length, null, (err, n) => (err ? reject(err) : resolve(n))),
     ),
+  // rtnetlink answers inside sendmsg: once the write returned, the reply is usually queued.
+  readNow: recvNow,
   close: closeFd,
   errnoName,
 };
@@ -188,7 +192,8 @@ export class NetlinkSocket {
     let interrupted = false;
     for (;;) {
       if (this.isClosed) throw new NetlinkClosedError(operation);
-      const n = await this.io.read(this.fd, this.buffer);
+      const queued = this.io.readNow?.(this.fd, this.buffer) ?? -1;
+      const n = queued >= 0 ? queued : await this.io.read(this.fd, this.buffer);
       if (n === 0) throw new NetlinkError(operation, 5, 'EIO', 'netlink socket returned EOF');
       for (const m of decodeMessages(this.buffer.subarray(0, n))) {
         if (m.seq !== seq || m.type === NLMSG_NOOP) continue;
