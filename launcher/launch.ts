@@ -6,7 +6,11 @@ import type { AttachedEndpoint, AttachContext } from '../network/endpoints/attac
 import type { Endpoint } from '../network/endpoints/types.js';
 import type { HostNic } from '../network/host-nic.js';
 import { UndoStack } from '../network/undo.js';
-import type { TemplateName, TemplateOverrides } from '../qemu-templates/index.js';
+import {
+  resolveTemplate,
+  type TemplateName,
+  type TemplateOverrides,
+} from '../qemu-templates/index.js';
 import { chooseAccelerator, type AcceleratorChoice } from './accel.js';
 import { buildCommand, type BuiltCommand } from './command.js';
 import { SerialConsole } from './console.js';
@@ -16,6 +20,7 @@ import { createLogger, type Logger } from './log.js';
 import { spawnQemu, type QemuProcess } from './process.js';
 import { connectQmp, type QmpClient } from './qmp/index.js';
 import { SocketChannel } from './socket-channel.js';
+import { tcgClockArgs } from './tcg-clock.js';
 import type { VmConfig } from './vm-config.js';
 import { Vm } from './vm.js';
 
@@ -107,6 +112,11 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
         ? await deps.chooseAccelerator({ kernel: options.kernel, qemuBinary: options.qemu, logger })
         : { accel: options.accel, reason: 'chosen by the caller', cached: false };
     logger.info({ accel: accel.accel, reason: accel.reason }, 'accelerator');
+    const clock = tcgClockArgs(
+      resolveTemplate(options.template ?? 'q35', options.templateOverrides),
+      accel.accel,
+    );
+    if (clock.note) logger.warn(clock.note);
 
     step = 'attach-endpoints';
     const attached: AttachedEndpoint[] = [];
@@ -252,7 +262,13 @@ function vmConfig(
     boot: {
       kernel: options.kernel,
       ...(options.initrd ? { initrd: options.initrd } : {}),
-      ...(options.cmdline ? { cmdline: options.cmdline } : {}),
+      cmdline: [
+        ...tcgClockArgs(
+          resolveTemplate(options.template ?? 'q35', options.templateOverrides),
+          accel,
+        ).args,
+        ...(options.cmdline ?? []),
+      ],
     },
     qmp: { fd: qmpFd },
     console: { kind: 'fd', fd: consoleFd },

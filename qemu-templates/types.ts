@@ -40,7 +40,9 @@ export interface MachineTemplate {
   /** PXE option ROM policy for PCI NICs: we boot -kernel directly, so none by default. */
   nicRomfile: 'none' | 'default';
   /** How this machine boots a Debian cloud kernel under TCG here (DESIGN.md, measured). */
-  tcg: { boot: 'reliable' | 'hangs-often' | 'unmeasured'; note: string };
+  /** Under TCG: boots reliably; needs the host TSC rate on the kernel command line (the launcher
+   *  adds `tsc_early_khz=<kHz> tsc=reliable`); hangs often; or not measured. */
+  tcg: { boot: 'reliable' | 'needs-tsc-hint' | 'hangs-often' | 'unmeasured'; note: string };
 }
 
 /** What a user may change in a preset; anything else is refused. */

@@ -34,7 +34,7 @@ describe('machine presets', () => {
       rootBus: 'pci.0',
       hotplug: { verified: false },
     });
-    expect(PRESETS.microvm.tcg.boot).toBe('hangs-often');
+    expect(PRESETS.microvm.tcg.boot).toBe('needs-tsc-hint');
     expect(PRESETS.q35.tcg.boot).toBe('reliable');
     for (const name of templateNames()) {
       expect(PRESETS[name].requiredArgs).toEqual([
