@@ -29,3 +29,5 @@ export * from './cache-dir.js';
 export * from './launch.js';
 export * from './vm.js';
 export * from './qmp/index.js';
+export * from './tcg-clock.js';
+export * from './host-report.js';
