@@ -17,8 +17,12 @@ export const REDIRECT_PREF = 49152;
 // Adds the ingress qdisc unless the link already has one (someone else's: kept, not deleted).
 async function ensureIngress(run: AttachRun, step: string, index: number): Promise<boolean> {
   return run.step(step, async (nl) => {
-    if (await nl.tc.hasIngress(index)) return false;
-    await nl.tc.addIngress(index);
+    try {
+      await nl.tc.addIngress(index); // one request; a dump to check first would cost two
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'EEXIST') return false;
+      throw error;
+    }
     run.undo(`delete ${step.replace(/^add /, '')}`, (client) =>
       unlessGone(() => client.tc.deleteIngress(index)),
     );
