@@ -1,7 +1,9 @@
 // launch(): from options to a running VM, as named steps with an undo stack that is unwound
 // once, in reverse, on failure. A failed launch is a LaunchError that names the step and
 // carries QEMU's exit, command line and stderr tail; nothing it created is left behind.
+import { accessSync, constants } from 'node:fs';
 import { closeAll } from '../native/index.js';
+import { ValidationError } from '../network/errors.js';
 import type { AttachedEndpoint, AttachContext } from '../network/endpoints/attach-types.js';
 import type { Endpoint } from '../network/endpoints/types.js';
 import type { HostNic } from '../network/host-nic.js';
@@ -99,6 +101,8 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
   let qemu: QemuProcess | undefined;
   let step = 'validate';
   try {
+    checkReadable(options.kernel, 'kernel');
+    if (options.initrd !== undefined) checkReadable(options.initrd, 'initrd');
     // The whole config, checked before any endpoint is attached (NICs are checked once known).
     const probe = new SocketChannel();
     try {
@@ -274,6 +278,16 @@ function vmConfig(
     console: { kind: 'fd', fd: consoleFd },
     ...(options.paused ? { paused: true } : {}),
   };
+}
+
+// A boot file that is missing or unreadable is a config error, found before QEMU is spawned.
+function checkReadable(path: string, field: string): void {
+  try {
+    accessSync(path, constants.R_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new ValidationError(field, path, `cannot read the file (${code})`, 'FILE');
+  }
 }
 
 // Config errors keep their own type (code + field path).

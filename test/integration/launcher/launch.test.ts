@@ -70,6 +70,14 @@ describe('launch failures', () => {
     expect(diffSnapshots(before, takeSnapshot({ netnsFilter: () => false }))).toEqual([]);
   });
 
+  it('rejects a kernel that does not exist before creating anything', async () => {
+    const error = await launch({ kernel: join(dir, 'no-kernel'), accel: 'tcg' }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error).toMatchObject({ path: 'kernel', code: 'FILE' });
+  });
+
   it('rejects an invalid config with the field path before spawning anything', async () => {
     const qemu = fakeQemu('never-run', `touch ${join(dir, 'ran')}`);
     const error = await launch({ kernel, accel: 'tcg', qemu, memoryMiB: -5 }).catch(
