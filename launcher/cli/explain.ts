@@ -1,7 +1,9 @@
 // Turns any error into sentences that say what went wrong and what to do, for the CLI.
 import { NativeError, VmlaunchError } from '../../native/index.js';
 import { NetlinkError, UnsupportedError, ValidationError } from '../../network/errors.js';
+import { ControlError, RemoteOperationError } from '../control/errors.js';
 import { LaunchError } from '../errors.js';
+import { UsageError } from './usage.js';
 
 // What to tell a person about `error` (no stack trace unless --debug).
 export function explainError(error: unknown, debug = false): string {
@@ -28,6 +30,20 @@ export function explainError(error: unknown, debug = false): string {
       `Not supported here: ${error.message}.`,
       'Run `vmlaunch doctor` to see what this host supports.',
     );
+  } else if (error instanceof UsageError) {
+    lines.push(`${error.message}.`, `usage: ${error.usage}`);
+  } else if (error instanceof RemoteOperationError) {
+    lines.push(error.explanation);
+  } else if (error instanceof ControlError) {
+    lines.push(`${error.message}.`);
+    if (error.code === 'NO_SUCH_VM')
+      lines.push(
+        'Start one with `vmlaunch run --name NAME ...`; `vmlaunch list` shows the running ones.',
+      );
+    if (error.code === 'UNSAFE_RUNTIME_DIR' || error.code === 'STALE_SOCKET')
+      lines.push(
+        'vmlaunch only uses a private runtime dir (mode 0700, owned by this user, not a symlink).',
+      );
   } else if (error instanceof VmlaunchError) {
     lines.push(`${error.message}`);
   } else if (error instanceof Error) {

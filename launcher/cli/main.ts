@@ -1,27 +1,44 @@
-// The vmlaunch command line: run, doctor, demo. Errors are printed as sentences; --debug adds
-// the stack trace.
+// The vmlaunch command line: run, attach, detach, exec, list, doctor, demo. Errors are printed
+// as sentences; --debug adds the stack trace.
+import { ControlError } from '../control/errors.js';
+import { attachCommand } from './attach.js';
 import { demoCommand } from './demo.js';
+import { detachCommand } from './detach.js';
+import { execCommand } from './exec.js';
+import { listCommand } from './list.js';
 import { doctorCommand } from './doctor.js';
 import { ENDPOINT_SPEC_HELP } from './endpoint-spec.js';
 import { explainError } from './explain.js';
 import { runCommand } from './run.js';
+import { EXIT, UsageError } from './usage.js';
 
 const HELP = `vmlaunch — launch QEMU microVMs and wire their networking
 
 usage:
   vmlaunch demo [--template q35] [--accel kvm|tcg]
       a VM with a veth endpoint pings a peer in another netns; exit 0 only if it worked
-  vmlaunch run [--kernel K --initrd I] [--append "..."] [--memory MiB] [--cpus N]
-               [--template microvm|microvm-pcie|q35|pc] [--accel auto|kvm|tcg]
+  vmlaunch run [--name NAME] [--kernel K --initrd I] [--append "..."] [--memory MiB]
+               [--cpus N] [--template microvm|microvm-pcie|q35|pc] [--accel auto|kvm|tcg]
                [--net SPEC ...] [--console-log FILE] [--print]
       boots a VM (the default guest when no --kernel), console on this terminal;
-      Ctrl-C shuts it down; --print shows the QEMU command line instead
+      Ctrl-C shuts it down; --print shows the QEMU command line instead. It serves the
+      commands below on /run/vmlaunch/NAME/control.sock (NAME default: vm-<pid>)
+  vmlaunch attach NAME SPEC [--id ID] [--timeout MS]
+      hot-plugs an endpoint into VM NAME (q35: one free root port per NIC)
+  vmlaunch detach NAME ID [--timeout MS]
+      hot-unplugs NIC ID; exit 3 if the guest has not released it by the deadline
+  vmlaunch exec NAME [--timeout MS] -- CMD...
+      runs CMD in the guest's console shell; exits with its status
+  vmlaunch list [--json]
+      the VMs served here, with their NICs
   vmlaunch doctor [--json] [--kernel K | --no-probe]
       what this host can do (QEMU, KVM or TCG and why, tun, vhost-net, macvtap, VFIO)
 
 endpoint SPECs for --net:
 ${ENDPOINT_SPEC_HELP.map((l) => `  ${l}`).join('\n')}
 
+exit codes: 0 ok, 1 failed, 2 usage, 3 detach pending, 4 no such VM (or its control
+socket did not answer), exec: the guest command's status (125: could not run it).
 --debug on any command prints stack traces.`;
 
 // Dispatches to a subcommand and returns the process exit code.
@@ -37,6 +54,14 @@ export async function main(args: string[]): Promise<number> {
         return await runCommand(argv);
       case 'doctor':
         return await doctorCommand(argv);
+      case 'attach':
+        return await attachCommand(argv);
+      case 'detach':
+        return await detachCommand(argv);
+      case 'exec':
+        return await execCommand(argv);
+      case 'list':
+        return await listCommand(argv);
       case undefined:
       case 'help':
       case '--help':
@@ -49,7 +74,9 @@ export async function main(args: string[]): Promise<number> {
     }
   } catch (error) {
     process.stderr.write(`vmlaunch: ${explainError(error, debug)}\n`);
-    return 1;
+    if (error instanceof UsageError) return EXIT.usage;
+    if (error instanceof ControlError && command !== 'run') return EXIT.noVm;
+    return command === 'exec' ? EXIT.execFailed : EXIT.failed;
   }
 }
 

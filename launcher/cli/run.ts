@@ -1,5 +1,6 @@
 // `vmlaunch run`: a VM from the command line, its console attached to this terminal; Ctrl-C
-// shuts it down by the ladder and cleans up. `--print` shows the QEMU command instead.
+// shuts it down by the ladder and cleans up. `--print` shows the QEMU command instead. The run
+// serves `vmlaunch attach|detach|exec|list` for its VM on /run/vmlaunch/<--name>/control.sock.
 import { parseArgs } from 'node:util';
 import { buildCommand, formatDryRun } from '../command.js';
 import { locateGuestImage } from '../guest-image.js';
@@ -7,6 +8,9 @@ import { launch, type EndpointSpec, type LaunchOptions } from '../launch.js';
 import type { HostNic } from '../../network/host-nic.js';
 import type { TemplateName } from '../../qemu-templates/index.js';
 import { parseEndpointSpec } from './endpoint-spec.js';
+import { claimControl, defaultVmName } from './run-control.js';
+import type { ControlServer } from '../control/server.js';
+import type { Vm } from '../vm.js';
 
 // A distinct locally administered MAC per placeholder NIC.
 function placeholderMac(i: number): string {
@@ -65,19 +69,24 @@ export async function runCommand(argv: string[]): Promise<number> {
       print: { type: 'boolean' },
       'console-log': { type: 'string' },
       qemu: { type: 'string' },
+      name: { type: 'string' },
     },
   });
   let { kernel, initrd } = values;
+  const cmdline = values.append?.split(/\s+/).filter(Boolean) ?? [];
   if (!kernel) {
     const guest = await locateGuestImage();
     kernel = guest.kernel;
     initrd ??= guest.initrd;
+    // Names the default guest's console mode, so hot-plug knows to wait for its ready marker.
+    if (!cmdline.some((w) => w.startsWith('vmlaunch.console=')))
+      cmdline.push('vmlaunch.console=interactive');
   }
   const endpoints = values.net.map((spec, i) => parseEndpointSpec(spec, i));
   const options: LaunchOptions = {
     kernel,
     ...(initrd ? { initrd } : {}),
-    ...(values.append ? { cmdline: values.append.split(/\s+/).filter(Boolean) } : {}),
+    ...(cmdline.length > 0 ? { cmdline } : {}),
     memoryMiB: Number(values.memory),
     cpus: Number(values.cpus),
     template: values.template as TemplateName,
@@ -112,34 +121,50 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const vm = await launch(options);
-  process.stderr.write(
-    `vmlaunch: VM ${vm.pid} running (${vm.accel.accel}: ${vm.accel.reason}); Ctrl-C shuts it down\n`,
-  );
-  const unsubscribe = vm.console.subscribe((chunk) => process.stdout.write(chunk));
-  process.stdout.write(vm.console.since(0));
-  const forward = (data: Buffer): void =>
-    void vm.console.write(data.toString()).catch(() => undefined);
-  process.stdin.on('data', forward);
+  const name = values.name ?? defaultVmName();
+  const claim = await claimControl(name);
+  const say = (line: string): void => void process.stderr.write(`vmlaunch: ${line}\n`);
+  let vm: Vm | undefined;
+  let server: ControlServer | undefined;
   let interrupted = false;
   const onSignal = (): void => {
     if (interrupted) return;
     interrupted = true;
-    process.stderr.write('\nvmlaunch: shutting down (powerdown, then quit, SIGTERM, SIGKILL)...\n');
-    void vm.shutdown();
+    say('shutting down (powerdown, then quit, SIGTERM, SIGKILL)...');
+    if (vm) void vm.shutdown();
   };
+  // Installed before the launch, so a Ctrl-C while booting still cleans up the runtime dir.
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  let unsubscribe = (): void => undefined;
+  const forward = (data: Buffer): void =>
+    void vm?.console.write(data.toString()).catch(() => undefined);
   try {
-    const exit = await vm.exited;
-    process.stderr.write(
-      `vmlaunch: VM ended (${exit.rung ? `shutdown by ${exit.rung}` : exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`})\n`,
+    vm = await launch(options);
+    if (interrupted) void vm.shutdown();
+    server = await claim.serve(vm, say);
+    say(
+      `VM "${name}" running, QEMU pid ${vm.pid} (${vm.accel.accel}: ${vm.accel.reason}); Ctrl-C shuts it down`,
+    );
+    say(
+      `control: vmlaunch attach ${name} SPEC | detach ${name} ID | exec ${name} -- CMD (socket ${server.socket})`,
+    );
+    const running = vm;
+    unsubscribe = running.console.subscribe((chunk) => process.stdout.write(chunk));
+    process.stdout.write(running.console.since(0));
+    process.stdin.on('data', forward);
+    const exit = await running.exited;
+    say(
+      `VM ended (${exit.rung ? `shutdown by ${exit.rung}` : exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`})`,
     );
     return exit.unexpected && exit.code !== 0 ? 1 : 0;
   } finally {
     unsubscribe();
     process.stdin.off('data', forward);
     process.stdin.pause();
+    if (vm) await vm.shutdown();
+    const left = server ? await server.close() : claim.abandon();
+    for (const item of left) say(`left behind: ${item}`);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
