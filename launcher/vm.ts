@@ -9,6 +9,19 @@ import type { SerialConsole } from './console.js';
 import { describeExit, type ExitInfo } from './errors.js';
 import { GuestShell } from './guest-shell.js';
 import type { Logger } from './log.js';
+import { closeAll } from '../native/index.js';
+import { attachNic } from './hotplug/attach.js';
+import type { HotplugContext } from './hotplug/context.js';
+import { detachNic } from './hotplug/detach.js';
+import { defaultGuestHooks } from './hotplug/guest.js';
+import { HotplugRegistry } from './hotplug/registry.js';
+import type {
+  AttachOptions,
+  DetachOptions,
+  DetachResult,
+  HotplugSource,
+  HotpluggedNic,
+} from './hotplug/types.js';
 import type { QemuProcess } from './process.js';
 import type { QmpClient } from './qmp/index.js';
 
@@ -80,6 +93,7 @@ export class Vm implements AsyncDisposable {
   private readonly teardown: UndoStack;
   private cleanupErrors: Error[] = [];
   private stopping: Promise<VmExit> | undefined;
+  private readonly hotplug: HotplugContext;
 
   constructor(parts: VmParts) {
     this.process = parts.process;
@@ -91,6 +105,9 @@ export class Vm implements AsyncDisposable {
     this.endpoints = parts.endpoints;
     this.teardown = parts.teardown;
     this.logger = parts.logger;
+    this.hotplug = this.hotplugContext();
+    // Pushed last, so it runs first: hot-plugged NICs go before the cold-plugged endpoints.
+    this.teardown.push('detach hot-plugged NICs', () => this.hotplug.registry.vmExited());
     this.exited = this.process.exited.then(async (exit) => {
       const unexpected = this.rung === undefined;
       this.currentState = unexpected ? 'crashed' : 'exited';
@@ -121,6 +138,33 @@ export class Vm implements AsyncDisposable {
   shutdown(options: ShutdownOptions = {}): Promise<VmExit> {
     this.stopping ??= this.climbLadder(options);
     return this.stopping;
+  }
+
+  /**
+   * Hot-plugs a NIC: an endpoint vmlaunch attaches (host side) first, or a ready HostNic whose
+   * fds are taken over (closed here either way). Waits for the guest to be able to take it, and
+   * (by default, with the default guest's shell) for the guest to show it.
+   * @throws HotplugError naming the failed step, everything rolled back (`interrupted` when
+   *   QEMU died meanwhile); HotplugStateError (VM not running, id taken); NoFreeSlotError as the
+   *   cause when every root port is taken.
+   */
+  attach(source: HotplugSource, options?: AttachOptions): Promise<HotpluggedNic> {
+    return attachNic(this.hotplug, source, options);
+  }
+
+  /**
+   * Unplugs a hot-plugged NIC: 'removed', or 'pending' when the guest has not released it by
+   * the deadline (then `completion` resolves once it has, or once the VM exits).
+   * @throws HotplugStateError (unknown id), UnplugRejectedError (the guest refused; still
+   *   attached), HotplugError ('device_del' refused, or 'cleanup' leftovers).
+   */
+  detach(id: string, options?: DetachOptions): Promise<DetachResult> {
+    return detachNic(this.hotplug, id, options);
+  }
+
+  /** The NICs hot-plugged now (attached, or waiting for the guest to release them). */
+  get hotplugged(): readonly HotpluggedNic[] {
+    return this.hotplug.registry.list().map((r) => r.nic);
   }
 
   /** Kills QEMU at once (SIGKILL) and cleans up. */
@@ -173,6 +217,31 @@ export class Vm implements AsyncDisposable {
     this.rung = 'sigkill';
     this.process.kill('SIGKILL');
     return this.exited;
+  }
+
+  // The hot-plug view of this VM: its root ports, placement rules and guest hooks.
+  private hotplugContext(): HotplugContext {
+    const { command } = this;
+    const coldIds = command.devices
+      .filter((d) => d.kind === 'virtio-net' || d.kind === 'vfio-pci')
+      .map((d) => d.id.replace(/^nic-/, ''));
+    const guest = defaultGuestHooks(command.argv, this.console, this.guest);
+    return {
+      qmp: this.qmp,
+      registry: new HotplugRegistry(command.hotplugBuses, new Set(coldIds)),
+      transport: command.template.transport,
+      sharedMemory: command.devices.some((d) => d.kind === 'memory-backend'),
+      romfile: command.template.nicRomfile,
+      machine: command.template.name,
+      ...(guest ? { guest } : {}),
+      running: () => this.process.running && this.currentState === 'running',
+      attachEndpoint: async (endpoint, ctx) => {
+        const { attachEndpoint } = await import('../network/endpoints/attach.js');
+        return attachEndpoint(endpoint, ctx);
+      },
+      closeFds: closeAll,
+      logger: this.logger,
+    };
   }
 
   // Closes QMP and the console and undoes host plumbing, once; failures are kept, not thrown.

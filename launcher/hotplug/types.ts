@@ -32,6 +32,8 @@ export interface HotpluggedNic {
   bus: string;
   /** The host side, when vmlaunch attached it (detached again by vm.detach). */
   attached?: AttachedEndpoint;
+  /** The guest's name for the NIC (e.g. eth1), when attach waited for the guest to see it. */
+  guestIfname?: string;
   timings: AttachTimings;
 }
 
