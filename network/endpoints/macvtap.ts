@@ -70,7 +70,7 @@ export const attachMacvtap: AttachFn<MacvtapEndpoint> = (endpoint, ctx) =>
  * attachMacvtap with `deps` replacing native primitives.
  * @throws {ValidationError} | {StepError} as attachMacvtap.
  */
-export function attachMacvtapWith(
+export async function attachMacvtapWith(
   endpoint: MacvtapEndpoint,
   ctx: AttachContext,
   deps: Partial<EndpointDeps> | undefined,

@@ -94,7 +94,7 @@ export const attachTap: AttachFn<TapEndpoint> = (endpoint, ctx) =>
  * attachTap with `deps` replacing native primitives.
  * @throws {ValidationError} | {StepError} as attachTap.
  */
-export function attachTapWith(
+export async function attachTapWith(
   endpoint: TapEndpoint,
   ctx: AttachContext,
   deps: Partial<EndpointDeps> | undefined,
