@@ -7,6 +7,7 @@ import { ValidationError } from '../network/errors.js';
 import type { AttachedEndpoint, AttachContext } from '../network/endpoints/attach-types.js';
 import type { Endpoint } from '../network/endpoints/types.js';
 import type { HostNic } from '../network/host-nic.js';
+import { attachEndpoint } from '../network/endpoints/attach.js';
 import { UndoStack } from '../network/undo.js';
 import {
   resolveTemplate,
@@ -74,12 +75,6 @@ export interface LaunchOptions {
   deps?: Partial<LaunchDeps>;
 }
 
-// The default network attach: loaded lazily so launch works before endpoints are needed.
-async function defaultAttach(endpoint: Endpoint, ctx: AttachContext): Promise<AttachedEndpoint> {
-  const { attachEndpoint } = await import('../network/endpoints/attach.js');
-  return attachEndpoint(endpoint, ctx);
-}
-
 /**
  * Launches a VM: accelerator, endpoints, command, QEMU, QMP, console.
  * @throws ValidationError for an invalid config (before anything is created).
@@ -87,7 +82,7 @@ async function defaultAttach(endpoint: Endpoint, ctx: AttachContext): Promise<At
  */
 export async function launch(options: LaunchOptions): Promise<Vm> {
   const deps: LaunchDeps = {
-    attach: defaultAttach,
+    attach: attachEndpoint,
     chooseAccelerator,
     spawnQemu,
     connectQmp,

@@ -26,3 +26,27 @@ export {
 } from './endpoints/physical.js';
 export { DriverBindError, VFIO_PCI_DRIVER } from './endpoints/vfio-sysfs.js';
 export type { SysfsIo } from './endpoints/sysfs-pci.js';
+export { attachEndpoint } from './endpoints/attach.js';
+export { attachVeth, attachVethWith } from './endpoints/veth.js';
+export { attachTap, attachTapWith } from './endpoints/tap.js';
+export { attachMacvtap, attachMacvtapWith } from './endpoints/macvtap.js';
+export type { EndpointDeps } from './endpoints/attach-run.js';
+export { openVhostNet, type VhostNetResult } from './endpoints/vhost-net.js';
+export {
+  LINK_PREFIX,
+  NIC_ID_MAX,
+  linkName,
+  ownerAlias,
+  randomLocalMac,
+  validateNicId,
+} from './endpoints/names.js';
+export { REDIRECT_PREF } from './endpoints/interworking-tcfilter.js';
+export {
+  MacvtapDeviceError,
+  findMacvtapDevice,
+  macvtapMajor,
+  makedev,
+  openMacvtapQueues,
+  type MacvtapDevice,
+  type MacvtapQueues,
+} from './macvtap-device.js';
