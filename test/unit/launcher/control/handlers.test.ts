@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import {
+  createControlHandler,
+  describeForWire,
+  type ControlledVm,
+} from '../../../../launcher/cli/control-handlers.js';
+import type { DetachResult, HotplugSource } from '../../../../launcher/hotplug/types.js';
+import { VmlaunchError } from '../../../../native/index.js';
+
+// A VM double that records what the control channel asked of it.
+function fakeVm(detachResult: () => DetachResult): ControlledVm & { calls: unknown[] } {
+  const calls: unknown[] = [];
+  return {
+    calls,
+    pid: 4242,
+    accel: { accel: 'tcg' },
+    endpoints: [],
+    guest: {
+      exec: (command) =>
+        Promise.resolve({ output: `ran ${command}\n`, status: command === 'false' ? 1 : 0 }),
+    },
+    attach: (source: HotplugSource, options) => {
+      calls.push(['attach', source, options]);
+      return Promise.resolve({
+        id: options?.id ?? 'hp0',
+        mac: '52:54:00:12:34:56',
+        bus: 'rp0',
+        timings: { host: 3, qmp: 7, guest: 90 },
+      });
+    },
+    detach: (id, options) => {
+      calls.push(['detach', id, options]);
+      return Promise.resolve(detachResult());
+    },
+  };
+}
+
+describe('control handlers of vmlaunch run', () => {
+  it('attach parses the spec into an endpoint + netns and reports the NIC; status lists it', async () => {
+    const vm = fakeVm(() => ({ status: 'removed', id: 'hp5', ms: 120 }));
+    const lines: string[] = [];
+    const handle = createControlHandler('t1', vm, (l) => lines.push(l));
+    const reply = await handle({
+      id: 1,
+      op: 'attach',
+      spec: 'veth:eth1@vml-x:macvtap',
+      nicId: 'hp5',
+      timeout: 5000,
+    });
+    expect(reply).toMatchObject({
+      nicId: 'hp5',
+      mac: '52:54:00:12:34:56',
+      bus: 'rp0',
+      timings: { qmp: 7 },
+    });
+    const [op, source, options] = vm.calls[0] as [string, HotplugSource, unknown];
+    expect(op).toBe('attach');
+    expect(source).toMatchObject({
+      endpoint: { kind: 'veth', name: 'eth1', interworking: 'macvtap' },
+      netns: 'vml-x',
+    });
+    expect(options).toEqual({ id: 'hp5', timeout: 5000 });
+    const status = (await handle({ id: 2, op: 'status' })) as { nics: unknown[]; qemuPid: number };
+    expect(status.qemuPid).toBe(4242);
+    expect(status.nics).toEqual([
+      {
+        nicId: 'hp5',
+        origin: 'hotplug',
+        kind: 'veth',
+        mac: '52:54:00:12:34:56',
+        bus: 'rp0',
+        state: 'attached',
+      },
+    ]);
+    expect(await handle({ id: 3, op: 'detach', nicId: 'hp5' })).toEqual({
+      status: 'removed',
+      nicId: 'hp5',
+      ms: 120,
+    });
+    expect(((await handle({ id: 4, op: 'status' })) as { nics: unknown[] }).nics).toEqual([]);
+    expect(lines.join('\n')).toMatch(/attached hp5[\s\S]*detached hp5/);
+  });
+
+  it('a pending detach is reported with its explanation and completes later', async () => {
+    let finish = (): void => undefined;
+    const completion = new Promise<void>((r) => (finish = r));
+    const vm = fakeVm(() => ({
+      status: 'pending',
+      id: 'hp0',
+      ms: 10_000,
+      explanation: 'the guest has not released it',
+      completion,
+    }));
+    const lines: string[] = [];
+    const handle = createControlHandler('t2', vm, (l) => lines.push(l));
+    await handle({ id: 1, op: 'attach', spec: 'tap:tap9' });
+    expect(await handle({ id: 2, op: 'detach', nicId: 'hp0', timeout: 100 })).toEqual({
+      status: 'pending',
+      nicId: 'hp0',
+      ms: 10_000,
+      explanation: 'the guest has not released it',
+    });
+    expect(
+      ((await handle({ id: 3, op: 'status' })) as { nics: Array<{ state: string }> }).nics[0]
+        ?.state,
+    ).toBe('unplugging');
+    finish();
+    await completion;
+    await new Promise((r) => setImmediate(r));
+    expect(((await handle({ id: 4, op: 'status' })) as { nics: unknown[] }).nics).toEqual([]);
+    expect(lines.at(-1)).toContain('removal completed');
+  });
+
+  it('exec returns output and status; a bad spec fails before the VM is asked', async () => {
+    const vm = fakeVm(() => ({ status: 'removed', id: 'x', ms: 1 }));
+    const handle = createControlHandler('t3', vm);
+    expect(await handle({ id: 1, op: 'exec', command: 'false' })).toEqual({
+      output: 'ran false\n',
+      status: 1,
+    });
+    const error = await handle({ id: 2, op: 'attach', spec: 'veth:eth1' }).catch((e: unknown) => e);
+    const wire = describeForWire(error);
+    expect(wire.name).toBe('ValidationError');
+    expect(wire.explanation).toMatch(/^Invalid input: .*needs its netns/);
+    expect(vm.calls).toEqual([]);
+  });
+
+  it('describes failures with their code and the CLI sentences', () => {
+    expect(describeForWire(new VmlaunchError('boom', 'HOTPLUG_FAILED'))).toEqual({
+      code: 'HOTPLUG_FAILED',
+      name: 'VmlaunchError',
+      message: 'boom',
+      explanation: 'boom',
+    });
+    expect(describeForWire('weird')).toMatchObject({
+      code: 'ERROR',
+      explanation: 'Unexpected error: weird',
+    });
+  });
+});
