@@ -1,0 +1,322 @@
+// vm.attach() against a scripted QEMU: the QMP transcript of each kind, and rollback from a
+// failure at each step - QEMU's fd table, our fds and the host side end as they were before.
+import { afterEach, describe, expect, it } from 'vitest';
+import { attachNic } from '../../../../launcher/hotplug/attach.js';
+import { detachNic } from '../../../../launcher/hotplug/detach.js';
+import {
+  HotplugError,
+  HotplugStateError,
+  NoFreeSlotError,
+} from '../../../../launcher/hotplug/errors.js';
+import { QmpCommandError } from '../../../../launcher/qmp/errors.js';
+import { openFdCount, settle } from '../qmp/connected.js';
+import { rig, TAP, tapNic, type Rig } from './harness.js';
+
+let r: Rig | undefined;
+let fdsBefore = 0;
+
+afterEach(async () => {
+  await r?.close();
+  r = undefined;
+  expect(openFdCount()).toBe(fdsBefore);
+});
+
+async function start(options: Parameters<typeof rig>[0] = {}): Promise<Rig> {
+  fdsBefore = openFdCount();
+  r = await rig(options);
+  return r;
+}
+
+// Attach and expect a HotplugError; returns it.
+async function failingAttach(rg: Rig, source = TAP as Parameters<typeof attachNic>[1]) {
+  const error = await attachNic(rg.ctx, source, { id: 'hp0' }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(HotplugError);
+  return error as HotplugError;
+}
+
+describe('attaching a tap NIC', () => {
+  it('passes each queue fd with getfd under a name of its own, then netdev_add and device_add on a free root port', async () => {
+    const rg = await start({ nic: () => tapNic('x', 2) });
+    const nic = await attachNic(rg.ctx, TAP, { id: 'hp0' });
+    expect(nic).toMatchObject({ id: 'hp0', bus: 'rp0', mac: '52:54:00:00:00:01' });
+    const [fd0, fd1, netdev, device] = rg.qemu.fake.received.slice(1);
+    expect(fd0!.execute).toBe('getfd');
+    expect(fd1!.execute).toBe('getfd');
+    expect(fd0!.arguments!.fdname).toMatch(/^vml_hp0_[0-9a-f]{8}_tap0$/);
+    expect(netdev).toMatchObject({
+      execute: 'netdev_add',
+      arguments: {
+        type: 'tap',
+        id: 'netdev-hp0',
+        vhost: false,
+        fds: `${String(fd0!.arguments!.fdname)}:${String(fd1!.arguments!.fdname)}`,
+      },
+    });
+    expect(device).toMatchObject({
+      execute: 'device_add',
+      arguments: {
+        driver: 'virtio-net-pci',
+        id: 'nic-hp0',
+        netdev: 'netdev-hp0',
+        bus: 'rp0',
+        mq: true,
+        vectors: 6,
+        romfile: '',
+      },
+    });
+    expect(rg.qemu.netdevs.get('netdev-hp0')).toHaveLength(2);
+    expect(rg.host.detached).toBe(0);
+    expect(rg.ctx.registry.list().map((x) => x.nic.id)).toEqual(['hp0']);
+  });
+
+  it('uses a new fd name per operation, so a second NIC never reuses one', async () => {
+    const rg = await start();
+    await attachNic(rg.ctx, TAP, { id: 'a' });
+    await attachNic(rg.ctx, TAP, { id: 'b' });
+    const names = rg.qemu.fake.received
+      .filter((c) => c.execute === 'getfd')
+      .map((c) => c.arguments!.fdname);
+    expect(new Set(names).size).toBe(2);
+    expect(rg.qemu.devices).toEqual(new Set(['nic-a', 'nic-b']));
+    expect(rg.ctx.registry.list().map((x) => x.nic.bus)).toEqual(['rp0', 'rp1']);
+  });
+
+  it('refuses when every root port is taken, naming who holds them, before sending anything', async () => {
+    const rg = await start({ buses: ['rp0'] });
+    await attachNic(rg.ctx, TAP, { id: 'a' });
+    const sent = rg.qemu.fake.received.length;
+    const error = await failingAttach(rg);
+    expect(error.step).toBe('reserve-slot');
+    expect(error.cause).toBeInstanceOf(NoFreeSlotError);
+    expect((error.cause as Error).message).toMatch(/rp0: a/);
+    expect(rg.qemu.fake.received).toHaveLength(sent);
+    expect(rg.host.detached).toBe(0);
+  });
+
+  it('refuses an id already in use and a VM that is not running, closing a given NIC fds', async () => {
+    const rg = await start();
+    await attachNic(rg.ctx, TAP, { id: 'a' });
+    await expect(attachNic(rg.ctx, { nic: tapNic('a') })).rejects.toBeInstanceOf(HotplugStateError);
+    rg.qmp.close();
+    await expect(attachNic(rg.ctx, { nic: tapNic('b') })).rejects.toThrow(/not running/);
+  });
+});
+
+describe('rolling back a failed attach', () => {
+  it('T9: the 2nd getfd of a multi-queue NIC fails -> the 1st named fd is closed with closefd', async () => {
+    const rg = await start({
+      nic: () => tapNic('x', 2),
+      script: (c, n) => (c.execute === 'getfd' && n === 2 ? { error: 'injected' } : undefined),
+    });
+    const error = await failingAttach(rg);
+    expect(error.step).toBe('getfd tap1');
+    expect(error.cause).toBeInstanceOf(QmpCommandError);
+    expect(error.interrupted).toBe(false);
+    expect(rg.qemu.transcript.slice(1).map((t) => t.replace(/_[0-9a-f]{8}_/, '_*_'))).toEqual([
+      'getfd vml_hp0_*_tap0',
+      'getfd vml_hp0_*_tap1',
+      'closefd vml_hp0_*_tap1', // "not found": fine, it never got there
+      'closefd vml_hp0_*_tap0',
+    ]);
+    expect(rg.qemu.openFds).toBe(0);
+    expect(rg.host.detached).toBe(1);
+    expect(rg.ctx.registry.list()).toEqual([]);
+    expect(rg.ctx.registry.occupancy.get('rp0')).toBeUndefined();
+  });
+
+  it('netdev_add fails -> netdev_del (a no-op) and closefd for every fd sent, host side detached', async () => {
+    const rg = await start({
+      nic: () => tapNic('x', 2),
+      script: (c) => (c.execute === 'netdev_add' ? { error: 'Invalid parameter' } : undefined),
+    });
+    const error = await failingAttach(rg);
+    expect(error.step).toBe('netdev_add');
+    expect(rg.qemu.transcript.slice(3)).toEqual([
+      'netdev_add netdev-hp0',
+      'netdev_del netdev-hp0',
+      expect.stringMatching(/^closefd .*tap1$/),
+      expect.stringMatching(/^closefd .*tap0$/),
+    ]);
+    expect(rg.qemu.openFds).toBe(0);
+    expect(rg.host.detached).toBe(1);
+  });
+
+  it('T8: device_add fails -> netdev_del (which closes the consumed fds), host side detached, the original error surfaces', async () => {
+    const rg = await start({
+      nic: () => tapNic('x', 2),
+      script: (c) =>
+        c.execute === 'device_add'
+          ? { error: "Bus 'rp0' does not support hotplugging" }
+          : undefined,
+    });
+    const error = await failingAttach(rg);
+    expect(error.step).toBe('device_add');
+    expect((error.cause as QmpCommandError).desc).toMatch(/does not support hotplugging/);
+    expect(error.rollbackErrors).toEqual([]);
+    expect(rg.qemu.transcript.slice(3)).toEqual([
+      'netdev_add netdev-hp0',
+      'device_add nic-hp0',
+      'netdev_del netdev-hp0',
+    ]);
+    expect(rg.qemu.openFds).toBe(0);
+    expect(rg.host.detached).toBe(1);
+    expect(rg.ctx.registry.list()).toEqual([]);
+  });
+
+  it('keeps the first error and attaches what rollback could not undo', async () => {
+    const rg = await start({
+      script: (c) =>
+        c.execute === 'device_add'
+          ? { error: 'first' }
+          : c.execute === 'netdev_del'
+            ? { error: 'second' }
+            : undefined,
+    });
+    const error = await failingAttach(rg);
+    expect((error.cause as QmpCommandError).desc).toBe('first');
+    expect(error.rollbackErrors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/netdev_del netdev-hp0.*second/),
+    ]);
+    expect(rg.host.detached).toBe(1);
+  });
+
+  it('T7: QEMU dies on netdev_add -> interrupted; no closefd or netdev_del on the dead monitor; host side and our fds cleaned', async () => {
+    const rg = await start({ script: (c) => (c.execute === 'netdev_add' ? 'die' : undefined) });
+    const error = await failingAttach(rg);
+    expect(error).toMatchObject({
+      step: 'netdev_add',
+      interrupted: true,
+      code: 'HOTPLUG_INTERRUPTED',
+    });
+    expect(rg.qemu.transcript.at(-1)).toBe('netdev_add netdev-hp0');
+    expect(rg.host.detached).toBe(1);
+  });
+
+  it('a HostNic handed in is closed on failure too (its fds were taken over)', async () => {
+    const rg = await start({
+      script: (c) => (c.execute === 'device_add' ? { error: 'no' } : undefined),
+    });
+    await expect(attachNic(rg.ctx, { nic: tapNic('given', 3) })).rejects.toBeInstanceOf(
+      HotplugError,
+    );
+    expect(rg.qemu.openFds).toBe(0);
+  });
+});
+
+describe('other kinds', () => {
+  it('vhost-user: chardev-add, netdev_add vhost-user, device_add; rollback removes netdev then chardev', async () => {
+    const rg = await start({
+      sharedMemory: true,
+      nic: () => ({
+        kind: 'vhost-user',
+        id: 'x',
+        mac: '52:54:00:00:00:02',
+        queues: 1,
+        socketPath: '/run/vu.sock',
+        mode: 'client',
+      }),
+      script: (c) => (c.execute === 'device_add' ? { error: 'no' } : undefined),
+    });
+    const error = await failingAttach(rg, {
+      endpoint: { kind: 'vhost-user', socketPath: '/run/vu.sock', mode: 'client' },
+    });
+    expect(error.step).toBe('device_add');
+    const sent = rg.qemu.fake.received.slice(1);
+    expect(sent[0]).toMatchObject({
+      execute: 'chardev-add',
+      arguments: {
+        id: 'chr-hp0',
+        backend: {
+          type: 'socket',
+          data: {
+            addr: { type: 'unix', data: { path: '/run/vu.sock' } },
+            server: false,
+            reconnect: 1,
+          },
+        },
+      },
+    });
+    expect(sent[1]).toMatchObject({
+      execute: 'netdev_add',
+      arguments: { type: 'vhost-user', id: 'netdev-hp0', chardev: 'chr-hp0', queues: 1 },
+    });
+    expect(rg.qemu.transcript.slice(4)).toEqual([
+      'netdev_del netdev-hp0',
+      'chardev-remove chr-hp0',
+    ]);
+    expect(rg.qemu.chardevs.size).toBe(0);
+  });
+
+  it('VFIO: device_add vfio-pci host= on the root port; detach is device_del alone, then the host side', async () => {
+    const rg = await start({ nic: () => ({ kind: 'vfio', id: 'x', pciAddress: '0000:01:00.0' }) });
+    const nic = await attachNic(
+      rg.ctx,
+      { endpoint: { kind: 'physical', pciAddress: '0000:01:00.0' } },
+      { id: 'pf0' },
+    );
+    expect(nic).toMatchObject({ id: 'pf0', bus: 'rp0', mac: '' });
+    expect(rg.qemu.fake.received.slice(1)).toMatchObject([
+      {
+        execute: 'device_add',
+        arguments: { driver: 'vfio-pci', id: 'nic-pf0', host: '0000:01:00.0', bus: 'rp0' },
+      },
+    ]);
+    rg.qemu.script = (c) =>
+      c.execute === 'device_del'
+        ? { events: [['DEVICE_DELETED', { device: 'nic-pf0' }]] }
+        : undefined;
+    expect(await detachNic(rg.ctx, 'pf0')).toMatchObject({ status: 'removed' });
+    expect(rg.qemu.transcript.slice(2)).toEqual(['device_del nic-pf0']);
+    expect(rg.host.detached).toBe(1);
+  });
+});
+
+describe('waiting for the guest', () => {
+  it('sends no device_add before the guest is ready', async () => {
+    let ready!: () => void;
+    const gate = new Promise<void>((resolve) => (ready = resolve));
+    const rg = await start({ guest: { waitReady: () => gate } });
+    const attached = attachNic(rg.ctx, TAP, { id: 'hp0' });
+    await settle(50);
+    expect(rg.qemu.transcript).toEqual(['qmp_capabilities']);
+    ready();
+    await attached;
+    expect(rg.qemu.transcript.at(-1)).toBe('device_add nic-hp0');
+  });
+
+  it('fails saying why when the guest never gets ready, having sent nothing', async () => {
+    const rg = await start({
+      guest: {
+        waitReady: () =>
+          Promise.reject(new Error('no VMLAUNCH-GUEST-READY on the console within 50 ms')),
+      },
+    });
+    const error = await failingAttach(rg);
+    expect(error.step).toBe('wait-guest-ready');
+    expect(error.message).toMatch(/GUEST-READY/);
+    expect(rg.qemu.transcript).toEqual(['qmp_capabilities']);
+  });
+
+  it('with waitForGuest, unplugs again when the guest never shows the NIC', async () => {
+    const rg = await start({
+      guest: {
+        waitReady: () => Promise.resolve(),
+        exec: () => Promise.resolve({ output: '', status: 0 }),
+      },
+      script: (c) =>
+        c.execute === 'device_del'
+          ? { events: [['DEVICE_DELETED', { device: 'nic-hp0' }]] }
+          : undefined,
+    });
+    const error = await attachNic(rg.ctx, TAP, { id: 'hp0', timeout: 300 }).catch(
+      (e: unknown) => e as HotplugError,
+    );
+    expect(error).toMatchObject({ step: 'guest-sees-nic' });
+    expect(rg.qemu.transcript.slice(-2)).toEqual(['device_del nic-hp0', 'netdev_del netdev-hp0']);
+    expect(rg.qemu.openFds).toBe(0);
+    expect(rg.host.detached).toBe(1);
+  });
+});
