@@ -23,6 +23,8 @@ export interface NativeBinding {
   ): { name: string; fds: number[] };
   /** Opens `queues` fds of a macvtap character device such as /dev/tap7. */
   macvtapOpen(devicePath: string, queues: number, vnetHdr: boolean): number[];
+  /** mknod(2) of a character device node (umask applies to `mode`). */
+  mknodChar(path: string, major: number, minor: number, mode: number): void;
   /** Opens `count` fds of /dev/vhost-net. */
   vhostNetOpen(count: number): number[];
   /** sendmsg with SCM_RIGHTS; returns bytes sent. */

@@ -90,6 +90,11 @@ export function macvtapOpen(devicePath: string, queues: number, vnetHdr = true):
   return call('macvtapOpen', (b) => b.macvtapOpen(devicePath, queues, vnetHdr));
 }
 
+/** Makes a character device node at `path` (mode 0600 by default). */
+export function mknodChar(path: string, major: number, minor: number, mode = 0o600): void {
+  call('mknodChar', (b) => b.mknodChar(path, major, minor, mode));
+}
+
 /** Opens `count` /dev/vhost-net fds, one per queue; ENOENT where vhost-net is absent. */
 export function vhostNetOpen(count: number): number[] {
   return call('vhostNetOpen', (b) => b.vhostNetOpen(count));

@@ -5,7 +5,6 @@
 // dev_t is read from /sys/dev/char (whose links name '.../net/NAME/macvtap/tapIFINDEX', global
 // across netns), and every fd opened is checked to be that dev_t. When /dev/tapN is missing or
 // someone else's, a private node is made for it in a 0700 temp dir.
-import { execFileSync } from 'node:child_process';
 import { fstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -88,8 +87,8 @@ export function makedev(major: number, minor: number): number {
 // When /dev/tapN belongs to another netns's macvtap, the only way in is a node of our own.
 /**
  * Makes a private char node for `device` (mode 0600 in a fresh 0700 temp dir); remove() deletes
- * it. Node has no mknod(2), so this runs mknod(1); it is only used when /dev/tapN is not ours.
- * @throws {Error} when mknod fails.
+ * it; only used when /dev/tapN is not ours.
+ * @throws {NativeError} when mknod fails.
  */
 export function makePrivateNode(
   device: MacvtapDevice,
@@ -98,9 +97,7 @@ export function makePrivateNode(
   const dir = mkdtempSync(join(tmpdir(), 'vml-macvtap-'));
   const path = join(dir, label);
   try {
-    execFileSync('mknod', ['-m', '600', path, 'c', String(device.major), String(device.minor)], {
-      stdio: 'ignore',
-    });
+    native.mknodChar(path, device.major, device.minor, 0o600);
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;

@@ -5,6 +5,8 @@
 #include <linux/if_tun.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -15,6 +17,7 @@ const char* kTapUsage =
     "tapOpen(netns: string | null, name: string, options: { queues: number, vnetHdr: boolean })";
 const char* kMacvtapUsage = "macvtapOpen(devicePath: string, queues: number, vnetHdr: boolean)";
 const char* kVhostUsage = "vhostNetOpen(count: number)";
+const char* kMknodUsage = "mknodChar(path: string, major: number, minor: number, mode: number)";
 // The kernel's limit on tap queues (MAX_TAP_QUEUES, include/linux/if_tun.h... drivers/net/tun.c).
 const int kMaxQueues = 256;
 
@@ -146,10 +149,26 @@ Napi::Value VhostNetOpen(const Napi::CallbackInfo& info) {
   return ToArray(env, fds);
 }
 
+// Makes a character device node (for a macvtap whose /dev/tapN belongs to another netns).
+Napi::Value MknodChar(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsString()) vml::ThrowUsage(env, kMknodUsage);
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  int major = vml::IntArg(info, 1, kMknodUsage);
+  int minor = vml::IntArg(info, 2, kMknodUsage);
+  int mode = vml::IntArg(info, 3, kMknodUsage);
+  if (mode > 07777) vml::ThrowUsage(env, kMknodUsage);
+  if (mknod(path.c_str(), S_IFCHR | static_cast<mode_t>(mode), makedev(major, minor)) != 0) {
+    vml::ThrowSystemError(env, errno, "mknod", path);
+  }
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitTap(Napi::Env env, Napi::Object exports) {
   exports.Set("tapOpen", Napi::Function::New(env, TapOpen));
   exports.Set("macvtapOpen", Napi::Function::New(env, MacvtapOpen));
   exports.Set("vhostNetOpen", Napi::Function::New(env, VhostNetOpen));
+  exports.Set("mknodChar", Napi::Function::New(env, MknodChar));
 }
