@@ -40,9 +40,9 @@ export class FakeQemu {
   /** Commands received, as 'execute' or 'execute arg' for the interesting ones. */
   get transcript(): string[] {
     return this.fake.received.map((c) => {
-      const a = c.arguments ?? {};
+      const a = (c.arguments ?? {}) as { fdname?: string; id?: string };
       const what = a.fdname ?? a.id ?? '';
-      return `${c.execute}${what === '' ? '' : ` ${String(what)}`}`;
+      return `${c.execute}${what === '' ? '' : ` ${what}`}`;
     });
   }
 
@@ -83,8 +83,8 @@ export class FakeQemu {
 
   // QEMU's bookkeeping of one successful command; returns [class, desc] if QEMU would refuse.
   private apply(c: FakeCommand): [string, string] | undefined {
-    const a = c.arguments ?? {};
-    const id = String(a.id ?? '');
+    const a = (c.arguments ?? {}) as Record<string, string | undefined>;
+    const id = a.id ?? '';
     switch (c.execute) {
       case 'getfd':
         this.namedFds.set(String(a.fdname), c.fds[0]!);
@@ -99,8 +99,8 @@ export class FakeQemu {
       }
       case 'netdev_add': {
         const names = [a.fd, a.fds, a.vhostfd, a.vhostfds]
-          .filter((v) => typeof v === 'string')
-          .flatMap((v) => (v as string).split(':'));
+          .filter((v): v is string => typeof v === 'string')
+          .flatMap((v) => v.split(':'));
         const fds = names.map((n) => this.namedFds.get(n)!);
         for (const n of names) this.namedFds.delete(n);
         this.netdevs.set(id, fds);
@@ -191,7 +191,14 @@ export async function rig(
     running: () => !fake.clientClosed && qmp.state === 'ready',
     attachEndpoint: (endpoint, c) => {
       const hostNic = { ...(options.nic ?? (() => tapNic(c.nicId)))(), id: c.nicId };
-      host.attached = { endpoint, hostNic, detach: async () => void host.detached++ };
+      host.attached = {
+        endpoint,
+        hostNic,
+        detach: () => {
+          host.detached++;
+          return Promise.resolve();
+        },
+      };
       return Promise.resolve(host.attached);
     },
     closeFds: closeAll,
