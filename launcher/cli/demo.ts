@@ -1,11 +1,12 @@
 // `vmlaunch demo`, the main job: a netns with a peer, a VM on the default guest with a veth
-// endpoint, a ping from the guest to the peer, shutdown, and nothing left behind. Exit status 0
-// only if the ping worked.
+// endpoint, a ping from the guest to the peer, then a second NIC hot-plugged, pinged through and
+// unplugged, shutdown, and nothing left behind. Exit status 0 only if both pings worked.
 import { parseArgs } from 'node:util';
 import { GUEST_HARNESS_APPEND, locateGuestImage } from '../guest-image.js';
 import { launch } from '../launch.js';
 import type { Vm } from '../vm.js';
 import type { TemplateName } from '../../qemu-templates/index.js';
+import { runHotplugDemo, type HotplugDemoResult } from './demo-hotplug.js';
 import { createDemoNetwork, type DemoNetwork } from './demo-network.js';
 import { Progress } from './progress.js';
 
@@ -21,10 +22,12 @@ export async function demoCommand(argv: string[]): Promise<number> {
   });
   const say = (line: string): void => void process.stdout.write(`${line}\n`);
   const progress = new Progress(say);
-  say('vmlaunch demo: a VM with a veth endpoint pings a peer in another netns');
+  say('vmlaunch demo: a VM with a veth endpoint pings a peer in another netns, then hot-plugs a');
+  say('second NIC, pings through it and unplugs it');
   let network: DemoNetwork | undefined;
   let vm: Vm | undefined;
   let pinged = false;
+  let hotplug: HotplugDemoResult | undefined;
   try {
     const guest = await progress.step(
       'default guest ready (built or cached)',
@@ -79,6 +82,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     );
     pinged = ping.status === 0;
     if (!pinged) say(ping.output);
+    hotplug = await runHotplugDemo(running, net, progress, say);
     await progress.step(
       'VM shut down',
       () => running.shutdown(),
@@ -93,10 +97,15 @@ export async function demoCommand(argv: string[]): Promise<number> {
   }
   say('');
   say(progress.summary());
+  if (hotplug)
+    say(
+      `  hot-plug: attach ${hotplug.attachMs} ms, guest sees NIC ${hotplug.guestSeesMs} ms, ping ${hotplug.pingMs} ms, detach ${hotplug.detachMs} ms`,
+    );
+  const ok = pinged && hotplug?.pinged === true;
   say(
-    pinged
-      ? 'demo: OK — the guest reached its peer through the veth endpoint'
-      : 'demo: FAILED — the ping did not get through',
+    ok
+      ? 'demo: OK — the guest reached its peer through the veth endpoint and through the hot-plugged NIC'
+      : `demo: FAILED — ${pinged ? 'the ping through the hot-plugged NIC' : 'the first ping'} did not get through`,
   );
-  return pinged ? 0 : 1;
+  return ok ? 0 : 1;
 }
