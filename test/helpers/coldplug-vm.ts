@@ -1,0 +1,38 @@
+// One cold-plug VM per test: boot the default guest with the given endpoints, wait for its
+// console shell, run the test's body, and always shut it down by the ladder afterwards.
+import { expect } from 'vitest';
+import { launch, type LaunchOptions } from '../../launcher/launch.js';
+import type { Vm, VmExit } from '../../launcher/vm.js';
+import { printAccel } from './coldplug-net.js';
+import { defaultGuest, HARNESS_CMDLINE } from './guest.js';
+
+/** Launch options of a cold-plug test (kernel, initrd and harness cmdline are added). */
+export type ColdplugOptions = Omit<LaunchOptions, 'kernel' | 'initrd'>;
+
+/**
+ * Boots the default guest with `options`, runs `body`, then shuts down (even when `body`
+ * throws) and checks the VM went by the power button with nothing left behind.
+ */
+export async function withColdplugVm(
+  options: ColdplugOptions,
+  body: (vm: Vm) => Promise<void>,
+): Promise<VmExit> {
+  const guest = await defaultGuest();
+  const vm = await launch({
+    kernel: guest.kernel,
+    initrd: guest.initrd,
+    ...options,
+    cmdline: [...HARNESS_CMDLINE, ...(options.cmdline ?? [])],
+  });
+  let exit: VmExit;
+  try {
+    printAccel(vm);
+    await vm.guest.waitReady({ timeout: 90_000 });
+    await body(vm);
+  } finally {
+    exit = await vm.shutdown();
+  }
+  expect(exit).toMatchObject({ rung: 'powerdown', unexpected: false });
+  expect(vm.leftovers).toEqual([]);
+  return exit;
+}
