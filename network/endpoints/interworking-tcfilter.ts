@@ -67,6 +67,15 @@ export async function attachTcfilter(
   const queues = endpoint.queues ?? 1;
   const mtu = endpoint.mtu ?? veth.mtu;
   const tap = await createTap(run, linkName(run.ctx.nicId, 't'), queues, mtu);
+  // Adding an ingress qdisc can raise a txqueuelen of 0 (as CNI leaves veths) to 1000; put it
+  // back after the qdisc is gone (this undo runs after the qdisc's, being registered first).
+  run.undo('restore veth txqueuelen', (client) =>
+    unlessGone(async () => {
+      if ((await client.links.get(veth.index)).txqlen !== veth.txqlen) {
+        await client.links.setTxqlen(veth.index, veth.txqlen);
+      }
+    }),
+  );
   const vethOwn = await ensureIngress(run, 'add veth ingress qdisc', veth.index);
   const tapOwn = await ensureIngress(run, 'add tap ingress qdisc', tap.index);
   await redirect(run, 'redirect veth to tap', veth.index, tap.index, vethOwn);

@@ -34,6 +34,7 @@ async function restoreAddress(nl: NetlinkClient, index: number, a: Address): Pro
   try {
     await nl.addresses.add(index, `${a.address}/${a.prefixLen}`, {
       noDad: a.family === 6 && (a.flags & IFA_F_NODAD) !== 0,
+      ...(a.family === 4 && a.broadcast !== undefined ? { broadcast: a.broadcast } : {}),
     });
   } catch (error) {
     if ((error as { code?: unknown }).code !== 'EEXIST') throw error;

@@ -3,6 +3,7 @@
 // IFA_ADDRESS the peer/prefix address (equal unless point-to-point); IPv6 uses IFA_ADDRESS
 // alone, and an IFA_LOCAL there would mean "IFA_ADDRESS is the peer" (net/ipv6/addrconf.c).
 import type { Prefix } from '../validate.js';
+import { ValidationError } from '../errors.js';
 import { parsePrefix } from '../validate.js';
 import { attrMap, encodeAttr, readString, readU32 } from './attributes.js';
 import {
@@ -57,15 +58,19 @@ export interface Address {
 export interface AddressAddOptions {
   /** IFA_F_NODAD: skip IPv6 duplicate address detection (usable at once, not 'tentative'). */
   noDad?: boolean;
+  /** IPv4 broadcast address (IFA_BROADCAST), as `ip addr add ... broadcast B` sets it. */
+  broadcast?: string;
 }
 
 // RTM_NEWADDR / RTM_DELADDR body for one prefix on one ifindex.
-export function addressBody(index: number, p: Prefix, flags = 0): Buffer[] {
+export function addressBody(index: number, p: Prefix, flags = 0, broadcast?: string): Buffer[] {
   const family = p.family === 4 ? AF_INET : AF_INET6;
   const bytes = ipToBytes(p.address);
   const head = encodeIfAddrMsg({ family, prefixLen: p.prefixLen, flags, index });
   if (p.family === 6) return [head, encodeAttr(IFA_ADDRESS, bytes)];
-  return [head, encodeAttr(IFA_LOCAL, bytes), encodeAttr(IFA_ADDRESS, bytes)];
+  const body = [head, encodeAttr(IFA_LOCAL, bytes), encodeAttr(IFA_ADDRESS, bytes)];
+  if (broadcast !== undefined) body.push(encodeAttr(IFA_BROADCAST, ipToBytes(broadcast)));
+  return body;
 }
 
 // Decodes one RTM_NEWADDR message.
@@ -122,7 +127,19 @@ export class AddressApi {
   async add(link: LinkRef, cidr: string, options: AddressAddOptions = {}): Promise<void> {
     const p = parsePrefix(cidr, 'address');
     const flags = options.noDad ? IFA_F_NODAD : 0;
-    await this.modify(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, link, p, flags, 'add');
+    let broadcast: string | undefined;
+    if (options.broadcast !== undefined) {
+      const b = parsePrefix(options.broadcast, 'broadcast');
+      if (b.family !== 4 || p.family !== 4 || b.prefixLen !== 32) {
+        throw new ValidationError(
+          'broadcast',
+          options.broadcast,
+          'a broadcast is one IPv4 address, for an IPv4 prefix',
+        );
+      }
+      broadcast = b.address;
+    }
+    await this.modify(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, link, p, flags, 'add', broadcast);
   }
 
   /**
@@ -143,9 +160,10 @@ export class AddressApi {
     p: Prefix,
     ifaFlags: number,
     verb: string,
+    broadcast?: string,
   ): Promise<void> {
     const op = `addr ${verb} ${p.address}/${p.prefixLen} dev ${link}`;
     const index = await this.links.index(link, op);
-    await this.socket.request(type, nlFlags, addressBody(index, p, ifaFlags), op);
+    await this.socket.request(type, nlFlags, addressBody(index, p, ifaFlags, broadcast), op);
   }
 }

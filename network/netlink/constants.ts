@@ -68,6 +68,8 @@ export const AF_INET6 = 10;
 export const IFLA_ADDRESS = 1;
 export const IFLA_IFNAME = 3;
 export const IFLA_MTU = 4;
+/** IFLA_TXQLEN: the transmit queue length (txqueuelen). */
+export const IFLA_TXQLEN = 13;
 export const IFLA_LINK = 5;
 export const IFLA_MASTER = 10;
 export const IFLA_OPERSTATE = 16;

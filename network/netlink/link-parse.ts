@@ -19,6 +19,7 @@ import {
   IFLA_MACVLAN_MODE,
   IFLA_MASTER,
   IFLA_MTU,
+  IFLA_TXQLEN,
   IFLA_OPERSTATE,
   MACVLAN_MODE_BRIDGE,
   MACVLAN_MODE_PASSTHRU,
@@ -49,6 +50,8 @@ export interface Link {
   /** IFLA_INFO_SLAVE_KIND when enslaved ('bridge' for a bridge port). */
   slaveKind: string | undefined;
   mtu: number;
+  /** Transmit queue length (txqueuelen). */
+  txqlen: number;
   /** Hardware address; undefined for links without one (not 6 bytes are shown as-is). */
   mac: string | undefined;
   /** Raw IFF_* flags. */
@@ -100,6 +103,7 @@ export function decodeLink(message: NetlinkMessage): Link {
     kind,
     slaveKind: readString(linkInfo?.get(IFLA_INFO_SLAVE_KIND)),
     mtu: readU32(attrs.get(IFLA_MTU)) ?? 0,
+    txqlen: readU32(attrs.get(IFLA_TXQLEN)) ?? 0,
     mac: mac !== undefined && mac.length > 0 ? bytesToMac(mac) : undefined,
     flags: info.flags,
     up: (info.flags & IFF_UP) !== 0,

@@ -10,6 +10,7 @@ import {
   IFLA_IFALIAS,
   IFLA_MASTER,
   IFLA_MTU,
+  IFLA_TXQLEN,
   IFLA_NET_NS_FD,
   NLM_F_CREATE,
   NLM_F_ECHO,
@@ -191,6 +192,14 @@ export class LinkApi {
   setMtu(ref: LinkRef, mtu: number): Promise<void> {
     const m = validateMtu(mtu);
     return this.set(ref, `mtu ${m}`, {}, [u32Attr(IFLA_MTU, m)]);
+  }
+
+  /** Sets the transmit queue length. @throws {ValidationError} not a u32. @throws {NetlinkError} */
+  setTxqlen(ref: LinkRef, txqlen: number): Promise<void> {
+    if (!Number.isInteger(txqlen) || txqlen < 0 || txqlen > 0xffffffff) {
+      throw new ValidationError('txqlen', txqlen, 'a txqueuelen is an integer from 0 to 2^32-1');
+    }
+    return this.set(ref, `txqueuelen ${txqlen}`, {}, [u32Attr(IFLA_TXQLEN, txqlen)]);
   }
 
   /** Sets the MAC address. @throws {ValidationError} malformed/multicast. @throws {NetlinkError} */

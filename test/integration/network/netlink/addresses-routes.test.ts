@@ -1,7 +1,7 @@
 // Addresses and routes through our client, each test in its own vml- netns, checked with
 // `ip -json addr` / `ip -json route`.
 import { describe, expect, it } from 'vitest';
-import { NetlinkError } from '../../../../network/errors.js';
+import { NetlinkError, ValidationError } from '../../../../network/errors.js';
 import type { NetlinkClient } from '../../../../network/netlink/index.js';
 import { openNetlink } from '../../../../network/netlink/index.js';
 import { ipJson, withTestNetns } from '../../../helpers/netns.js';
@@ -66,6 +66,27 @@ describe.runIf(prerequisite('netlink', rootNetnsMissing()))('netlink addresses a
       expect(ipAddrs(ns, 'vml-a').filter((a) => !a.startsWith('fe80'))).toEqual([
         '10.21.0.1/32 global',
       ]);
+    });
+  });
+
+  it('sets an IPv4 broadcast address as ip shows it', async () => {
+    await withLink('nl-bcast', async (c, ns) => {
+      await c.addresses.add('vml-a', '10.22.0.1/24', { broadcast: '10.22.0.255' });
+      const [link] = ipJson<{ addr_info: (IpAddrInfo & { broadcast?: string })[] }[]>(
+        '-n',
+        ns,
+        'addr',
+        'show',
+        'dev',
+        'vml-a',
+      );
+      expect(link!.addr_info.find((a) => a.local === '10.22.0.1')?.broadcast).toBe('10.22.0.255');
+      expect(
+        (await c.addresses.list('vml-a')).find((a) => a.address === '10.22.0.1')?.broadcast,
+      ).toBe('10.22.0.255');
+      await expect(
+        c.addresses.add('vml-a', 'fd00::1/64', { broadcast: '10.0.0.255' }),
+      ).rejects.toThrow(ValidationError);
     });
   });
 

@@ -112,6 +112,21 @@ describe.runIf(prerequisite('netlink', rootNetnsMissing()))('netlink links', () 
     });
   });
 
+  it('reads and sets the transmit queue length as ip shows it', async () => {
+    await withClient('nl-txq', async (c, ns) => {
+      await c.links.addVeth({ name: 'vml-q', peer: { name: 'vml-r' } });
+      await c.links.setTxqlen('vml-q', 0);
+      expect(
+        ipJson<{ txqlen?: number }[]>('-n', ns, 'link', 'show', 'dev', 'vml-q')[0]!.txqlen ?? 0,
+      ).toBe(0);
+      await c.links.setTxqlen('vml-q', 777);
+      expect(
+        ipJson<{ txqlen?: number }[]>('-n', ns, 'link', 'show', 'dev', 'vml-q')[0]!.txqlen,
+      ).toBe(777);
+      expect((await c.links.get('vml-q')).txqlen).toBe(777);
+    });
+  });
+
   it('creates a bridge with multicast snooping off and enslaves/releases a port', async () => {
     await withClient('nl-br', async (c, ns) => {
       await c.links.addBridge({ name: 'vml-br', mcastSnooping: false });

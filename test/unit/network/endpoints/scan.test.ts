@@ -26,6 +26,7 @@ function link(index: number, name: string, extra: Partial<ScannedLink> = {}): Sc
     kind: undefined,
     slaveKind: undefined,
     mtu: 1500,
+    txqlen: 1000,
     mac: `02:00:00:00:00:${index.toString(16).padStart(2, '0')}`,
     flags: 0x1003,
     up: true,
