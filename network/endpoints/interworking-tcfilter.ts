@@ -7,6 +7,7 @@ import type { Link } from '../netlink/index.js';
 import type { AttachRun } from './attach-run.js';
 import { unlessGone } from './attach-run.js';
 import { createTap } from './host-tap.js';
+import { retryOnBusy } from './retry-busy.js';
 import { linkName, randomLocalMac } from './names.js';
 import type { VethEndpoint } from './types.js';
 import { tapHostNic, vhostStep } from './vhost-net.js';
@@ -18,7 +19,8 @@ export const REDIRECT_PREF = 49152;
 async function ensureIngress(run: AttachRun, step: string, index: number): Promise<boolean> {
   return run.step(step, async (nl) => {
     try {
-      await nl.tc.addIngress(index); // one request; a dump to check first would cost two
+      // One request (a dump to check first would cost two); EBUSY is retried briefly (T15).
+      await retryOnBusy(() => nl.tc.addIngress(index));
     } catch (error) {
       if ((error as { code?: unknown }).code === 'EEXIST') return false;
       throw error;
