@@ -85,6 +85,30 @@ describe.runIf(prerequisite('hot-plug e2e', missing))(
       await vm?.shutdown({ timeout: 3000 });
     });
 
+    it('a detach past its deadline is pending, keeps the host side, and the late DEVICE_DELETED finishes it', async () => {
+      const net = createTestNet();
+      try {
+        const before = snapshot(net);
+        const qemuFds = qemuFdCount(vm);
+        const nic = await vm.attach({
+          endpoint: { kind: 'veth', name: 'eth0', interworking: 'tcfilter' },
+          netns: net.netns,
+        });
+        const result = await vm.detach(nic.id, { timeout: 1 });
+        expect(result.status).toBe('pending');
+        if (result.status !== 'pending') return;
+        console.log(`pending: ${result.explanation}`);
+        expect(vm.hotplugged.map((n) => n.id)).toEqual([nic.id]);
+        await result.completion;
+        expect(vm.hotplugged).toEqual([]);
+        expect(await guestNic(vm, nic.mac)).toBe('');
+        expect(qemuFdCount(vm)).toBe(qemuFds);
+        expect(diffSnapshots(before, snapshot(net))).toEqual([]);
+      } finally {
+        net.remove();
+      }
+    });
+
     for (const c of CASES) {
       it(`${c.name}: the guest sees it, pings through it, and it is gone after detach`, async () => {
         const net = createTestNet();
