@@ -1,25 +1,12 @@
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useFakeQemuWorkspace } from '../../helpers/fake-qemu.js';
 import { chooseAccelerator, kvmDeviceProblem, probeKvmBoot } from '../../../launcher/accel.js';
 
 // Fake QEMUs stand in for the three outcomes a probe can see; the real one runs below.
-let dir: string;
-let kernel: string;
-function fakeQemu(name: string, body: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, `#!/bin/bash\n${body}\n`);
-  chmodSync(path, 0o755);
-  return path;
-}
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'vml-accel-'));
-  kernel = join(dir, 'vmlinuz');
-  writeFileSync(kernel, 'not really a kernel');
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const ws = useFakeQemuWorkspace('accel');
+const fakeQemu = (name: string, body: string): string => ws.script(name, body);
 
 describe('probeKvmBoot', () => {
   it('says KVM when the probe kernel boots and QEMU exits cleanly', async () => {
@@ -27,13 +14,13 @@ describe('probeKvmBoot', () => {
       'boots',
       'echo "Linux version 6.1.0" >&3; echo "Kernel panic" >&3; exit 0',
     );
-    const choice = await probeKvmBoot({ kernel, qemuBinary: qemu, deadlineMs: 5000 });
+    const choice = await probeKvmBoot({ kernel: ws.kernel, qemuBinary: qemu, deadlineMs: 5000 });
     expect(choice.accel).toBe('kvm');
   });
 
   it('says TCG, and why, when the probe prints nothing before the deadline', async () => {
     const qemu = fakeQemu('hangs', 'exec sleep 30');
-    const choice = await probeKvmBoot({ kernel, qemuBinary: qemu, deadlineMs: 300 });
+    const choice = await probeKvmBoot({ kernel: ws.kernel, qemuBinary: qemu, deadlineMs: 300 });
     expect(choice.accel).toBe('tcg');
     expect(choice.reason).toMatch(/printed nothing within 300 ms/);
   });
@@ -43,7 +30,7 @@ describe('probeKvmBoot', () => {
       'fails',
       'echo "failed to initialize kvm: Permission denied" >&2; exit 1',
     );
-    const choice = await probeKvmBoot({ kernel, qemuBinary: qemu, deadlineMs: 5000 });
+    const choice = await probeKvmBoot({ kernel: ws.kernel, qemuBinary: qemu, deadlineMs: 5000 });
     expect(choice.accel).toBe('tcg');
     expect(choice.reason).toContain('failed to initialize kvm: Permission denied');
   });
@@ -51,29 +38,39 @@ describe('probeKvmBoot', () => {
 
 describe('chooseAccelerator', () => {
   it('obeys VMLAUNCH_ACCEL', async () => {
-    const choice = await chooseAccelerator({ kernel, env: { VMLAUNCH_ACCEL: 'tcg' } });
+    const choice = await chooseAccelerator({ kernel: ws.kernel, env: { VMLAUNCH_ACCEL: 'tcg' } });
     expect(choice).toEqual({ accel: 'tcg', reason: 'forced by VMLAUNCH_ACCEL=tcg', cached: false });
   });
 
   it('names a missing KVM device', () => {
-    expect(kvmDeviceProblem(join(dir, 'no-kvm'))).toMatch(/does not exist/);
+    expect(kvmDeviceProblem(join(ws.dir, 'no-kvm'))).toMatch(/does not exist/);
   });
 
   it('probes once and then answers from the cache (or names why /dev/kvm is unusable)', async () => {
     const problem = kvmDeviceProblem();
     if (problem !== undefined) {
-      const choice = await chooseAccelerator({ kernel, cacheFile: false, env: {} });
+      const choice = await chooseAccelerator({ kernel: ws.kernel, cacheFile: false, env: {} });
       expect(choice).toMatchObject({ accel: 'tcg', cached: false });
       expect(choice.reason).toContain(problem);
       return;
     }
     const qemu = fakeQemu(
       'counts',
-      `echo run >> ${join(dir, 'runs')}; echo "Linux version x" >&3; exit 0`,
+      `echo run >> ${join(ws.dir, 'runs')}; echo "Linux version x" >&3; exit 0`,
     );
-    const cacheFile = join(dir, 'accel.json');
-    const first = await chooseAccelerator({ kernel, qemuBinary: qemu, cacheFile, env: {} });
-    const second = await chooseAccelerator({ kernel, qemuBinary: qemu, cacheFile, env: {} });
+    const cacheFile = join(ws.dir, 'accel.json');
+    const first = await chooseAccelerator({
+      kernel: ws.kernel,
+      qemuBinary: qemu,
+      cacheFile,
+      env: {},
+    });
+    const second = await chooseAccelerator({
+      kernel: ws.kernel,
+      qemuBinary: qemu,
+      cacheFile,
+      env: {},
+    });
     expect(first).toMatchObject({ accel: 'kvm', cached: false });
     expect(second).toMatchObject({ accel: 'kvm', cached: true });
     expect(existsSync(cacheFile)).toBe(true);

@@ -1,35 +1,23 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useFakeQemuWorkspace } from '../../helpers/fake-qemu.js';
 import { LaunchError } from '../../../launcher/errors.js';
 import { launch } from '../../../launcher/launch.js';
 import { ValidationError } from '../../../network/errors.js';
 import { diffSnapshots, takeSnapshot } from '../../helpers/leaks.js';
 
 // Fake QEMUs (shell scripts) make the launch faults of RELIABILITY.md T1-T3 happen on demand.
-let dir: string;
-let kernel: string;
-function fakeQemu(name: string, body: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, `#!/bin/bash\n${body}\n`);
-  chmodSync(path, 0o755);
-  return path;
-}
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'vml-launch-'));
-  kernel = join(dir, 'vmlinuz');
-  writeFileSync(kernel, '');
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const ws = useFakeQemuWorkspace('launch');
+const fakeQemu = (name: string, body: string): string => ws.script(name, body);
 
 describe('launch failures', () => {
   it('T1: a missing QEMU binary is a LaunchError and creates nothing', async () => {
     const before = takeSnapshot({ netnsFilter: () => false });
-    const error = await launch({ kernel, accel: 'tcg', qemu: join(dir, 'absent') }).catch(
-      (e: unknown) => e,
-    );
+    const error = await launch({
+      kernel: ws.kernel,
+      accel: 'tcg',
+      qemu: join(ws.dir, 'absent'),
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LaunchError);
     expect(error).toMatchObject({ code: 'QEMU_NOT_FOUND', step: 'resolve-binary' });
     expect(diffSnapshots(before, takeSnapshot({ netnsFilter: () => false }))).toEqual([]);
@@ -41,7 +29,7 @@ describe('launch failures', () => {
       'exits',
       'echo "qemu-system-x86_64: -kernel: could not open" >&2; exit 1',
     );
-    const error = (await launch({ kernel, accel: 'tcg', qemu }).catch(
+    const error = (await launch({ kernel: ws.kernel, accel: 'tcg', qemu }).catch(
       (e: unknown) => e,
     )) as LaunchError;
     expect(error).toBeInstanceOf(LaunchError);
@@ -61,9 +49,12 @@ describe('launch failures', () => {
     const before = takeSnapshot({ netnsFilter: () => false });
     const qemu = fakeQemu('silent', 'exec sleep 60');
     const started = Date.now();
-    const error = await launch({ kernel, accel: 'tcg', qemu, qmpConnectTimeout: 400 }).catch(
-      (e: unknown) => e,
-    );
+    const error = await launch({
+      kernel: ws.kernel,
+      accel: 'tcg',
+      qemu,
+      qmpConnectTimeout: 400,
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LaunchError);
     expect(error).toMatchObject({ code: 'QMP_TIMEOUT', step: 'qmp-connect' });
     expect(Date.now() - started).toBeLessThan(10_000);
@@ -71,7 +62,7 @@ describe('launch failures', () => {
   });
 
   it('rejects a kernel that does not exist before creating anything', async () => {
-    const error = await launch({ kernel: join(dir, 'no-kernel'), accel: 'tcg' }).catch(
+    const error = await launch({ kernel: join(ws.dir, 'no-kernel'), accel: 'tcg' }).catch(
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(ValidationError);
@@ -79,8 +70,8 @@ describe('launch failures', () => {
   });
 
   it('rejects an invalid config with the field path before spawning anything', async () => {
-    const qemu = fakeQemu('never-run', `touch ${join(dir, 'ran')}`);
-    const error = await launch({ kernel, accel: 'tcg', qemu, memoryMiB: -5 }).catch(
+    const qemu = fakeQemu('never-run', `touch ${join(ws.dir, 'ran')}`);
+    const error = await launch({ kernel: ws.kernel, accel: 'tcg', qemu, memoryMiB: -5 }).catch(
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(ValidationError);
@@ -90,9 +81,9 @@ describe('launch failures', () => {
   it('rolls back attached endpoints when a later step fails', async () => {
     const log: string[] = [];
     const error = await launch({
-      kernel,
+      kernel: ws.kernel,
       accel: 'tcg',
-      qemu: join(dir, 'absent'),
+      qemu: join(ws.dir, 'absent'),
       endpoints: [{ endpoint: { kind: 'tap', name: 'vmlt0' } }],
       deps: {
         attach: (endpoint, ctx) => {
@@ -104,7 +95,7 @@ describe('launch failures', () => {
               id: ctx.nicId,
               mac: '52:54:00:00:00:01',
               queues: 1,
-              socketPath: join(dir, 'vu.sock'),
+              socketPath: join(ws.dir, 'vu.sock'),
               mode: 'server',
             },
             detach: () => {
