@@ -13,6 +13,7 @@ import { closeAll } from '../native/index.js';
 import { attachNic } from './hotplug/attach.js';
 import type { HotplugContext } from './hotplug/context.js';
 import { detachNic } from './hotplug/detach.js';
+import { HotplugStateError } from './hotplug/errors.js';
 import { defaultGuestHooks } from './hotplug/guest.js';
 import { HotplugRegistry } from './hotplug/registry.js';
 import type {
@@ -149,6 +150,10 @@ export class Vm implements AsyncDisposable {
    *   cause when every root port is taken.
    */
   attach(source: HotplugSource, options?: AttachOptions): Promise<HotpluggedNic> {
+    if (this.currentState !== 'running') {
+      const error = new HotplugStateError(`cannot attach: the VM is ${this.currentState}`);
+      return Promise.reject(error);
+    }
     return attachNic(this.hotplug, source, options);
   }
 
@@ -234,7 +239,8 @@ export class Vm implements AsyncDisposable {
       romfile: command.template.nicRomfile,
       machine: command.template.name,
       ...(guest ? { guest } : {}),
-      running: () => this.process.running && this.currentState === 'running',
+      // QEMU alive (not the VM's state): while it stops, an unplug still waits for QEMU.
+      running: () => this.process.running,
       attachEndpoint: async (endpoint, ctx) => {
         const { attachEndpoint } = await import('../network/endpoints/attach.js');
         return attachEndpoint(endpoint, ctx);
