@@ -21,7 +21,7 @@ import type { Accel } from './devices/machine-args.js';
 import { LaunchError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { spawnQemu, type QemuProcess } from './process.js';
-import { connectQmp, type QmpClient } from './qmp/index.js';
+import { connectQmp, QmpTimeoutError, type QmpClient } from './qmp/index.js';
 import { SocketChannel } from './socket-channel.js';
 import { tcgClockArgs } from './tcg-clock.js';
 import type { VmConfig } from './vm-config.js';
@@ -310,8 +310,12 @@ async function connectBeforeExit(
       { connectTimeout: timeout, signal: controller.signal, logger },
     );
   } catch (error) {
-    if (!qemu.running || controller.signal.aborted) {
-      const exit = await died;
+    // The socket's EOF can arrive before Node has seen the exit: give the exit a moment.
+    const exit = await Promise.race([
+      died,
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000)),
+    ]);
+    if (exit !== undefined) {
       throw new LaunchError(
         'QEMU exited before QMP was ready',
         {
@@ -324,13 +328,18 @@ async function connectBeforeExit(
         { cause: error },
       );
     }
+    const timedOut =
+      error instanceof QmpTimeoutError ||
+      (error instanceof Error && error.cause instanceof QmpTimeoutError);
     throw new LaunchError(
-      `QEMU did not complete the QMP handshake within ${timeout} ms`,
+      timedOut
+        ? `QEMU did not complete the QMP handshake within ${timeout} ms`
+        : `the QMP handshake failed: ${(error as Error).message}`,
       {
         argv: qemu.argv,
         step: 'qmp-connect',
         stderrTail: qemu.stderrTail(),
-        code: 'QMP_TIMEOUT',
+        code: timedOut ? 'QMP_TIMEOUT' : 'QMP_CONNECT',
       },
       { cause: error },
     );
