@@ -7,7 +7,10 @@ import { printAccel } from './coldplug-net.js';
 import { defaultGuest, HARNESS_CMDLINE } from './guest.js';
 
 /** Launch options of a cold-plug test (kernel, initrd and harness cmdline are added). */
-export type ColdplugOptions = Omit<LaunchOptions, 'kernel' | 'initrd'>;
+export type ColdplugOptions = Omit<LaunchOptions, 'kernel' | 'initrd'> & {
+  /** Checks on the launched VM (its argv...) before waiting for the guest, so they fail fast. */
+  beforeReady?: (vm: Vm) => void;
+};
 
 /**
  * Boots the default guest with `options`, runs `body`, then shuts down (even when `body`
@@ -18,16 +21,19 @@ export async function withColdplugVm(
   body: (vm: Vm) => Promise<void>,
 ): Promise<VmExit> {
   const guest = await defaultGuest();
+  const { beforeReady, ...launchOptions } = options;
   const vm = await launch({
     kernel: guest.kernel,
     initrd: guest.initrd,
-    ...options,
+    ...launchOptions,
     cmdline: [...HARNESS_CMDLINE, ...(options.cmdline ?? [])],
   });
   let exit: VmExit;
   try {
     printAccel(vm);
-    await vm.guest.waitReady({ timeout: 90_000 });
+    beforeReady?.(vm);
+    // Boots take 2-7 s here under TCG: a minute means a hung boot, reported with the console tail.
+    await vm.guest.waitReady({ timeout: 60_000 });
     await body(vm);
   } finally {
     exit = await vm.shutdown();
