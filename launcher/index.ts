@@ -31,3 +31,4 @@ export * from './vm.js';
 export * from './qmp/index.js';
 export * from './tcg-clock.js';
 export * from './host-report.js';
+export * from './hotplug/index.js';
