@@ -20,6 +20,7 @@ import type {
   HotplugSource,
   HotpluggedNic,
 } from '../hotplug/types.js';
+import { quoteShellArg } from '../shell-quote.js';
 import { parseEndpointSpec } from './endpoint-spec.js';
 import { explainError } from './explain.js';
 
@@ -117,7 +118,8 @@ export function createControlHandler(
   };
 
   const exec = async (command: string, timeout?: number): Promise<ExecReply> => {
-    const r = await vm.guest.exec(command, timeout ? { timeout } : {});
+    // In its own sh: an `exit` or `cd` of the user's must not end or change the console shell.
+    const r = await vm.guest.exec(`sh -c ${quoteShellArg(command)}`, timeout ? { timeout } : {});
     return { output: r.output, status: r.status };
   };
 

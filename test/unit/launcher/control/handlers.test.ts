@@ -16,8 +16,11 @@ function fakeVm(detachResult: () => DetachResult): ControlledVm & { calls: unkno
     accel: { accel: 'tcg' },
     endpoints: [],
     guest: {
-      exec: (command) =>
-        Promise.resolve({ output: `ran ${command}\n`, status: command === 'false' ? 1 : 0 }),
+      exec: (command) => {
+        calls.push(['exec', command]);
+        const inner = command.replace(/^sh -c /, '').replace(/^'(.*)'$/, '$1');
+        return Promise.resolve({ output: `ran ${inner}\n`, status: inner === 'false' ? 1 : 0 });
+      },
     },
     attach: (source: HotplugSource, options) => {
       calls.push(['attach', source, options]);
@@ -118,6 +121,10 @@ describe('control handlers of vmlaunch run', () => {
       output: 'ran false\n',
       status: 1,
     });
+    // The user's command runs in its own sh, so its `exit` cannot end the console shell.
+    await handle({ id: 9, op: 'exec', command: "exit 7; echo 'x'" });
+    expect(vm.calls.at(-1)).toEqual(['exec', String.raw`sh -c 'exit 7; echo '\''x'\'''`]);
+    vm.calls.length = 0;
     const error = await handle({ id: 2, op: 'attach', spec: 'veth:eth1' }).catch((e: unknown) => e);
     const wire = describeForWire(error);
     expect(wire.name).toBe('ValidationError');
