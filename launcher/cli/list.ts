@@ -12,7 +12,8 @@ type Row = { name: string; status?: StatusReply; problem?: string };
 
 // One VM as a line (and one line per NIC).
 function formatRow(row: Row): string {
-  if (!row.status) return `${row.name}  not answering: ${row.problem ?? 'unknown'}`;
+  if (!row.status)
+    return `${row.name}  not answering: ${row.problem ?? 'unknown'} (a run that ended without cleaning up leaves this; \`vmlaunch run --name ${row.name}\` reclaims it)`;
   const s = row.status;
   const head = `${s.name}  run pid ${s.pid}, QEMU pid ${s.qemuPid}, ${s.accel.toUpperCase()}, ${s.nics.length} NIC${s.nics.length === 1 ? '' : 's'}`;
   const nics = s.nics.map(

@@ -124,6 +124,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const name = values.name ?? defaultVmName();
   const claim = await claimControl(name);
   const say = (line: string): void => void process.stderr.write(`vmlaunch: ${line}\n`);
+  if (claim.runtime.reclaimed) say(`removed a stale control socket: ${claim.runtime.reclaimed}`);
   let vm: Vm | undefined;
   let server: ControlServer | undefined;
   let interrupted = false;
