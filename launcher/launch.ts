@@ -146,28 +146,13 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
 
     step = 'build-command';
     const command: BuiltCommand = buildCommand(
-      {
-        ...(options.qemu ? { qemu: options.qemu } : {}),
-        machine: {
-          template: options.template ?? 'q35',
-          ...(options.templateOverrides ? { overrides: options.templateOverrides } : {}),
-        },
-        accel: accel.accel,
-        ...(options.cpu ? { cpu: options.cpu } : {}),
-        cpus: options.cpus ?? 1,
-        memory: {
-          sizeMiB: options.memoryMiB ?? 512,
-          shared: options.sharedMemory ?? nics.some((n) => n.kind === 'vhost-user'),
-        },
-        boot: {
-          kernel: options.kernel,
-          ...(options.initrd ? { initrd: options.initrd } : {}),
-          ...(options.cmdline ? { cmdline: options.cmdline } : {}),
-        },
-        qmp: { fd: qmpChannel.childFd },
-        console: { kind: 'fd', fd: consoleChannel.childFd },
-        ...(options.paused ? { paused: true } : {}),
-      },
+      vmConfig(
+        options,
+        accel.accel,
+        qmpChannel.childFd,
+        consoleChannel.childFd,
+        nics.some((n) => n.kind === 'vhost-user'),
+      ),
       nics,
     );
     argv = command.argv;

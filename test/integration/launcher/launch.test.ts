@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { useFakeQemuWorkspace } from '../../helpers/fake-qemu.js';
 import { LaunchError } from '../../../launcher/errors.js';
 import { launch } from '../../../launcher/launch.js';
+import { tcgClockArgs } from '../../../launcher/tcg-clock.js';
+import { resolveTemplate } from '../../../qemu-templates/index.js';
 import { ValidationError } from '../../../network/errors.js';
 import { diffSnapshots, takeSnapshot } from '../../helpers/leaks.js';
 
@@ -59,6 +61,21 @@ describe('launch failures', () => {
     expect(error).toMatchObject({ code: 'QMP_TIMEOUT', step: 'qmp-connect' });
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(diffSnapshots(before, takeSnapshot({ netnsFilter: () => false }))).toEqual([]);
+  });
+
+  it('spawns microvm under TCG with the host TSC rate on the kernel command line', async () => {
+    const qemu = fakeQemu('argv', 'exit 1');
+    const error = (await launch({
+      kernel: ws.kernel,
+      accel: 'tcg',
+      qemu,
+      template: 'microvm',
+      cmdline: ['quiet'],
+    }).catch((e: unknown) => e)) as LaunchError;
+    const append = error.argv[error.argv.indexOf('-append') + 1]!.split(' ');
+    const clock = tcgClockArgs(resolveTemplate('microvm'), 'tcg').args;
+    expect(clock.length).toBe(2);
+    expect(append).toEqual(['console=ttyS0', ...clock, 'quiet']);
   });
 
   it('rejects a kernel that does not exist before creating anything', async () => {
