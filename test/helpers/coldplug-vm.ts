@@ -33,7 +33,19 @@ export async function withColdplugVm(
     printAccel(vm);
     beforeReady?.(vm);
     // Boots take 2-7 s here under TCG: a minute means a hung boot, reported with the console tail.
-    await vm.guest.waitReady({ timeout: 60_000 });
+    await vm.guest.waitReady({ timeout: 60_000 }).catch(async (error: unknown) => {
+      // QEMU died during boot: say how (a crash is a signal), not only that the console closed.
+      const exit = await Promise.race([
+        vm.process.exited,
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2000)),
+      ]);
+      if (exit === undefined) throw error;
+      const how = exit.signal ? `killed by ${exit.signal}` : `exit code ${String(exit.code)}`;
+      throw new Error(
+        `QEMU ended during the guest's boot (${how}); stderr: ${vm.process.stderrTail() || '(empty)'}`,
+        { cause: error },
+      );
+    });
     await body(vm);
   } finally {
     exit = await vm.shutdown();
