@@ -4,11 +4,14 @@
 // request to the "peer" comes back as a request to the guest, the guest's reply goes out and
 // comes back as a reply: a real ping through the vhost-user datapath, with testpmd's own port
 // counters showing each frame it received and sent.
+// Known failure (q35 under TCG, QEMU 7.2): QEMU SIGSEGVs when the guest starts the NIC, in
+// vhost_net_start -> msix_set_vector_notifiers (gdb backtrace); the same argv with
+// virtio-net-pci `vectors=0` (no MSI-X) boots and works, and so does microvm (virtio-mmio).
+// The launcher has to choose that (or refuse vhost-user on PCI under TCG); this test says so.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tcgClockArgs } from '../../../launcher/tcg-clock.js';
-import { resolveTemplate, type TemplateName } from '../../../qemu-templates/index.js';
+import type { TemplateName } from '../../../qemu-templates/index.js';
 import { guestAddress, guestNicByMac, pingFromGuest, subnet } from '../../helpers/coldplug-net.js';
 import { withColdplugVm } from '../../helpers/coldplug-vm.js';
 import { diffSnapshots, takeSnapshot } from '../../helpers/leaks.js';
@@ -40,10 +43,6 @@ describe.runIf(prerequisite('cold-plug vhost-user', coldplugMissing() ?? testpmd
           await withColdplugVm(
             {
               template,
-              // Not yet added by launch itself under TCG (launch.ts drops tcgClockArgs from the
-              // argv; two-nics.test.ts asserts it): passed here so this test is about vhost-user.
-              // (Empty for q35; harmless under KVM, where the guest TSC runs at the host's rate.)
-              cmdline: tcgClockArgs(resolveTemplate(template), 'tcg').args,
               endpoints: [
                 { endpoint: { kind: 'vhost-user', socketPath, mode: 'client', mac, mtu: 1400 } },
               ],
