@@ -24,6 +24,7 @@ import { createNetns, type NamedNetns } from '../network/netns/index.js';
 import { openNetlink } from '../network/netlink/index.js';
 
 const ROUNDS = 20;
+const QMP_ROUNDS = 40;
 
 const PYTHON_CLIENT = String.raw`
 import json, os, socket, sys, time
@@ -50,30 +51,28 @@ f.readline()
 n += 1; s.sendall((json.dumps({"execute": "qmp_capabilities", "id": n}) + "\n").encode())
 while json.loads(f.readline()).get("id") != n: pass
 print("ready", flush=True)
+def timed(cmd, args, fds=None):
+    t = time.perf_counter_ns()
+    call(cmd, args, fds)
+    return (time.perf_counter_ns() - t) / 1e6
 for line in sys.stdin:
     req = json.loads(line)
     if req["op"] == "add":
         _, fds, _, _ = socket.recv_fds(ctl, 16, 1)
-        t0 = time.perf_counter_ns()
-        call("getfd", {"fdname": req["fdname"]}, fds)
-        call("netdev_add", req["netdev"])
-        call("device_add", req["device"])
-        t1 = time.perf_counter_ns()
+        ms = [timed("getfd", {"fdname": req["fdname"]}, fds), timed("netdev_add", req["netdev"]), timed("device_add", req["device"])]
         os.close(fds[0])
-        print(json.dumps({"qmpUs": (t1 - t0) / 1000}), flush=True)
+        print(json.dumps({"ms": ms}), flush=True)
     else:
         dev = req["device"]
         events.clear()
-        t0 = time.perf_counter_ns()
-        call("device_del", {"id": dev})
-        t1 = time.perf_counter_ns()
+        ms = [timed("device_del", {"id": dev})]
+        t = time.perf_counter_ns()
         while not deleted(dev):
             r = json.loads(f.readline())
             if "event" in r: events.append(r)
-        t2 = time.perf_counter_ns()
-        call("netdev_del", {"id": req["netdev"]})
-        t3 = time.perf_counter_ns()
-        print(json.dumps({"qmpUs": ((t1 - t0) + (t3 - t2)) / 1000, "unplugUs": (t2 - t1) / 1000}), flush=True)
+        unplug = (time.perf_counter_ns() - t) / 1e6
+        ms.append(timed("netdev_del", {"id": req["netdev"]}))
+        print(json.dumps({"ms": ms, "unplugMs": unplug}), flush=True)
 `;
 
 // Percentile (nearest rank) of a sample.
@@ -87,29 +86,29 @@ const fmt = (v: number[]): string =>
 
 /** The same QMP work for both clients: argument objects of one round. */
 function roundArgs(tag: string, i: number, bus: string) {
-  const id = `bq${tag}${i}`;
+  const [id, fdname, netdev] = [`nic-bq${tag}${i}`, `fd-bq${tag}${i}`, `netdev-bq${tag}${i}`];
   const mac = `52:54:00:b0:${tag === 'o' ? '0a' : '0b'}:${i.toString(16).padStart(2, '0')}`;
   return {
-    fdname: `fd-${id}`,
+    fdname,
     mac,
-    netdev: { type: 'tap', id: `netdev-${id}`, fd: `fd-${id}`, vhost: false },
-    device: {
-      driver: 'virtio-net-pci',
-      id: `nic-${id}`,
-      netdev: `netdev-${id}`,
-      mac,
-      bus,
-      romfile: '',
-    },
+    netdev: { type: 'tap', id: netdev, fd: fdname, vhost: false },
+    device: { driver: 'virtio-net-pci', id, netdev, mac, bus, romfile: '' },
   };
 }
 
+/** The python client: its process, its reply lines, our end of the fd-passing socketpair. */
+interface PythonClient {
+  py: ChildProcess;
+  lines: AsyncIterator<string>;
+  ctl: number;
+}
+
 // One line-request/line-reply conversation with the python client.
-function pythonLine(py: ChildProcess, lines: AsyncIterator<string>, req: unknown) {
-  py.stdin?.write(`${JSON.stringify(req)}\n`);
-  return lines
+function pythonLine(c: PythonClient, req: unknown) {
+  c.py.stdin?.write(`${JSON.stringify(req)}\n`);
+  return c.lines
     .next()
-    .then((r) => JSON.parse(String(r.value)) as { qmpUs: number; unplugUs?: number });
+    .then((r) => JSON.parse(String(r.value)) as { ms: number[]; unplugMs?: number });
 }
 
 // Part 2, ours: the three attach commands timed, then device_del + netdev_del timed.
@@ -117,51 +116,38 @@ async function oursRound(qmp: QmpClient, vm: Vm, ns: string, i: number, bus: str
   const a = roundArgs('o', i, bus);
   const { fds } = tapOpen(ns, `vqo${i}`, { queues: 1, vnetHdr: true });
   const fd = fds[0]!;
-  const t0 = process.hrtime.bigint();
-  await qmp.getfd({ fdname: a.fdname, fd });
-  await qmp.netdevAdd(a.netdev);
-  await qmp.deviceAdd(a.device);
-  const addMs = since(t0);
+  const timed = async (call: () => Promise<unknown>): Promise<number> => {
+    const t = process.hrtime.bigint();
+    await call();
+    return since(t);
+  };
+  const ms = [
+    await timed(() => qmp.getfd({ fdname: a.fdname, fd })),
+    await timed(() => qmp.netdevAdd(a.netdev)),
+    await timed(() => qmp.deviceAdd(a.device)),
+  ];
   closeFd(fd);
   await waitForGuestMac(vm.guest, a.mac, true);
   const gone = qmp.expectEvent('DEVICE_DELETED', (e) => e.data?.device === a.device.id, {
     timeout: 30_000,
   });
-  const t1 = process.hrtime.bigint();
-  await qmp.deviceDel({ id: a.device.id });
-  const delMs = since(t1);
-  const t2 = process.hrtime.bigint();
-  await gone.promise;
-  const unplugMs = since(t2);
-  const t3 = process.hrtime.bigint();
-  await qmp.netdevDel({ id: a.netdev.id });
-  return { qmpMs: addMs + delMs + since(t3), unplugMs };
+  ms.push(await timed(() => qmp.deviceDel({ id: a.device.id })));
+  const unplugMs = await timed(() => gone.promise);
+  ms.push(await timed(() => qmp.netdevDel({ id: a.netdev.id })));
+  return { ms, unplugMs };
 }
 
 // Part 2, python: the bench opens the tap and sends it over; python times the same commands.
-async function pythonRound(
-  py: ChildProcess,
-  lines: AsyncIterator<string>,
-  ctl: number,
-  vm: Vm,
-  ns: string,
-  i: number,
-  bus: string,
-) {
+async function pythonRound(c: PythonClient, vm: Vm, ns: string, i: number, bus: string) {
   const a = roundArgs('p', i, bus);
   const { fds } = tapOpen(ns, `vqp${i}`, { queues: 1, vnetHdr: true });
-  const reply = pythonLine(py, lines, {
-    op: 'add',
-    fdname: a.fdname,
-    netdev: a.netdev,
-    device: a.device,
-  });
-  sendFds(ctl, Buffer.from('f'), fds);
+  const reply = pythonLine(c, { op: 'add', ...a });
+  sendFds(c.ctl, Buffer.from('f'), fds);
   closeFd(fds[0]!);
   const add = await reply;
   await waitForGuestMac(vm.guest, a.mac, true);
-  const del = await pythonLine(py, lines, { op: 'del', device: a.device.id, netdev: a.netdev.id });
-  return { qmpMs: (add.qmpUs + del.qmpUs) / 1000, unplugMs: (del.unplugUs ?? 0) / 1000 };
+  const del = await pythonLine(c, { op: 'del', device: a.device.id, netdev: a.netdev.id });
+  return { ms: [...add.ms, ...del.ms], unplugMs: del.unplugMs ?? 0 };
 }
 
 // Runs both parts on one VM and prints the report.
@@ -255,27 +241,48 @@ async function main(): Promise<void> {
     theirsOpen = false;
     const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
     if ((await lines.next()).value !== 'ready') throw new Error('python client did not start');
-    const ours: number[] = [];
-    const theirs: number[] = [];
-    const unplugOurs: number[] = [];
-    const unplugTheirs: number[] = [];
-    for (let i = -1; i < ROUNDS; i++) {
-      const o = await oursRound(running.qmp, running, ns.path, i + 1, bus);
-      const p = await pythonRound(child, lines, ctlOurs, running, ns.path, i + 1, bus);
+    const client: PythonClient = { py: child, lines, ctl: ctlOurs };
+    type Round = { ms: number[]; unplugMs: number };
+    const ours: Round[] = [];
+    const theirs: Round[] = [];
+    // ABBA order (ours first in even rounds, python first in odd ones), so drift on a shared
+    // host hits both alike; more rounds than part 1 because each takes only ~25 ms of QMP.
+    for (let i = -1; i < QMP_ROUNDS; i++) {
+      const ourTurn = () => oursRound(running.qmp, running, ns!.path, i + 1, bus);
+      const theirTurn = () => pythonRound(client, running, ns!.path, i + 1, bus);
+      let o, p;
+      if (i % 2 === 0) {
+        o = await ourTurn();
+        p = await theirTurn();
+      } else {
+        p = await theirTurn();
+        o = await ourTurn();
+      }
       if (i < 0) continue;
-      ours.push(o.qmpMs);
-      theirs.push(p.qmpMs);
-      unplugOurs.push(o.unplugMs);
-      unplugTheirs.push(p.unplugMs);
+      ours.push(o);
+      theirs.push(p);
     }
+    const total = (rs: Round[]) => rs.map((r) => r.ms.reduce((a, b) => a + b, 0));
+    const cmd = (k: number) => (rs: Round[]) =>
+      pct(
+        rs.map((r) => r.ms[k]!),
+        50,
+      ).toFixed(2);
+    const perCommand = ['getfd', 'netdev_add', 'device_add', 'device_del', 'netdev_del']
+      .map((name, k) => `${name} ${cmd(k)(ours)}/${cmd(k)(theirs)}`)
+      .join(', ');
     console.log(
-      `QMP part, vmlaunch client (getfd+netdev_add+device_add, device_del+netdev_del): ${fmt(ours)}`,
+      `QMP part, vmlaunch client (getfd+netdev_add+device_add, device_del+netdev_del; ${QMP_ROUNDS} rounds ABBA): ${fmt(total(ours))}`,
     );
-    console.log(`QMP part, python3 stdlib client (same commands, same QEMU): ${fmt(theirs)}`);
     console.log(
-      `guest unplug wait, untimed above (device_del reply -> DEVICE_DELETED): ours ${fmt(unplugOurs)}; python ${fmt(unplugTheirs)}`,
+      `QMP part, python3 stdlib client (same commands, same QEMU): ${fmt(total(theirs))}`,
     );
-    console.log(`hotplug-qmp-ratio: ${(pct(ours, 50) / pct(theirs, 50)).toFixed(3)}`);
+    console.log(`QMP part per command, p50 ms ours/python: ${perCommand}`);
+    const unplug = (rs: Round[]) => fmt(rs.map((r) => r.unplugMs));
+    console.log(
+      `guest unplug wait, untimed above (device_del reply -> DEVICE_DELETED): ours ${unplug(ours)}; python ${unplug(theirs)}`,
+    );
+    console.log(`hotplug-qmp-ratio: ${(pct(total(ours), 50) / pct(total(theirs), 50)).toFixed(3)}`);
   } finally {
     py?.stdin?.end();
     if (py && py.exitCode === null) py.kill('SIGKILL');
