@@ -16,7 +16,8 @@ const HELP = `vmlaunch — launch QEMU microVMs and wire their networking
 
 usage:
   vmlaunch demo [--template q35] [--accel kvm|tcg]
-      a VM with a veth endpoint pings a peer in another netns; exit 0 only if it worked
+      a VM with a veth endpoint pings a peer in another netns, then hot-plugs a second NIC,
+      pings through it and unplugs it (each step timed); exit 0 only if both pings worked
   vmlaunch run [--name NAME] [--kernel K --initrd I] [--append "..."] [--memory MiB]
                [--cpus N] [--template microvm|microvm-pcie|q35|pc] [--accel auto|kvm|tcg]
                [--net SPEC ...] [--console-log FILE] [--print]
