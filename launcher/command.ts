@@ -5,7 +5,14 @@ import { ValidationError } from '../network/errors.js';
 import type { HostNic } from '../network/host-nic.js';
 import type { MachineTemplate } from '../qemu-templates/index.js';
 import { resolveTemplate } from '../qemu-templates/index.js';
-import { accelArgs, bootArgs, cpuArgs, machineArgs, sizingArgs } from './devices/machine-args.js';
+import {
+  accelArgs,
+  bootArgs,
+  cpuArgs,
+  machineArgs,
+  sizingArgs,
+  type Accel,
+} from './devices/machine-args.js';
 import { memoryBackend } from './devices/memory-backend.js';
 import { nicDevices } from './devices/nic-devices.js';
 import { pcieRootPort } from './devices/pcie-root-port.js';
@@ -89,7 +96,7 @@ export function buildCommand(config: VmConfig, nics: readonly HostNic[] = []): B
     devices.push(port);
     hotplugBuses.push(port.id);
   }
-  devices.push(...nicObjects(nics, template, shared, (fd) => table.ref(fd)));
+  devices.push(...nicObjects(nics, template, shared, (fd) => table.ref(fd), config.accel));
 
   const groups: ArgGroup[] = [
     machineArgs(template.machineType, {
@@ -123,6 +130,7 @@ function nicObjects(
   template: MachineTemplate,
   sharedMemory: boolean,
   fdRef: (fd: number) => FdRef,
+  accel: Accel,
 ): QemuDevice[] {
   const seen = new Set<string>();
   const out: QemuDevice[] = [];
@@ -133,6 +141,7 @@ function nicObjects(
     seen.add(nic.id);
     out.push(
       ...nicDevices(nic, {
+        accel,
         transport: template.transport,
         sharedMemory,
         fdRef,

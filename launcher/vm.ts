@@ -236,6 +236,7 @@ export class Vm implements AsyncDisposable {
       registry: new HotplugRegistry(command.hotplugBuses, new Set(coldIds)),
       transport: command.template.transport,
       sharedMemory: command.devices.some((d) => d.kind === 'memory-backend'),
+      accel: this.accel.accel,
       romfile: command.template.nicRomfile,
       machine: command.template.name,
       ...(guest ? { guest } : {}),

@@ -4,6 +4,7 @@
 // caller decides by the `fdRef` function it passes.
 import type { HostNic } from '../../network/host-nic.js';
 import { validateQemuId } from '../opts.js';
+import type { Accel } from './machine-args.js';
 import { socketChardev } from './chardev.js';
 import { tapNetdev } from './tap-netdev.js';
 import type { FdRef, QemuDevice, Transport } from './types.js';
@@ -23,6 +24,8 @@ export interface NicContext {
    */
   fdRef: (parentFd: number, role: string) => FdRef;
   romfile?: RomfilePolicy;
+  /** The accelerator: under TCG vhost-user NICs go without MSI-X (see virtio-net.ts). */
+  accel?: Accel;
   /** PCI bus for the device (a root port id when hot-plugging on q35). */
   bus?: string | undefined;
   addr?: string | undefined;
@@ -72,7 +75,7 @@ export function nicDevices(nic: HostNic, ctx: NicContext): QemuDevice[] {
         sharedMemory: ctx.sharedMemory,
         path,
       });
-      return [chardev, netdev, guestNic(nic.mac, nic.mtu, nic.queues)];
+      return [chardev, netdev, guestNic(nic.mac, nic.mtu, nic.queues, ctx.accel !== 'tcg')];
     }
     case 'vfio':
       return [
@@ -87,8 +90,9 @@ export function nicDevices(nic: HostNic, ctx: NicContext): QemuDevice[] {
   }
 
   // The guest-facing virtio-net shared by the tap and vhost-user cases.
-  function guestNic(mac: string, mtu: number | undefined, queues: number): QemuDevice {
+  function guestNic(mac: string, mtu: number | undefined, queues: number, msix = true): QemuDevice {
     return virtioNet({
+      msix,
       id: ids.device,
       netdev: ids.netdev,
       mac,

@@ -119,6 +119,7 @@ export async function attachNic(
     const devices = nicDevices(nic, {
       transport: ctx.transport,
       sharedMemory: ctx.sharedMemory,
+      accel: ctx.accel,
       fdRef: named.fdRef,
       bus,
       path: `attach(${id})`,

@@ -4,6 +4,7 @@
 import type { AttachContext, AttachedEndpoint } from '../../network/endpoints/attach-types.js';
 import type { Endpoint } from '../../network/endpoints/types.js';
 import type { RomfilePolicy } from '../devices/virtio-net.js';
+import type { Accel } from '../devices/machine-args.js';
 import type { Transport } from '../devices/types.js';
 import type { GuestExecOptions, GuestResult } from '../guest-shell.js';
 import type { Logger } from '../log.js';
@@ -24,6 +25,8 @@ export interface HotplugContext {
   registry: HotplugRegistry;
   transport: Transport;
   sharedMemory: boolean;
+  /** The VM's accelerator (device options depend on it, see virtio-net.ts). */
+  accel: Accel;
   romfile?: RomfilePolicy;
   /** Machine name, for messages. */
   machine: string;

@@ -108,6 +108,20 @@ describe('buildCommand golden argv per template', () => {
     expect(pc.argv).toContain('tap,id=netdev-a,fds=4:5,vhost=off');
   });
 
+  it('gives a vhost-user NIC on PCI no MSI-X under TCG (QEMU 7.2 segfaults otherwise), MSI-X under KVM', () => {
+    const shared = { memory: { sizeMiB: 256, shared: true } };
+    const device = (accel: 'tcg' | 'kvm'): string =>
+      buildCommand(config({ ...shared, accel }), [vhostUser]).argv.find((a) =>
+        a.startsWith('virtio-net-pci,id=nic-b'),
+      )!;
+    expect(device('tcg')).toBe(
+      'virtio-net-pci,id=nic-b,netdev=netdev-b,mac=52:54:00:00:00:0b,vectors=0,romfile=',
+    );
+    expect(device('kvm')).toBe(
+      'virtio-net-pci,id=nic-b,netdev=netdev-b,mac=52:54:00:00:00:0b,romfile=',
+    );
+  });
+
   it('the same fd given twice takes one child slot', () => {
     expect(
       buildCommand(config({ console: { kind: 'fd', fd: 20 } }), [

@@ -185,6 +185,7 @@ export async function rig(
     registry: new HotplugRegistry(options.buses ?? ['rp0', 'rp1']),
     transport: 'pci',
     sharedMemory: options.sharedMemory ?? false,
+    accel: 'tcg',
     romfile: 'none',
     machine: 'q35',
     ...(options.guest ? { guest: options.guest } : {}),
