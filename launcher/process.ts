@@ -155,6 +155,10 @@ export async function spawnQemu(options: QemuSpawnOptions): Promise<QemuProcess>
     stdio: ['ignore', 'ignore', 'pipe', ...(options.fds ?? []).map((fd) => fd as 3)],
     reject: false,
     buffer: false,
+    // Its own process group: a Ctrl-C at the terminal reaches us, and we stop QEMU by the
+    // ladder, instead of the terminal killing QEMU directly. Our exit hook and the death signal
+    // still take it down with us.
+    detached: true,
     cleanup: true,
     forceKillAfterDelay: false,
     windowsHide: true,
