@@ -32,3 +32,8 @@ export * from './qmp/index.js';
 export * from './tcg-clock.js';
 export * from './host-report.js';
 export * from './hotplug/index.js';
+export { callVm, controlCalls, listVmNames, type ControlCallOptions } from './control/client.js';
+export { ControlError, RemoteOperationError } from './control/errors.js';
+export type * from './control/protocol.js';
+export { startControlServer, type ControlServer } from './control/server.js';
+export { claimRuntimeDir, releaseRuntimeDir, defaultRuntimeRoot } from './control/runtime-dir.js';
