@@ -19,7 +19,7 @@ import { buildCommand, type BuiltCommand } from './command.js';
 import { SerialConsole } from './console.js';
 import type { Accel } from './devices/machine-args.js';
 import { LaunchError } from './errors.js';
-import { createLogger, type Logger } from './log.js';
+import { defaultLogger, type Logger } from './log.js';
 import { spawnQemu, type QemuProcess } from './process.js';
 import { connectQmp, QmpTimeoutError, type QmpClient } from './qmp/index.js';
 import { SocketChannel } from './socket-channel.js';
@@ -88,7 +88,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     connectQmp,
     ...options.deps,
   };
-  const logger = (options.logger ?? createLogger()).child({
+  const logger = (options.logger ?? defaultLogger()).child({
     vm: Math.random().toString(36).slice(2, 8),
   });
   const undo = new UndoStack();
@@ -98,12 +98,15 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
   try {
     checkReadable(options.kernel, 'kernel');
     if (options.initrd !== undefined) checkReadable(options.initrd, 'initrd');
-    // The whole config, checked before any endpoint is attached (NICs are checked once known).
-    const probe = new SocketChannel();
-    try {
-      buildCommand(vmConfig(options, 'tcg', probe.childFd, probe.parentFd, false));
-    } finally {
-      probe.close();
+    // The whole config, checked before any endpoint is attached (NICs are checked once known);
+    // without endpoints the real build below checks it all before anything is spawned.
+    if (options.endpoints?.length) {
+      const probe = new SocketChannel();
+      try {
+        buildCommand(vmConfig(options, 'tcg', probe.childFd, probe.parentFd, false));
+      } finally {
+        probe.close();
+      }
     }
     step = 'accelerator';
     const accel: AcceleratorChoice =

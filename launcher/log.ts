@@ -8,5 +8,13 @@ export function createLogger(level = process.env.VMLAUNCH_LOG ?? 'silent'): Logg
   return pino({ name: 'vmlaunch', level });
 }
 
+let root: Logger | undefined;
+
+// The process-wide default logger (made once: a pino instance per launch costs time).
+export function defaultLogger(): Logger {
+  root ??= createLogger();
+  return root;
+}
+
 /** A logger that drops everything: the default when the caller gives none. */
 export const silentLogger: Logger = pino({ level: 'silent' });
