@@ -1,9 +1,7 @@
 // launch(): from options to a running VM, as named steps with an undo stack that is unwound
 // once, in reverse, on failure. A failed launch is a LaunchError that names the step and
 // carries QEMU's exit, command line and stderr tail; nothing it created is left behind.
-import { accessSync, constants } from 'node:fs';
 import { closeAll } from '../native/index.js';
-import { ValidationError } from '../network/errors.js';
 import type { AttachedEndpoint, AttachContext } from '../network/endpoints/attach-types.js';
 import type { Endpoint } from '../network/endpoints/types.js';
 import type { HostNic } from '../network/host-nic.js';
@@ -21,11 +19,11 @@ import type { Accel } from './devices/machine-args.js';
 import { LaunchError } from './errors.js';
 import { defaultLogger, type Logger } from './log.js';
 import { spawnQemu, type QemuProcess } from './process.js';
-import { connectQmp, QmpTimeoutError, type QmpClient } from './qmp/index.js';
+import { connectQmp } from './qmp/index.js';
 import { SocketChannel } from './socket-channel.js';
 import { tcgClockArgs } from './tcg-clock.js';
-import type { VmConfig } from './vm-config.js';
 import { Vm } from './vm.js';
+import { checkReadable, connectBeforeExit, isValidation, vmConfig } from './launch-steps.js';
 
 /** An endpoint for vmlaunch to attach (host side) before the VM starts. */
 export interface EndpointSpec {
@@ -225,111 +223,5 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     });
     launchError.rollbackErrors.push(...rollbackErrors);
     throw launchError;
-  }
-}
-
-// LaunchOptions -> the command builder's VmConfig.
-function vmConfig(
-  options: LaunchOptions,
-  accel: Accel,
-  qmpFd: number,
-  consoleFd: number,
-  vhostUser: boolean,
-): VmConfig {
-  return {
-    ...(options.qemu ? { qemu: options.qemu } : {}),
-    machine: {
-      template: options.template ?? 'q35',
-      ...(options.templateOverrides ? { overrides: options.templateOverrides } : {}),
-    },
-    accel,
-    ...(options.cpu ? { cpu: options.cpu } : {}),
-    cpus: options.cpus ?? 1,
-    memory: { sizeMiB: options.memoryMiB ?? 512, shared: options.sharedMemory ?? vhostUser },
-    boot: {
-      kernel: options.kernel,
-      ...(options.initrd ? { initrd: options.initrd } : {}),
-      cmdline: [
-        ...tcgClockArgs(
-          resolveTemplate(options.template ?? 'q35', options.templateOverrides),
-          accel,
-        ).args,
-        ...(options.cmdline ?? []),
-      ],
-    },
-    qmp: { fd: qmpFd },
-    console: { kind: 'fd', fd: consoleFd },
-    ...(options.paused ? { paused: true } : {}),
-  };
-}
-
-// A boot file that is missing or unreadable is a config error, found before QEMU is spawned.
-function checkReadable(path: string, field: string): void {
-  try {
-    accessSync(path, constants.R_OK);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new ValidationError(field, path, `cannot read the file (${code})`, 'FILE');
-  }
-}
-
-// Config errors keep their own type (code + field path).
-function isValidation(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ValidationError';
-}
-
-// Negotiates QMP, but fails at once (with QEMU's exit) if QEMU dies before greeting (T2), and
-// after the deadline if it never greets (T3).
-async function connectBeforeExit(
-  deps: LaunchDeps,
-  fd: number,
-  qemu: QemuProcess,
-  timeout: number,
-  logger: Logger,
-): Promise<QmpClient> {
-  const controller = new AbortController();
-  const died = qemu.exited.then((exit) => {
-    controller.abort();
-    return exit;
-  });
-  try {
-    return await deps.connectQmp(
-      { fd },
-      { connectTimeout: timeout, signal: controller.signal, logger },
-    );
-  } catch (error) {
-    // The socket's EOF can arrive before Node has seen the exit: give the exit a moment.
-    const exit = await Promise.race([
-      died,
-      new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000)),
-    ]);
-    if (exit !== undefined) {
-      throw new LaunchError(
-        'QEMU exited before QMP was ready',
-        {
-          argv: qemu.argv,
-          step: 'qmp-connect',
-          exit,
-          stderrTail: qemu.stderrTail(),
-          code: 'QEMU_EXITED',
-        },
-        { cause: error },
-      );
-    }
-    const timedOut =
-      error instanceof QmpTimeoutError ||
-      (error instanceof Error && error.cause instanceof QmpTimeoutError);
-    throw new LaunchError(
-      timedOut
-        ? `QEMU did not complete the QMP handshake within ${timeout} ms`
-        : `the QMP handshake failed: ${(error as Error).message}`,
-      {
-        argv: qemu.argv,
-        step: 'qmp-connect',
-        stderrTail: qemu.stderrTail(),
-        code: timedOut ? 'QMP_TIMEOUT' : 'QMP_CONNECT',
-      },
-      { cause: error },
-    );
   }
 }

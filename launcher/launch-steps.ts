@@ -1,0 +1,119 @@
+// The helpers of launch(): options -> VmConfig, boot-file checks, and the QMP handshake that
+// races QEMU's exit.
+import { accessSync, constants } from 'node:fs';
+import { ValidationError } from '../network/errors.js';
+import { resolveTemplate } from '../qemu-templates/index.js';
+import type { Accel } from './devices/machine-args.js';
+import { LaunchError } from './errors.js';
+import type { LaunchDeps, LaunchOptions } from './launch.js';
+import type { Logger } from './log.js';
+import type { QemuProcess } from './process.js';
+import { QmpTimeoutError, type QmpClient } from './qmp/index.js';
+import { tcgClockArgs } from './tcg-clock.js';
+import type { VmConfig } from './vm-config.js';
+
+// LaunchOptions -> the command builder's VmConfig.
+export function vmConfig(
+  options: LaunchOptions,
+  accel: Accel,
+  qmpFd: number,
+  consoleFd: number,
+  vhostUser: boolean,
+): VmConfig {
+  return {
+    ...(options.qemu ? { qemu: options.qemu } : {}),
+    machine: {
+      template: options.template ?? 'q35',
+      ...(options.templateOverrides ? { overrides: options.templateOverrides } : {}),
+    },
+    accel,
+    ...(options.cpu ? { cpu: options.cpu } : {}),
+    cpus: options.cpus ?? 1,
+    memory: { sizeMiB: options.memoryMiB ?? 512, shared: options.sharedMemory ?? vhostUser },
+    boot: {
+      kernel: options.kernel,
+      ...(options.initrd ? { initrd: options.initrd } : {}),
+      cmdline: [
+        ...tcgClockArgs(
+          resolveTemplate(options.template ?? 'q35', options.templateOverrides),
+          accel,
+        ).args,
+        ...(options.cmdline ?? []),
+      ],
+    },
+    qmp: { fd: qmpFd },
+    console: { kind: 'fd', fd: consoleFd },
+    ...(options.paused ? { paused: true } : {}),
+  };
+}
+
+// A boot file that is missing or unreadable is a config error, found before QEMU is spawned.
+export function checkReadable(path: string, field: string): void {
+  try {
+    accessSync(path, constants.R_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new ValidationError(field, path, `cannot read the file (${code})`, 'FILE');
+  }
+}
+
+// Config errors keep their own type (code + field path).
+export function isValidation(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ValidationError';
+}
+
+// Negotiates QMP, but fails at once (with QEMU's exit) if QEMU dies before greeting (T2), and
+// after the deadline if it never greets (T3).
+export async function connectBeforeExit(
+  deps: LaunchDeps,
+  fd: number,
+  qemu: QemuProcess,
+  timeout: number,
+  logger: Logger,
+): Promise<QmpClient> {
+  const controller = new AbortController();
+  const died = qemu.exited.then((exit) => {
+    controller.abort();
+    return exit;
+  });
+  try {
+    return await deps.connectQmp(
+      { fd },
+      { connectTimeout: timeout, signal: controller.signal, logger },
+    );
+  } catch (error) {
+    // The socket's EOF can arrive before Node has seen the exit: give the exit a moment.
+    const exit = await Promise.race([
+      died,
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000)),
+    ]);
+    if (exit !== undefined) {
+      throw new LaunchError(
+        'QEMU exited before QMP was ready',
+        {
+          argv: qemu.argv,
+          step: 'qmp-connect',
+          exit,
+          stderrTail: qemu.stderrTail(),
+          code: 'QEMU_EXITED',
+        },
+        { cause: error },
+      );
+    }
+    const timedOut =
+      error instanceof QmpTimeoutError ||
+      (error instanceof Error && error.cause instanceof QmpTimeoutError);
+    throw new LaunchError(
+      timedOut
+        ? `QEMU did not complete the QMP handshake within ${timeout} ms`
+        : `the QMP handshake failed: ${(error as Error).message}`,
+      {
+        argv: qemu.argv,
+        step: 'qmp-connect',
+        stderrTail: qemu.stderrTail(),
+        code: timedOut ? 'QMP_TIMEOUT' : 'QMP_CONNECT',
+      },
+      { cause: error },
+    );
+  }
+}
