@@ -28,6 +28,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   let vm: Vm | undefined;
   let pinged = false;
   let hotplug: HotplugDemoResult | undefined;
+  let skippedHotplug = false;
   try {
     const guest = await progress.step(
       'default guest ready (built or cached)',
@@ -40,6 +41,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
       (n) => `${n.container.name}, peer ${n.peerAddress}`,
     );
     const net = network;
+    // q35 by default: the demo hot-plugs a NIC, which needs PCIe root ports; microvm boots about
+    // 0.5 s faster here (npm run bench:boot) and is available with --template microvm.
     const template = (values.template ?? 'q35') as TemplateName;
     vm = await progress.step(
       `VM launched to QMP ready (${template})`,
@@ -82,7 +85,11 @@ export async function demoCommand(argv: string[]): Promise<number> {
     );
     pinged = ping.status === 0;
     if (!pinged) say(ping.output);
-    hotplug = await runHotplugDemo(running, net, progress, say);
+    // microvm boots fastest here (bench:boot) but has no hot-plug bus: its demo stops at cold plug.
+    const canHotplug = running.command.template.hotplug.supported;
+    if (canHotplug) hotplug = await runHotplugDemo(running, net, progress, say);
+    else say(`  - hot-plug step skipped: ${running.command.template.hotplug.why}`);
+    skippedHotplug = !canHotplug;
     await progress.step(
       'VM shut down',
       () => running.shutdown(),
@@ -101,10 +108,12 @@ export async function demoCommand(argv: string[]): Promise<number> {
     say(
       `  hot-plug: attach ${hotplug.attachMs} ms, guest sees NIC ${hotplug.guestSeesMs} ms, ping ${hotplug.pingMs} ms, detach ${hotplug.detachMs} ms`,
     );
-  const ok = pinged && hotplug?.pinged === true;
+  const ok = pinged && (skippedHotplug || hotplug?.pinged === true);
   say(
     ok
-      ? 'demo: OK — the guest reached its peer through the veth endpoint and through the hot-plugged NIC'
+      ? skippedHotplug
+        ? 'demo: OK — the guest reached its peer through the veth endpoint (no hot-plug on this template)'
+        : 'demo: OK — the guest reached its peer through the veth endpoint and through the hot-plugged NIC'
       : `demo: FAILED — ${pinged ? 'the ping through the hot-plugged NIC' : 'the first ping'} did not get through`,
   );
   return ok ? 0 : 1;
