@@ -3,8 +3,9 @@
 // a second netns holding the address the guest talks to, or a plain tap in the test netns.
 // Also the guest-side checks (NIC by MAC, MTU, queues, ping) and the host-side ping.
 import { execFileSync } from 'node:child_process';
+import { expect } from 'vitest';
 import type { Vm } from '../../launcher/vm.js';
-import { diffSnapshots, takeSnapshot, type LeakSnapshot } from './leaks.js';
+import { diffSnapshots, netnsList, takeSnapshot, type LeakSnapshot } from './leaks.js';
 import { ip, ipJson, uniqueNetnsName } from './netns.js';
 
 /** Two netns of one test: `ns` (where the endpoints are) and `peerNs` (the veth's far end). */
@@ -36,6 +37,23 @@ export function createTestNet(tag: string): TestNet {
     throw error;
   }
   return { ns, peerNs, remove };
+}
+
+/**
+ * Runs `body` in a fresh TestNet (see createTestNet), removes it even when `body` throws, and
+ * then checks that no netns of it is left.
+ */
+export async function withTestNet(
+  tag: string,
+  body: (net: TestNet) => Promise<void>,
+): Promise<void> {
+  const net = createTestNet(tag);
+  try {
+    await body(net);
+  } finally {
+    net.remove();
+  }
+  expect(netnsList().filter((n) => n.startsWith(net.ns))).toEqual([]);
 }
 
 /** A point-to-point subnet: the peer's address and the guest's. */
@@ -167,6 +185,21 @@ function received(output: string): number {
   const m = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(output);
   if (!m) throw new Error(`unexpected ping output:\n${output}`);
   return Number(m[2]);
+}
+
+/**
+ * Gives the guest's `ifname` its address in `sub`, then checks that it pings the peer and that
+ * `peerNetns` (where the peer address is) pings it back: 3 replies each way.
+ */
+export async function expectPingsBothWays(
+  vm: Vm,
+  ifname: string,
+  sub: Subnet,
+  peerNetns: string,
+): Promise<void> {
+  await guestAddress(vm, ifname, sub.guestCidr);
+  expect(await pingFromGuest(vm, sub.peerIp)).toBe(3);
+  expect(pingFromNetns(peerNetns, sub.guestIp)).toBe(3);
 }
 
 /** Pings `target` from the guest (3 echo requests); returns how many replies came back. */

@@ -3,7 +3,7 @@
 import { expect } from 'vitest';
 import { launch, type LaunchOptions } from '../../launcher/launch.js';
 import type { Vm, VmExit } from '../../launcher/vm.js';
-import { printAccel } from './coldplug-net.js';
+import { leaks, linkState, printAccel, snapshot, type TestNet } from './coldplug-net.js';
 import { defaultGuest, HARNESS_CMDLINE } from './guest.js';
 
 /** Launch options of a cold-plug test (kernel, initrd and harness cmdline are added). */
@@ -52,5 +52,31 @@ export async function withColdplugVm(
   }
   expect(exit).toMatchObject({ rung: 'powerdown', unexpected: false });
   expect(vm.leftovers).toEqual([]);
+  return exit;
+}
+
+/** Options of a cold-plug VM whose endpoints live in a TestNet. */
+export type ColdplugNetOptions = ColdplugOptions & {
+  /** Links of net.ns the VM borrows: after shutdown each must be as it was before the boot. */
+  unchanged?: string[];
+};
+
+/**
+ * withColdplugVm for endpoints in `net`: afterwards the `unchanged` links are given back as they
+ * were and nothing leaked (fds, netns, links, tc, children) in either netns of `net`.
+ */
+export async function withColdplugVmIn(
+  net: TestNet,
+  options: ColdplugNetOptions,
+  body: (vm: Vm) => Promise<void>,
+): Promise<VmExit> {
+  const { unchanged = [], ...vmOptions } = options;
+  const linksBefore = unchanged.map((name) => linkState(net.ns, name));
+  const before = snapshot(net);
+  const exit = await withColdplugVm(vmOptions, body);
+  for (const [i, name] of unchanged.entries()) {
+    expect(linkState(net.ns, name)).toEqual(linksBefore[i]);
+  }
+  expect(leaks(before, snapshot(net))).toEqual([]);
   return exit;
 }

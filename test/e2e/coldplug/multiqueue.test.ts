@@ -3,18 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   addVethPeer,
-  createTestNet,
-  guestAddress,
+  expectPingsBothWays,
   guestNicByMac,
-  leaks,
-  linkState,
-  pingFromGuest,
-  pingFromNetns,
-  snapshot,
   subnet,
+  withTestNet,
 } from '../../helpers/coldplug-net.js';
-import { withColdplugVm } from '../../helpers/coldplug-vm.js';
-import { netnsList } from '../../helpers/leaks.js';
+import { withColdplugVmIn } from '../../helpers/coldplug-vm.js';
 import { ipJson } from '../../helpers/netns.js';
 import { prerequisite } from '../../helpers/prereq.js';
 import { coldplugMissing } from './prereq.js';
@@ -28,14 +22,13 @@ describe.runIf(prerequisite('cold-plug multi-queue', coldplugMissing()))(
   'cold-plugged multi-queue NIC',
   () => {
     it('queues=2, cpus=2: the guest sees rx-0 rx-1 tx-0 tx-1 and pings both ways', async () => {
-      const net = createTestNet('mq');
-      try {
+      await withTestNet('mq', async (net) => {
         const sub = subnet(4);
         const mac = addVethPeer(net, 'eth0', sub, 1500);
-        const vethBefore = linkState(net.ns, 'eth0');
-        const before = snapshot(net);
-        await withColdplugVm(
+        await withColdplugVmIn(
+          net,
           {
+            unchanged: ['eth0'],
             cpus: 2,
             endpoints: [
               {
@@ -53,17 +46,10 @@ describe.runIf(prerequisite('cold-plug multi-queue', coldplugMissing()))(
             expect(await vm.guest.check('nproc')).toBe('2\n');
             const nic = await guestNicByMac(vm, mac);
             expect(nic.queues).toEqual(['rx-0', 'rx-1', 'tx-0', 'tx-1']);
-            await guestAddress(vm, nic.ifname, sub.guestCidr);
-            expect(await pingFromGuest(vm, sub.peerIp)).toBe(3);
-            expect(pingFromNetns(net.peerNs, sub.guestIp)).toBe(3);
+            await expectPingsBothWays(vm, nic.ifname, sub, net.peerNs);
           },
         );
-        expect(linkState(net.ns, 'eth0')).toEqual(vethBefore);
-        expect(leaks(before, snapshot(net))).toEqual([]);
-      } finally {
-        net.remove();
-      }
-      expect(netnsList().filter((n) => n.startsWith(net.ns))).toEqual([]);
+      });
     }, 150_000);
   },
 );

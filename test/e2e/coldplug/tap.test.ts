@@ -4,18 +4,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   addTapPeer,
-  createTestNet,
-  guestAddress,
+  expectPingsBothWays,
   guestNicByMac,
-  leaks,
   linkState,
-  pingFromGuest,
-  pingFromNetns,
-  snapshot,
   subnet,
+  withTestNet,
 } from '../../helpers/coldplug-net.js';
-import { withColdplugVm } from '../../helpers/coldplug-vm.js';
-import { netnsList } from '../../helpers/leaks.js';
+import { withColdplugVmIn } from '../../helpers/coldplug-vm.js';
 import { ip, ipJson } from '../../helpers/netns.js';
 import { prerequisite } from '../../helpers/prereq.js';
 import { coldplugMissing } from './prereq.js';
@@ -24,16 +19,15 @@ describe.runIf(prerequisite('cold-plug tap', coldplugMissing()))(
   'cold-plugged tap endpoint',
   () => {
     it('an existing tap: the guest sees MAC and MTU 1400 and pings the tap netns both ways', async () => {
-      const net = createTestNet('tap');
-      try {
+      await withTestNet('tap', async (net) => {
         const sub = subnet(2);
         addTapPeer(net, 'vmtap0', sub);
-        const tapBefore = linkState(net.ns, 'vmtap0');
-        expect(tapBefore.mtu).toBe(1500);
-        const before = snapshot(net);
+        expect(linkState(net.ns, 'vmtap0').mtu).toBe(1500);
         const mac = '52:54:00:c0:1d:01';
-        await withColdplugVm(
+        await withColdplugVmIn(
+          net,
           {
+            unchanged: ['vmtap0'],
             endpoints: [
               { endpoint: { kind: 'tap', name: 'vmtap0', mac, mtu: 1400 }, netns: net.ns },
             ],
@@ -42,26 +36,18 @@ describe.runIf(prerequisite('cold-plug tap', coldplugMissing()))(
             expect(linkState(net.ns, 'vmtap0').mtu).toBe(1400);
             const nic = await guestNicByMac(vm, mac);
             expect(nic).toMatchObject({ mac, mtu: 1400, queues: ['rx-0', 'tx-0'] });
-            await guestAddress(vm, nic.ifname, sub.guestCidr);
-            expect(await pingFromGuest(vm, sub.peerIp)).toBe(3);
-            expect(pingFromNetns(net.ns, sub.guestIp)).toBe(3);
+            await expectPingsBothWays(vm, nic.ifname, sub, net.ns);
           },
         );
-        expect(linkState(net.ns, 'vmtap0')).toEqual(tapBefore);
-        expect(leaks(before, snapshot(net))).toEqual([]);
-      } finally {
-        net.remove();
-      }
-      expect(netnsList().filter((n) => n.startsWith(net.ns))).toEqual([]);
+      });
     }, 120_000);
 
     it('a tap vmlaunch creates (create: true) carries traffic and is removed afterwards', async () => {
-      const net = createTestNet('tapc');
-      try {
+      await withTestNet('tapc', async (net) => {
         const sub = subnet(3);
-        const before = snapshot(net);
         const mac = '52:54:00:c0:1d:02';
-        await withColdplugVm(
+        await withColdplugVmIn(
+          net,
           {
             endpoints: [
               { endpoint: { kind: 'tap', name: 'vmtapc', create: true, mac }, netns: net.ns },
@@ -73,17 +59,11 @@ describe.runIf(prerequisite('cold-plug tap', coldplugMissing()))(
             ip('-n', net.ns, 'link', 'set', 'vmtapc', 'up');
             const nic = await guestNicByMac(vm, mac);
             expect(nic).toMatchObject({ mac, mtu: 1500 });
-            await guestAddress(vm, nic.ifname, sub.guestCidr);
-            expect(await pingFromGuest(vm, sub.peerIp)).toBe(3);
-            expect(pingFromNetns(net.ns, sub.guestIp)).toBe(3);
+            await expectPingsBothWays(vm, nic.ifname, sub, net.ns);
           },
         );
         expect(ipJson<unknown[]>('-n', net.ns, 'link', 'show')).toHaveLength(1); // lo only
-        expect(leaks(before, snapshot(net))).toEqual([]);
-      } finally {
-        net.remove();
-      }
-      expect(netnsList().filter((n) => n.startsWith(net.ns))).toEqual([]);
+      });
     }, 120_000);
   },
 );

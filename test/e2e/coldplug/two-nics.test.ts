@@ -8,18 +8,14 @@ import { resolveTemplate, type TemplateName } from '../../../qemu-templates/inde
 import {
   addTapPeer,
   addVethPeer,
-  createTestNet,
   guestAddress,
   guestNicByMac,
-  leaks,
-  linkState,
   pingFromGuest,
   pingFromNetns,
-  snapshot,
   subnet,
+  withTestNet,
 } from '../../helpers/coldplug-net.js';
-import { withColdplugVm } from '../../helpers/coldplug-vm.js';
-import { netnsList } from '../../helpers/leaks.js';
+import { withColdplugVmIn } from '../../helpers/coldplug-vm.js';
 import { prerequisite } from '../../helpers/prereq.js';
 import { coldplugMissing } from './prereq.js';
 
@@ -30,18 +26,16 @@ describe.runIf(prerequisite('cold-plug two NICs', coldplugMissing()))(
   () => {
     for (const template of TEMPLATES) {
       it(`${template}: veth (tcfilter) + tap, each with its MAC and MTU, ping both ways`, async () => {
-        const net = createTestNet(`2n${template.slice(0, 3)}`);
-        try {
+        await withTestNet(`2n${template.slice(0, 3)}`, async (net) => {
           const vethSub = subnet(5);
           const tapSub = subnet(6);
           const vethMac = addVethPeer(net, 'eth0', vethSub, 1450);
           addTapPeer(net, 'vmtap1', tapSub);
           const tapMac = '52:54:00:c0:1d:06';
-          const vethBefore = linkState(net.ns, 'eth0');
-          const tapBefore = linkState(net.ns, 'vmtap1');
-          const before = snapshot(net);
-          await withColdplugVm(
+          await withColdplugVmIn(
+            net,
             {
+              unchanged: ['eth0', 'vmtap1'],
               template,
               // launch promises tsc_early_khz + tsc=reliable for microvm under TCG (else the
               // guest hangs in calibrate_delay in many boots, FINDINGS.md §3): fail fast if not.
@@ -77,13 +71,7 @@ describe.runIf(prerequisite('cold-plug two NICs', coldplugMissing()))(
               expect(pingFromNetns(net.ns, tapSub.guestIp)).toBe(3);
             },
           );
-          expect(linkState(net.ns, 'eth0')).toEqual(vethBefore);
-          expect(linkState(net.ns, 'vmtap1')).toEqual(tapBefore);
-          expect(leaks(before, snapshot(net))).toEqual([]);
-        } finally {
-          net.remove();
-        }
-        expect(netnsList().filter((n) => n.startsWith(net.ns))).toEqual([]);
+        });
       }, 150_000);
     }
   },

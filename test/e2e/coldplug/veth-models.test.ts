@@ -5,18 +5,12 @@ import { describe, expect, it } from 'vitest';
 import type { Interworking } from '../../../network/endpoints/types.js';
 import {
   addVethPeer,
-  createTestNet,
-  guestAddress,
+  expectPingsBothWays,
   guestNicByMac,
-  leaks,
-  linkState,
-  pingFromGuest,
-  pingFromNetns,
-  snapshot,
   subnet,
+  withTestNet,
 } from '../../helpers/coldplug-net.js';
-import { withColdplugVm } from '../../helpers/coldplug-vm.js';
-import { netnsList } from '../../helpers/leaks.js';
+import { withColdplugVmIn } from '../../helpers/coldplug-vm.js';
 import { prerequisite } from '../../helpers/prereq.js';
 import { coldplugMissing } from './prereq.js';
 
@@ -27,14 +21,13 @@ describe.runIf(prerequisite('cold-plug veth', coldplugMissing()))(
   () => {
     for (const model of MODELS) {
       it(`${model}: the guest sees the veth's MAC and MTU and pings the peer both ways`, async () => {
-        const net = createTestNet(model.slice(0, 5));
-        try {
+        await withTestNet(model.slice(0, 5), async (net) => {
           const sub = subnet(1);
           const mac = addVethPeer(net, 'eth0', sub, 1400);
-          const vethBefore = linkState(net.ns, 'eth0');
-          const before = snapshot(net);
-          await withColdplugVm(
+          await withColdplugVmIn(
+            net,
             {
+              unchanged: ['eth0'],
               endpoints: [
                 { endpoint: { kind: 'veth', name: 'eth0', interworking: model }, netns: net.ns },
               ],
@@ -42,17 +35,10 @@ describe.runIf(prerequisite('cold-plug veth', coldplugMissing()))(
             async (vm) => {
               const nic = await guestNicByMac(vm, mac);
               expect(nic).toMatchObject({ mac, mtu: 1400, queues: ['rx-0', 'tx-0'] });
-              await guestAddress(vm, nic.ifname, sub.guestCidr);
-              expect(await pingFromGuest(vm, sub.peerIp)).toBe(3);
-              expect(pingFromNetns(net.peerNs, sub.guestIp)).toBe(3);
+              await expectPingsBothWays(vm, nic.ifname, sub, net.peerNs);
             },
           );
-          expect(linkState(net.ns, 'eth0')).toEqual(vethBefore);
-          expect(leaks(before, snapshot(net))).toEqual([]);
-        } finally {
-          net.remove();
-        }
-        expect(netnsList().filter((n) => n.startsWith(net.ns))).toEqual([]);
+        });
       }, 120_000);
     }
   },
