@@ -1,6 +1,7 @@
 // A running VM: its QEMU process, QMP client, serial console and guest shell, the host-side
 // endpoints attached for it, and the one way down — the shutdown ladder, then cleanup, which
 // also runs by itself when QEMU dies unasked.
+import { attachEndpoint } from '../network/endpoints/attach.js';
 import type { AttachedEndpoint } from '../network/endpoints/attach-types.js';
 import type { UndoStack } from '../network/undo.js';
 import type { AcceleratorChoice } from './accel.js';
@@ -154,7 +155,8 @@ export class Vm implements AsyncDisposable {
       const error = new HotplugStateError(`cannot attach: the VM is ${this.currentState}`);
       return Promise.reject(error);
     }
-    return attachNic(this.hotplug, source, options);
+    const logger = this.logger.child({ op: 'attach', ...(options?.id ? { nic: options.id } : {}) });
+    return attachNic({ ...this.hotplug, logger }, source, options);
   }
 
   /**
@@ -164,7 +166,11 @@ export class Vm implements AsyncDisposable {
    *   attached), HotplugError ('device_del' refused, or 'cleanup' leftovers).
    */
   detach(id: string, options?: DetachOptions): Promise<DetachResult> {
-    return detachNic(this.hotplug, id, options);
+    return detachNic(
+      { ...this.hotplug, logger: this.logger.child({ op: 'detach', nic: id }) },
+      id,
+      options,
+    );
   }
 
   /** The NICs hot-plugged now (attached, or waiting for the guest to release them). */
@@ -187,6 +193,7 @@ export class Vm implements AsyncDisposable {
   }
 
   private async climbLadder(options: ShutdownOptions): Promise<VmExit> {
+    const logger = this.logger.child({ op: 'shutdown' });
     if (!this.process.running) {
       this.rung ??= 'already-exited';
       return this.exited;
@@ -210,12 +217,12 @@ export class Vm implements AsyncDisposable {
     for (const [rung, act, deadline] of rungs) {
       if (deadline <= 0) continue;
       this.rung = rung;
-      this.logger.debug({ rung }, 'shutdown rung');
+      logger.debug({ rung }, 'shutdown rung');
       try {
         await act();
       } catch (error) {
         // A dead monitor just sends us down the ladder faster.
-        this.logger.debug({ rung, err: error }, 'shutdown rung failed');
+        logger.debug({ rung, err: error }, 'shutdown rung failed');
       }
       if (await within(exited, deadline)) return this.exited;
     }
@@ -242,10 +249,7 @@ export class Vm implements AsyncDisposable {
       ...(guest ? { guest } : {}),
       // QEMU alive (not the VM's state): while it stops, an unplug still waits for QEMU.
       running: () => this.process.running,
-      attachEndpoint: async (endpoint, ctx) => {
-        const { attachEndpoint } = await import('../network/endpoints/attach.js');
-        return attachEndpoint(endpoint, ctx);
-      },
+      attachEndpoint,
       closeFds: closeAll,
       logger: this.logger,
     };
