@@ -1,6 +1,6 @@
 // vm.attach() against a scripted QEMU: the QMP transcript of each kind, and rollback from a
 // failure at each step - QEMU's fd table, our fds and the host side end as they were before.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attachNic } from '../../../../launcher/hotplug/attach.js';
 import {
   HotplugError,
@@ -8,33 +8,9 @@ import {
   NoFreeSlotError,
 } from '../../../../launcher/hotplug/errors.js';
 import { QmpCommandError } from '../../../../launcher/qmp/errors.js';
-import { openFdCount } from '../qmp/connected.js';
-import { rig, TAP, tapNic, type Rig } from './harness.js';
+import { failingAttach, rigPerTest, TAP, tapNic } from './harness.js';
 
-let r: Rig | undefined;
-let fdsBefore = 0;
-
-afterEach(async () => {
-  await r?.close();
-  r = undefined;
-  expect(openFdCount()).toBe(fdsBefore);
-});
-
-async function start(options: Parameters<typeof rig>[0] = {}): Promise<Rig> {
-  fdsBefore = openFdCount();
-  r = await rig(options);
-  return r;
-}
-
-// Attach and expect a HotplugError; returns it.
-async function failingAttach(rg: Rig, source = TAP as Parameters<typeof attachNic>[1]) {
-  const error = await attachNic(rg.ctx, source, { id: 'hp0' }).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(HotplugError);
-  return error as HotplugError;
-}
+const start = rigPerTest();
 
 describe('attaching a tap NIC', () => {
   it('passes each queue fd with getfd under a name of its own, then netdev_add and device_add on a free root port', async () => {

@@ -1,7 +1,7 @@
 // vm.detach() against a scripted QEMU: DEVICE_DELETED then backend and host side; busy retry;
 // the guest refusing; a timeout that leaves exactly one pending record, finished later by the
 // late event, a guest reset, or QEMU's exit. Nothing waits forever.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attachNic } from '../../../../launcher/hotplug/attach.js';
 import { detachNic } from '../../../../launcher/hotplug/detach.js';
 import {
@@ -10,22 +10,14 @@ import {
   UnplugRejectedError,
 } from '../../../../launcher/hotplug/errors.js';
 import type { DetachResult } from '../../../../launcher/hotplug/types.js';
-import { openFdCount, settle } from '../qmp/connected.js';
-import { rig, TAP, type Rig, type Script } from './harness.js';
+import { settle } from '../qmp/connected.js';
+import { rigPerTest, TAP, type Rig, type Script } from './harness.js';
 
-let r: Rig | undefined;
-let fdsBefore = 0;
-
-afterEach(async () => {
-  await r?.close();
-  r = undefined;
-  expect(openFdCount()).toBe(fdsBefore);
-});
+const start = rigPerTest();
 
 // A rig with one tap NIC hp0 attached; `script` then drives the unplug.
 async function attached(script: Script): Promise<Rig> {
-  fdsBefore = openFdCount();
-  r = await rig();
+  const r = await start();
   await attachNic(r.ctx, TAP, { id: 'hp0' });
   r.qemu.script = script;
   return r;

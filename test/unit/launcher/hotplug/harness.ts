@@ -2,14 +2,17 @@
 // getfd table and the netdevs holding fds, as QEMU 7.2 does: netdev_add consumes named fds,
 // netdev_del closes them), answers per a script, and a HotplugContext around a real client.
 import { openSync } from 'node:fs';
+import { afterEach, expect } from 'vitest';
 import { closeAll, closeFd } from '../../../../native/index.js';
 import type { AttachedEndpoint } from '../../../../network/endpoints/attach-types.js';
 import type { HostNic } from '../../../../network/host-nic.js';
+import { attachNic } from '../../../../launcher/hotplug/attach.js';
 import type { HotplugContext, HotplugGuest } from '../../../../launcher/hotplug/context.js';
+import { HotplugError } from '../../../../launcher/hotplug/errors.js';
 import { HotplugRegistry } from '../../../../launcher/hotplug/registry.js';
 import type { QmpClient } from '../../../../launcher/qmp/client.js';
 import type { FakeCommand, FakeQmp } from '../../../helpers/fake-qmp.js';
-import { connectedToFake, settle } from '../qmp/connected.js';
+import { connectedToFake, openFdCount, settle } from '../qmp/connected.js';
 
 /** How the fake answers one command: normally, with an error, silence, or by dying. */
 export type Answer =
@@ -167,16 +170,17 @@ export interface Rig {
   close(): Promise<void>;
 }
 
+/** How a rig is made: the host NIC attach returns, root ports, guest, memory, QEMU's script. */
+export interface RigOptions {
+  nic?: () => HostNic;
+  buses?: string[];
+  guest?: HotplugGuest;
+  sharedMemory?: boolean;
+  script?: Script;
+}
+
 /** A connected fake QEMU and a HotplugContext around it; `nic` is what the endpoint attach returns. */
-export async function rig(
-  options: {
-    nic?: () => HostNic;
-    buses?: string[];
-    guest?: HotplugGuest;
-    sharedMemory?: boolean;
-    script?: Script;
-  } = {},
-): Promise<Rig> {
+export async function rig(options: RigOptions = {}): Promise<Rig> {
   const { fake, qmp } = await connectedToFake();
   const qemu = new FakeQemu(fake, options.script);
   const host: FakeHost = { detached: 0, attached: undefined };
@@ -219,3 +223,35 @@ export async function rig(
 
 /** A tap endpoint (its host side comes from the rig). */
 export const TAP = { endpoint: { kind: 'tap' as const, name: 'vmlt0' } };
+
+/**
+ * One rig per test: returns the function that starts it, and registers an afterEach that closes
+ * it and checks our open fd count is back to what it was when it started. Call at file level.
+ */
+export function rigPerTest(): (options?: RigOptions) => Promise<Rig> {
+  let r: Rig | undefined;
+  let fdsBefore = 0;
+  afterEach(async () => {
+    await r?.close();
+    r = undefined;
+    expect(openFdCount()).toBe(fdsBefore);
+  });
+  return async (options = {}) => {
+    fdsBefore = openFdCount();
+    r = await rig(options);
+    return r;
+  };
+}
+
+/** Attaches `source` as hp0 and expects a HotplugError; returns it. */
+export async function failingAttach(
+  rg: Rig,
+  source = TAP as Parameters<typeof attachNic>[1],
+): Promise<HotplugError> {
+  const error = await attachNic(rg.ctx, source, { id: 'hp0' }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(HotplugError);
+  return error as HotplugError;
+}

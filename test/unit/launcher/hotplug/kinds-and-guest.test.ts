@@ -1,36 +1,13 @@
 // vm.attach() against a scripted QEMU for vhost-user and VFIO (transcripts only: this kernel has
 // no VFIO), and the waits for the guest: before device_add (readiness) and after it (the NIC).
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attachNic } from '../../../../launcher/hotplug/attach.js';
 import { detachNic } from '../../../../launcher/hotplug/detach.js';
-import { HotplugError } from '../../../../launcher/hotplug/errors.js';
-import { openFdCount, settle } from '../qmp/connected.js';
-import { rig, TAP, type Rig } from './harness.js';
+import type { HotplugError } from '../../../../launcher/hotplug/errors.js';
+import { settle } from '../qmp/connected.js';
+import { failingAttach, rigPerTest, TAP } from './harness.js';
 
-let r: Rig | undefined;
-let fdsBefore = 0;
-
-afterEach(async () => {
-  await r?.close();
-  r = undefined;
-  expect(openFdCount()).toBe(fdsBefore);
-});
-
-async function start(options: Parameters<typeof rig>[0] = {}): Promise<Rig> {
-  fdsBefore = openFdCount();
-  r = await rig(options);
-  return r;
-}
-
-// Attach and expect a HotplugError; returns it.
-async function failingAttach(rg: Rig, source = TAP as Parameters<typeof attachNic>[1]) {
-  const error = await attachNic(rg.ctx, source, { id: 'hp0' }).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(HotplugError);
-  return error as HotplugError;
-}
+const start = rigPerTest();
 
 describe('other kinds', () => {
   it('vhost-user: chardev-add, netdev_add vhost-user, device_add; rollback removes netdev then chardev', async () => {
