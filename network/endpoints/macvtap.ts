@@ -7,6 +7,7 @@ import { openMacvtapQueues } from '../macvtap-device.js';
 import type { AttachContext, AttachedEndpoint, AttachFn } from './attach-types.js';
 import type { AttachRun, EndpointDeps } from './attach-run.js';
 import { runAttach, unlessGone } from './attach-run.js';
+import { borrowMtuAndUp } from './borrowed-link.js';
 import { parseEndpoint } from './parse.js';
 import type { MacvtapEndpoint } from './types.js';
 import { tapHostNic, vhostStep } from './vhost-net.js';
@@ -34,20 +35,7 @@ async function plumb(run: AttachRun, endpoint: MacvtapEndpoint): Promise<TapHost
     });
   }
   const mtu = endpoint.mtu ?? link.mtu;
-  if (mtu !== link.mtu) {
-    await run.step('set macvtap mtu', async (nl) => {
-      await nl.links.setMtu(link.index, mtu);
-      run.undo('restore macvtap mtu', (c) =>
-        unlessGone(() => c.links.setMtu(link.index, link.mtu)),
-      );
-    });
-  }
-  if (!link.up) {
-    await run.step('set macvtap up', async (nl) => {
-      await nl.links.setUp(link.index);
-      run.undo('set macvtap down', (c) => unlessGone(() => c.links.setDown(link.index)));
-    });
-  }
+  await borrowMtuAndUp(run, 'macvtap', link, mtu);
   const opened = await run.step('open macvtap queues', () =>
     openMacvtapQueues(link.name, link.index, queues, true, run.deps.macvtap),
   );

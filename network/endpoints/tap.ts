@@ -5,7 +5,8 @@
 import { ValidationError } from '../errors.js';
 import type { AttachFn, AttachContext, AttachedEndpoint } from './attach-types.js';
 import type { AttachRun, EndpointDeps } from './attach-run.js';
-import { runAttach, unlessGone } from './attach-run.js';
+import { runAttach } from './attach-run.js';
+import { borrowMtuAndUp } from './borrowed-link.js';
 import { createTap } from './host-tap.js';
 import { nativeNetnsPath, randomLocalMac } from './names.js';
 import { parseEndpoint } from './parse.js';
@@ -53,18 +54,7 @@ async function attachExisting(run: AttachRun, endpoint: TapEndpoint): Promise<Ta
   );
   run.ownFds('close tap fds', opened.fds);
   const mtu = endpoint.mtu ?? link.mtu;
-  if (mtu !== link.mtu) {
-    await run.step('set tap mtu', async (nl) => {
-      await nl.links.setMtu(link.index, mtu);
-      run.undo('restore tap mtu', (c) => unlessGone(() => c.links.setMtu(link.index, link.mtu)));
-    });
-  }
-  if (!link.up) {
-    await run.step('set tap up', async (nl) => {
-      await nl.links.setUp(link.index);
-      run.undo('set tap down', (c) => unlessGone(() => c.links.setDown(link.index)));
-    });
-  }
+  await borrowMtuAndUp(run, 'tap', link, mtu);
   const vhost = await vhostStep(run, queues);
   const mac = endpoint.mac ?? randomLocalMac();
   return tapHostNic(run, { mac, mtu, ifname: link.name, tapFds: opened.fds, vhost });
