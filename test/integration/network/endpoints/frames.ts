@@ -98,3 +98,27 @@ export async function waitForCount(
   }
   return value;
 }
+
+/**
+ * Reads frames from a tap fd until an ARP reply turns up, reading only as many frames as
+ * `queued()` says have arrived (so a read never blocks): other traffic (IPv6 neighbour
+ * discovery, router solicitations) may sit in the queue before the reply.
+ */
+export async function readArpReply(
+  fd: number,
+  queued: () => number,
+  ms = 5000,
+): Promise<ArpSeen | undefined> {
+  const deadline = Date.now() + ms;
+  let read = 0;
+  for (;;) {
+    const available = queued();
+    while (read < available) {
+      read += 1;
+      const seen = readArp(fd);
+      if (seen?.op === 2) return seen;
+    }
+    if (Date.now() >= deadline) return undefined;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -12,7 +12,7 @@ import type { Interworking } from '../../../../network/endpoints/types.js';
 import { findMacvtapDevice, makedev } from '../../../../network/macvtap-device.js';
 import { ip } from '../../../helpers/netns.js';
 import { prerequisite, rootNetnsMissing } from '../../../helpers/prereq.js';
-import { mirredPackets, readArp, rxPackets, waitForCount, writeArpRequest } from './frames.js';
+import { mirredPackets, rxPackets, waitForCount, writeArpRequest, readArpReply } from './frames.js';
 import {
   leakSnapshot,
   leaksSince,
@@ -89,11 +89,12 @@ describe.runIf(prerequisite('endpoints', rootNetnsMissing()))('veth endpoints', 
       writeArpRequest(nic.tapFds[0]!, nic.mac, '10.9.0.2', '10.9.0.1');
       // tap -> veth: the frame left through the veth and arrived at the peer.
       expect(await waitForCount(() => mirredPackets(netns, TAP), 1)).toBeGreaterThanOrEqual(1);
-      expect(await waitForCount(() => rxPackets(peer, 'peer0'), peerRx + 1)).toBe(peerRx + 1);
+      expect(await waitForCount(() => rxPackets(peer, 'peer0'), peerRx + 1)).toBeGreaterThan(
+        peerRx,
+      );
       // veth -> tap: the peer's reply was redirected into the tap (counted before reading, so
       // the blocking read cannot hang).
-      expect(await waitForCount(() => mirredPackets(netns, 'eth0'), 1)).toBeGreaterThanOrEqual(1);
-      const seen = readArp(nic.tapFds[0]!);
+      const seen = await readArpReply(nic.tapFds[0]!, () => mirredPackets(netns, 'eth0'));
       expect(seen).toEqual({ op: 2, senderIp: '10.9.0.1', dstMac: nic.mac });
     });
   });
@@ -124,8 +125,8 @@ describe.runIf(prerequisite('endpoints', rootNetnsMissing()))('veth endpoints', 
       await roundTripIn(netns, 'macvtap', 1, async (nic) => {
         const rx = rxPackets(netns, MACVTAP);
         writeArpRequest(nic.tapFds[0]!, nic.mac, '10.9.0.2', '10.9.0.1');
-        expect(await waitForCount(() => rxPackets(netns, MACVTAP), rx + 1)).toBeGreaterThan(rx);
-        expect(readArp(nic.tapFds[0]!)).toEqual({ op: 2, senderIp: '10.9.0.1', dstMac: nic.mac });
+        const seen = await readArpReply(nic.tapFds[0]!, () => rxPackets(netns, MACVTAP) - rx);
+        expect(seen).toEqual({ op: 2, senderIp: '10.9.0.1', dstMac: nic.mac });
       });
     });
   });
