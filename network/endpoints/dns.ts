@@ -1,4 +1,4 @@
-// DNS settings of a network namespace, as a process run by `ip netns exec NAME` would see them:
+// DNS settings of a network namespace, as a process that iproute2 runs inside NAME would see them:
 // iproute2 bind-mounts every file of /etc/netns/NAME/ over /etc/ (ip/ipnetns.c,
 // bind_etc()), so /etc/netns/NAME/resolv.conf wins when it exists, else /etc/resolv.conf.
 // The parser follows resolv.conf(5): '#' or ';' comments, 'nameserver' lines accumulate,

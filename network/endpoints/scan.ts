@@ -1,6 +1,6 @@
 // scan(netns): what a network namespace (typically one CNI prepared) offers a VM, as endpoints.
 // Reads links, addresses and routes over rtnetlink, the PCI device behind a NIC from sysfs,
-// and the resolver configuration `ip netns exec` would give; classification rules are in
+// and the resolver configuration a process in that netns would get from iproute2; rules are in
 // scan-classify.ts. Scan only reads: the one thing it creates, its netlink socket when the
 // caller passes none, is closed whatever happens.
 import { join } from 'node:path';
