@@ -1,6 +1,7 @@
 // launch(): from options to a running VM, as named steps with an undo stack that is unwound
 // once, in reverse, on failure. A failed launch is a LaunchError that names the step and
 // carries QEMU's exit, command line and stderr tail; nothing it created is left behind.
+import { randomBytes } from 'node:crypto';
 import { closeAll } from '../native/index.js';
 import type { AttachedEndpoint, AttachContext } from '../network/endpoints/attach-types.js';
 import type { Endpoint } from '../network/endpoints/types.js';
@@ -86,9 +87,9 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     connectQmp,
     ...options.deps,
   };
-  const logger = (options.logger ?? defaultLogger()).child({
-    vm: Math.random().toString(36).slice(2, 8),
-  });
+  // The VM's id: in its logs and in the names of the host links attached for it.
+  const vmId = randomBytes(4).toString('hex');
+  const logger = (options.logger ?? defaultLogger()).child({ vm: vmId });
   const undo = new UndoStack();
   let argv: string[] = [options.qemu ?? 'qemu-system-x86_64'];
   let qemu: QemuProcess | undefined;
@@ -125,6 +126,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
       const nicId = spec.id ?? `net${i}`;
       const endpoint = await deps.attach(spec.endpoint, {
         nicId,
+        owner: vmId,
         ...(spec.netns ? { netns: spec.netns } : {}),
       });
       attached.push(endpoint);
@@ -201,6 +203,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
       endpoints: attached,
       teardown,
       logger,
+      id: vmId,
     });
   } catch (error) {
     if (qemu?.running) qemu.kill('SIGKILL');

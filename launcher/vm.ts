@@ -1,6 +1,7 @@
 // A running VM: its QEMU process, QMP client, serial console and guest shell, the host-side
 // endpoints attached for it, and the one way down — the shutdown ladder, then cleanup, which
 // also runs by itself when QEMU dies unasked.
+import { randomBytes } from 'node:crypto';
 import { attachEndpoint } from '../network/endpoints/attach.js';
 import type { AttachedEndpoint } from '../network/endpoints/attach-types.js';
 import type { UndoStack } from '../network/undo.js';
@@ -75,10 +76,14 @@ export interface VmParts {
   /** Undo actions still owed at teardown (endpoint detach, channel close...). */
   teardown: UndoStack;
   logger: Logger;
+  /** The VM's id (logs, and the names of host links attached for it); random when absent. */
+  id?: string;
 }
 
 /** A launched VM. Dispose with `await using vm = await launch(...)` or `await vm.shutdown()`. */
 export class Vm implements AsyncDisposable {
+  /** This VM's id: in its logs and in the names of the host links attached for it. */
+  readonly id: string;
   readonly process: QemuProcess;
   readonly qmp: QmpClient;
   readonly console: SerialConsole;
@@ -98,6 +103,7 @@ export class Vm implements AsyncDisposable {
   private readonly hotplug: HotplugContext;
 
   constructor(parts: VmParts) {
+    this.id = parts.id ?? randomBytes(4).toString('hex');
     this.process = parts.process;
     this.qmp = parts.qmp;
     this.console = parts.console;
@@ -244,6 +250,7 @@ export class Vm implements AsyncDisposable {
       transport: command.template.transport,
       sharedMemory: command.devices.some((d) => d.kind === 'memory-backend'),
       accel: this.accel.accel,
+      owner: this.id,
       romfile: command.template.nicRomfile,
       machine: command.template.name,
       ...(guest ? { guest } : {}),

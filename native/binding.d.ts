@@ -19,7 +19,7 @@ export interface NativeBinding {
   tapOpen(
     netns: string | null,
     name: string,
-    options?: { queues?: number; vnetHdr?: boolean },
+    options?: { queues?: number; vnetHdr?: boolean; exclusive?: boolean },
   ): { name: string; fds: number[] };
   /** Opens `queues` fds of a macvtap character device such as /dev/tap7. */
   macvtapOpen(devicePath: string, queues: number, vnetHdr: boolean): number[];

@@ -74,6 +74,8 @@ export interface TapOpenOptions {
   queues?: number;
   /** IFF_VNET_HDR (offloads between guest and host). Default true. */
   vnetHdr?: boolean;
+  /** Create only (IFF_TUN_EXCL): EBUSY if a tap of that name exists. Default false. */
+  exclusive?: boolean;
 }
 
 /** Opens (creating if absent) tap `name` inside `netns`, one fd per queue; name '' = kernel's pick. */

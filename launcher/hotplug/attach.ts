@@ -100,6 +100,7 @@ export async function attachNic(
     if ('endpoint' in source) {
       attached = await ctx.attachEndpoint(source.endpoint, {
         nicId: id,
+        ...(ctx.owner !== undefined ? { owner: ctx.owner } : {}),
         ...(source.netns !== undefined ? { netns: source.netns } : {}),
         signal: deadline.signal,
       });

@@ -25,6 +25,8 @@ export interface HotplugContext {
   registry: HotplugRegistry;
   transport: Transport;
   sharedMemory: boolean;
+  /** The VM's id: host links attached for it carry it in their names (see AttachContext). */
+  owner?: string;
   /** The VM's accelerator (device options depend on it, see virtio-net.ts). */
   accel: Accel;
   romfile?: RomfilePolicy;

@@ -14,7 +14,8 @@
 namespace {
 
 const char* kTapUsage =
-    "tapOpen(netns: string | null, name: string, options: { queues: number, vnetHdr: boolean })";
+    "tapOpen(netns: string | null, name: string, options: { queues: number, vnetHdr: boolean, "
+    "exclusive: boolean })";
 const char* kMacvtapUsage = "macvtapOpen(devicePath: string, queues: number, vnetHdr: boolean)";
 const char* kVhostUsage = "vhostNetOpen(count: number)";
 const char* kMknodUsage = "mknodChar(path: string, major: number, minor: number, mode: number)";
@@ -24,6 +25,7 @@ const int kMaxQueues = 256;
 struct TapOptions {
   int queues = 1;
   bool vnetHdr = true;
+  bool exclusive = false;
 };
 
 TapOptions ReadTapOptions(const Napi::CallbackInfo& info, size_t index, const char* usage) {
@@ -44,6 +46,11 @@ TapOptions ReadTapOptions(const Napi::CallbackInfo& info, size_t index, const ch
   if (!vnetHdr.IsUndefined()) {
     if (!vnetHdr.IsBoolean()) vml::ThrowUsage(info.Env(), usage);
     options.vnetHdr = vnetHdr.As<Napi::Boolean>().Value();
+  }
+  Napi::Value exclusive = object.Get("exclusive");
+  if (!exclusive.IsUndefined()) {
+    if (!exclusive.IsBoolean()) vml::ThrowUsage(info.Env(), usage);
+    options.exclusive = exclusive.As<Napi::Boolean>().Value();
   }
   return options;
 }
@@ -85,12 +92,16 @@ Napi::Value TapOpen(const Napi::CallbackInfo& info) {
       vml::CloseAll(fds);
       vml::ThrowSystemError(env, err, "open", "/dev/net/tun");
     }
-    if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
+    // IFF_TUN_EXCL on the first queue: EBUSY if the tap already exists (no silent joining).
+    struct ifreq request = ifr;
+    if (options.exclusive && i == 0) request.ifr_flags |= IFF_TUN_EXCL;
+    if (ioctl(fd, TUNSETIFF, &request) != 0) {
       err = errno;
       close(fd);
       vml::CloseAll(fds);
       vml::ThrowSystemError(env, err, "ioctl(TUNSETIFF)", name.empty() ? "tap" : name);
     }
+    memcpy(ifr.ifr_name, request.ifr_name, IFNAMSIZ);
     fds.push_back(fd);
   }
   Napi::Object result = Napi::Object::New(env);

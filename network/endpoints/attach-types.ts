@@ -13,6 +13,11 @@ export interface AttachContext {
   netns?: string;
   /** Unique id of the guest NIC within its VM (QEMU ids derive from it). */
   nicId: string;
+  /**
+   * Distinguishes VMs whose NICs share a netns (NIC ids repeat across VMs: net0, hp0...); it
+   * goes into the names of the links attach creates. launch() and hot-plug pass the VM's id.
+   */
+  owner?: string;
   /** An open netlink client in that netns; attach opens (and closes) its own when absent. */
   netlink?: NetlinkClient;
   vhostNet?: VhostNetPolicy;

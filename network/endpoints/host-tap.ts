@@ -32,9 +32,11 @@ export async function createTap(
     if ((await nl.links.find(name)) !== undefined) {
       throw new NetlinkError(`tap open ${name}`, 17, 'EEXIST', 'a link of that name exists');
     }
+    // Exclusive: a concurrent creator of the same name gets EBUSY instead of our queues.
     const opened = run.deps.tapOpen(nativeNetnsPath(run.ctx.netns), name, {
       queues,
       vnetHdr: true,
+      exclusive: true,
     });
     run.ownFds('close tap fds', opened.fds);
     const index = (await nl.links.get(name)).index;

@@ -24,7 +24,7 @@ export async function attachMacvtapModel(
   veth: Link,
 ): Promise<TapHostNic> {
   const queues = endpoint.queues ?? 1;
-  const name = linkName(run.ctx.nicId, 'm');
+  const name = linkName(run.ctx.nicId, 'm', run.ctx.owner);
   const mac = endpoint.mac ?? veth.mac ?? randomLocalMac();
   const mtu = endpoint.mtu ?? veth.mtu;
   // The macvtap cannot come up with its lower's MAC (macvlan_open: EADDRINUSE), so the veth

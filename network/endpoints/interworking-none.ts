@@ -20,7 +20,7 @@ export async function attachNone(
 ): Promise<TapHostNic> {
   const queues = endpoint.queues ?? 1;
   const mtu = endpoint.mtu ?? veth.mtu;
-  const tap = await createTap(run, linkName(run.ctx.nicId, 't'), queues, mtu);
+  const tap = await createTap(run, linkName(run.ctx.nicId, 't', run.ctx.owner), queues, mtu);
   const vhost = await vhostStep(run, queues);
   return tapHostNic(run, {
     mac: endpoint.mac ?? veth.mac ?? randomLocalMac(),

@@ -68,7 +68,7 @@ export async function attachTcfilter(
 ): Promise<TapHostNic> {
   const queues = endpoint.queues ?? 1;
   const mtu = endpoint.mtu ?? veth.mtu;
-  const tap = await createTap(run, linkName(run.ctx.nicId, 't'), queues, mtu);
+  const tap = await createTap(run, linkName(run.ctx.nicId, 't', run.ctx.owner), queues, mtu);
   // Adding an ingress qdisc can raise a txqueuelen of 0 (as CNI leaves veths) to 1000; put it
   // back after the qdisc is gone (this undo runs after the qdisc's, being registered first).
   run.undo('restore veth txqueuelen', (client) =>

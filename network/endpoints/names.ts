@@ -12,10 +12,11 @@ export const LINK_PREFIX = 'vml';
 /** What a created link is for: t = tap, m = macvtap, b = bridge. */
 export type LinkRole = 't' | 'm' | 'b';
 
-// A stable 15-byte-safe name per NIC and role: the same nicId maps to the same name.
-/** `vml<role><8 hex of sha256(nicId)>`, e.g. vmlt3f2a9c01 (12 bytes). */
-export function linkName(nicId: string, role: LinkRole): string {
-  const hash = createHash('sha256').update(nicId).digest('hex').slice(0, 8);
+// A stable 15-byte-safe name per VM, NIC and role: two VMs' net0 in one netns never collide.
+/** `vml<role><8 hex of sha256([owner/]nicId)>`, e.g. vmlt3f2a9c01 (12 bytes). */
+export function linkName(nicId: string, role: LinkRole, owner?: string): string {
+  const key = owner === undefined ? nicId : `${owner}/${nicId}`;
+  const hash = createHash('sha256').update(key).digest('hex').slice(0, 8);
   return `${LINK_PREFIX}${role}${hash}`;
 }
 

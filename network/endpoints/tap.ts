@@ -22,6 +22,15 @@ function preflight(link: TunLink, queues: number, path: string): void {
     const what = link.tun === undefined ? `a ${link.kind ?? 'non-tun'} link` : 'a tun (layer 3)';
     throw new ValidationError(`${path}.name`, link.name, `${link.name} is ${what}, not a tap`);
   }
+  if (link.tun.attachedQueues > 0) {
+    throw new ValidationError(
+      `${path}.name`,
+      link.name,
+      `tap ${link.name} is in use (${link.tun.attachedQueues} queue(s) open by another process); ` +
+        'attaching would share its traffic',
+      'IN_USE',
+    );
+  }
   if (queues > 1 && !link.tun.multiQueue) {
     throw new ValidationError(
       `${path}.queues`,

@@ -118,6 +118,37 @@ describe.runIf(prerequisite('endpoints', rootNetnsMissing()))('tap and macvtap e
     });
   });
 
+  it('refuses an existing multi-queue tap another process holds open (the kernel would let us add queues and share its traffic)', async () => {
+    await withTestNetns('eptuse', async (netns) => {
+      const held = native.tapOpen(`/run/netns/${netns}`, 'vmlheld0', { queues: 2 });
+      try {
+        const error = await attachEndpoint(
+          { kind: 'tap', name: 'vmlheld0', queues: 2 },
+          { netns, nicId: 'n0' },
+        ).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(StepError);
+        expect((error as StepError).cause).toMatchObject({ code: 'IN_USE' });
+      } finally {
+        native.closeAll(held.fds);
+      }
+    });
+  });
+
+  it('tapOpen with exclusive refuses a tap that already exists (IFF_TUN_EXCL)', () =>
+    withTestNetns('eptexcl', (netns) => {
+      const first = native.tapOpen(`/run/netns/${netns}`, 'vmlexcl0', {
+        queues: 2,
+        exclusive: true,
+      });
+      try {
+        expect(() =>
+          native.tapOpen(`/run/netns/${netns}`, 'vmlexcl0', { queues: 2, exclusive: true }),
+        ).toThrow(expect.objectContaining({ code: 'EBUSY' }));
+      } finally {
+        native.closeAll(first.fds);
+      }
+    }));
+
   it('create: true makes a labelled tap that detach removes, and refuses a taken name', async () => {
     await withTestNetns('eptnew', async (netns) => {
       const before = netnsState(netns);
