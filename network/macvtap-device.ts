@@ -5,7 +5,15 @@
 // dev_t is read from /sys/dev/char (whose links name '.../net/NAME/macvtap/tapIFINDEX', global
 // across netns), and every fd opened is checked to be that dev_t. When /dev/tapN is missing or
 // someone else's, a private node is made for it in a 0700 temp dir.
-import { fstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  fstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+} from 'node:fs';
 import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,7 +102,9 @@ export function makePrivateNode(
   device: MacvtapDevice,
   label: string,
 ): { path: string; remove(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'vml-macvtap-'));
+  // Under /dev (devtmpfs allows device nodes; /tmp is often mounted nodev, which would make the
+  // node unopenable exactly when it is needed), in a fresh 0700 directory.
+  const dir = mkdtempSync(join(existsSync('/dev') ? '/dev' : tmpdir(), 'vml-macvtap-'));
   const path = join(dir, label);
   try {
     native.mknodChar(path, device.major, device.minor, 0o600);

@@ -21,12 +21,13 @@ export function validateIfName(name: unknown, path = 'name'): string {
   if (name === '.' || name === '..') {
     throw new ValidationError(path, name, "an interface name cannot be '.' or '..'");
   }
+  // '%' too: the kernel expands '%d' in a new link's name, so the link made would not be `name`.
   // eslint-disable-next-line no-control-regex
-  if (/[/:\s\x00-\x1f\x7f]/.test(name) || /[^\x20-\x7e]/.test(name)) {
+  if (/[/:%\s\x00-\x1f\x7f]/.test(name) || /[^\x20-\x7e]/.test(name)) {
     throw new ValidationError(
       path,
       name,
-      "an interface name may not contain '/', ':', whitespace, control or non-ASCII characters",
+      "an interface name may not contain '/', ':', '%', whitespace, control or non-ASCII characters",
     );
   }
   return name;
@@ -90,6 +91,10 @@ export interface Prefix {
 // Parses 'a.b.c.d/len' or 'x::y/len' (a bare address gets /32 or /128).
 export function parsePrefix(value: unknown, path = 'address'): Prefix {
   if (typeof value !== 'string') throw new ValidationError(path, value, 'expected "address/len"');
+  // A zone id (fe80::1%eth0) has no place in a kernel address: refuse rather than drop it.
+  if (value.includes('%')) {
+    throw new ValidationError(path, value, 'an address with a zone id (%...) is not accepted');
+  }
   const [address, len, ...rest] = value.split('/');
   const family = isIP(address ?? '');
   if (rest.length > 0 || (family !== 4 && family !== 6)) {

@@ -65,8 +65,12 @@ export async function createMacvtapLink(nl: NetlinkClient, o: MacvtapLinkOptions
       );
       return index;
     } catch (error) {
-      // EBUSY: that ifindex is in use in this netns; draw another.
-      if ((error as { code?: unknown }).code !== 'EBUSY' || attempt >= ATTEMPTS) throw error;
+      // A taken ifindex: EBUSY, or EEXIST (the kernel finds the device by index first). EEXIST
+      // is also a taken name: only retry when no link has our name.
+      const code = (error as { code?: unknown }).code;
+      const indexTaken =
+        code === 'EBUSY' || (code === 'EEXIST' && (await nl.links.find(name)) === undefined);
+      if (!indexTaken || attempt >= ATTEMPTS) throw error;
     }
   }
 }

@@ -90,7 +90,17 @@ export function createPhysicalAttach(
     const undo = new UndoStack();
     // Already on vfio-pci (bound by the host's own configuration): nothing to do or undo.
     if (id.driver !== VFIO_PCI_DRIVER) {
-      await bindToVfio(io, root, endpoint.pciAddress, id.driver, undo, options, ctx.signal);
+      const overrideWasSet = id.driverOverride === VFIO_PCI_DRIVER;
+      await bindToVfio(
+        io,
+        root,
+        endpoint.pciAddress,
+        id.driver,
+        undo,
+        options,
+        ctx.signal,
+        overrideWasSet,
+      );
     }
     const hostNic: VfioHostNic = { kind: 'vfio', id: ctx.nicId, pciAddress: endpoint.pciAddress };
     const described: PhysicalEndpoint = {

@@ -87,17 +87,23 @@ export async function bindToVfio(
   undo: UndoStack,
   timing: BindTiming = {},
   signal?: AbortSignal,
+  /** driver_override was already vfio-pci (host configuration): keep it, never clear it. */
+  overrideWasSet = false,
 ): Promise<void> {
   const p = pciPaths(root, address);
   let unbound = false;
   await undo.step('write driver_override', () => {
     signal?.throwIfAborted();
-    io.write(p.driverOverride, VFIO_PCI_DRIVER);
+    if (!overrideWasSet) io.write(p.driverOverride, VFIO_PCI_DRIVER);
     undo.push(`clear driver_override of ${address}`, async () => {
       io.write(p.driverOverride, '\n');
-      if (!unbound) return;
+      // The host had set it: put it back once its driver has been re-probed.
+      const restore = (): void =>
+        void (overrideWasSet && io.write(p.driverOverride, VFIO_PCI_DRIVER));
+      if (!unbound) return restore();
       io.write(p.driversProbe, address);
       await verifyDriver(io, root, address, hostDriver, timing);
+      restore();
     });
   });
   if (hostDriver !== undefined) {

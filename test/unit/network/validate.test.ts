@@ -13,7 +13,7 @@ describe('validateIfName', () => {
     expect(validateIfName(name)).toBe(name);
   });
 
-  it.each(['', 'a'.repeat(16), 'a/b', 'a:b', 'a b', 'a\tb', '.', '..', 'é', 'a\nb'])(
+  it.each(['', 'a'.repeat(16), 'a/b', 'a:b', 'a b', 'a\tb', '.', '..', 'é', 'a\nb', 'tap%d'])(
     'rejects %j with a ValidationError naming the field',
     (name) => {
       expect(() => validateIfName(name, 'endpoints[0].name')).toThrow(ValidationError);
@@ -71,10 +71,14 @@ describe('parsePrefix', () => {
     expect(parsePrefix('10.0.0.1')).toEqual({ address: '10.0.0.1', prefixLen: 32, family: 4 });
   });
 
-  it.each(['10.0.0.1/33', 'fd00::1/129', 'nope/8', '10.0.0.1/x', '10.0.0.1/8/8'])(
-    'rejects %j',
-    (v) => {
-      expect(() => parsePrefix(v)).toThrow(ValidationError);
-    },
-  );
+  it.each([
+    '10.0.0.1/33',
+    'fd00::1/129',
+    'nope/8',
+    '10.0.0.1/x',
+    '10.0.0.1/8/8',
+    'fe80::1%eth0/64',
+  ])('rejects %j', (v) => {
+    expect(() => parsePrefix(v)).toThrow(ValidationError);
+  });
 });

@@ -107,13 +107,35 @@ describe('macvtap create with an explicit ifindex', () => {
   });
 
   it('surfaces EEXIST (a taken name) at once, without retrying', async () => {
+    let requests = 0;
     const socket = {
-      request: () => Promise.reject(new NetlinkError('link add macvtap', 17, 'EEXIST')),
+      request: () => (
+        requests++,
+        Promise.reject(new NetlinkError('link add macvtap', 17, 'EEXIST'))
+      ),
     };
-    const nl = { socket } as unknown as NetlinkClient;
+    const links = { find: () => Promise.resolve({ name: 'vmlm0' }) };
+    const nl = { socket, links } as unknown as NetlinkClient;
     await expect(createMacvtapLink(nl, { name: 'vmlm0', parentIndex: 2 })).rejects.toMatchObject({
       code: 'EEXIST',
     });
+    expect(requests).toBe(1);
+  });
+
+  it('retries EEXIST when no link has the name (the explicit ifindex was taken)', async () => {
+    let requests = 0;
+    const socket = {
+      request: () =>
+        ++requests < 3
+          ? Promise.reject(new NetlinkError('link add macvtap', 17, 'EEXIST'))
+          : Promise.resolve([]),
+    };
+    const links = { find: () => Promise.resolve(undefined) };
+    const nl = { socket, links } as unknown as NetlinkClient;
+    await expect(createMacvtapLink(nl, { name: 'vmlm0', parentIndex: 2 })).resolves.toBeGreaterThan(
+      0,
+    );
+    expect(requests).toBe(3);
   });
 });
 

@@ -73,6 +73,20 @@ describe('attachPhysical on a fake sysfs', () => {
     expect(f.driverOf(ADDR)).toBeUndefined();
   });
 
+  it('keeps a driver_override of vfio-pci the host had set: not written again, put back after detach', async () => {
+    const { f, attach, ctx } = setup({ driverOverride: 'vfio-pci' });
+    const attached = await attach(ep(), ctx);
+    expect(f.writes).toEqual(BIND.slice(1));
+    await attached.detach();
+    expect(f.writes).toEqual([
+      ...BIND.slice(1),
+      ...UNBIND,
+      [`bus/pci/devices/${ADDR}/driver_override`, 'vfio-pci'],
+    ]);
+    expect(f.driverOf(ADDR)).toBe('ixgbe');
+    expect(f.overrideOf(ADDR)).toBe('vfio-pci');
+  });
+
   it('does nothing for a device already on vfio-pci', async () => {
     const { f, attach, ctx } = setup({ driver: 'vfio-pci', driverOverride: 'vfio-pci' });
     const attached = await attach(ep(), ctx);
