@@ -44,6 +44,7 @@ export class SerialConsole {
   private readonly listeners = new Set<(chunk: string) => void>();
   private readonly log: WriteStream | undefined;
   private closedReason: string | undefined;
+  private logFailed = false;
 
   constructor(
     private readonly stream: Duplex,
@@ -51,6 +52,11 @@ export class SerialConsole {
   ) {
     this.ring = new TextRing(options.capacity ?? 1 << 20);
     this.log = options.logFile ? createWriteStream(options.logFile, { flags: 'a' }) : undefined;
+    // A log that cannot be written must not take the process down: drop it, keep the console.
+    this.log?.on('error', () => {
+      this.log?.destroy();
+      this.logFailed = true;
+    });
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => this.onData(chunk));
     stream.on('error', () => this.onClose('the console socket failed'));
@@ -135,12 +141,12 @@ export class SerialConsole {
   async close(): Promise<void> {
     this.stream.destroy();
     this.onClose('the console was closed by the host');
-    if (this.log) await new Promise<void>((resolve) => this.log!.end(resolve));
+    if (this.log && !this.logFailed) await new Promise<void>((resolve) => this.log!.end(resolve));
   }
 
   private onData(chunk: string): void {
     this.ring.append(chunk);
-    this.log?.write(chunk);
+    if (!this.logFailed) this.log?.write(chunk);
     for (const listener of this.listeners) listener(chunk);
     for (const waiter of [...this.waiters]) this.check(waiter);
   }

@@ -78,10 +78,11 @@ export class GuestShell {
     const from = this.console.mark();
     const timeout = options.timeout ?? 30_000;
     const wait = { timeout, from, ...(options.signal ? { signal: options.signal } : {}) };
-    const started = this.console.waitFor(begin, wait);
-    const finished = this.console.waitFor(end, wait);
+    const both = Promise.all([this.console.waitFor(begin, wait), this.console.waitFor(end, wait)]);
+    // Handled from here on: a write that fails (closed console) must not leave them unobserved.
+    both.catch(() => undefined);
     await this.console.write(line);
-    const [head, tail] = await Promise.all([started, finished]).catch(async (error: unknown) => {
+    const [head, tail] = await both.catch(async (error: unknown) => {
       // Interrupt what is still running (Ctrl-C) so the next command gets the shell back.
       await this.console.write('\x03').catch(() => undefined);
       throw error;

@@ -1,6 +1,7 @@
 // The helpers of launch(): options -> VmConfig, boot-file checks, and the QMP handshake that
 // races QEMU's exit.
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { ValidationError } from '../network/errors.js';
 import { resolveTemplate } from '../qemu-templates/index.js';
 import type { Accel } from './devices/machine-args.js';
@@ -54,6 +55,16 @@ export function checkReadable(path: string, field: string): void {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     throw new ValidationError(field, path, `cannot read the file (${code})`, 'FILE');
+  }
+}
+
+// A console log must be appendable (its directory exists and is writable), found before spawning.
+export function checkLogWritable(path: string, field: string): void {
+  try {
+    accessSync(existsSync(path) ? path : dirname(path), constants.W_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new ValidationError(field, path, `cannot write the log file there (${code})`, 'FILE');
   }
 }
 

@@ -24,7 +24,13 @@ import { connectQmp } from './qmp/index.js';
 import { SocketChannel } from './socket-channel.js';
 import { tcgClockArgs } from './tcg-clock.js';
 import { Vm } from './vm.js';
-import { checkReadable, connectBeforeExit, isValidation, vmConfig } from './launch-steps.js';
+import {
+  checkLogWritable,
+  checkReadable,
+  connectBeforeExit,
+  isValidation,
+  vmConfig,
+} from './launch-steps.js';
 
 /** An endpoint for vmlaunch to attach (host side) before the VM starts. */
 export interface EndpointSpec {
@@ -97,6 +103,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
   try {
     checkReadable(options.kernel, 'kernel');
     if (options.initrd !== undefined) checkReadable(options.initrd, 'initrd');
+    if (options.consoleLog !== undefined) checkLogWritable(options.consoleLog, 'consoleLog');
     // The whole config, checked before any endpoint is attached (NICs are checked once known);
     // without endpoints the real build below checks it all before anything is spawned.
     if (options.endpoints?.length) {

@@ -78,6 +78,15 @@ describe('launch failures', () => {
     expect(append).toEqual(['console=ttyS0', ...clock, 'quiet']);
   });
 
+  it('rejects a console log that cannot be written before creating anything', async () => {
+    const error = await launch({
+      kernel: ws.kernel,
+      accel: 'tcg',
+      consoleLog: '/nonexistent-dir/console.log',
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ path: 'consoleLog', code: 'FILE' });
+  });
+
   it('rejects a kernel that does not exist before creating anything', async () => {
     const error = await launch({ kernel: join(ws.dir, 'no-kernel'), accel: 'tcg' }).catch(
       (e: unknown) => e,

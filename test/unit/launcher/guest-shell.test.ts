@@ -57,6 +57,21 @@ describe('GuestShell', () => {
     await expect(guest.check('echo fine')).resolves.toBe('fine\n');
   });
 
+  it('rejects (without unhandled rejections) when the console has already closed', async () => {
+    const console = localConsole();
+    await console.close();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await expect(new GuestShell(console).exec('echo hi')).rejects.toThrow(/closed/);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('times out a command that never finishes', async () => {
     const guest = new GuestShell(localConsole());
     await expect(guest.exec('sleep 5', { timeout: 200 })).rejects.toBeInstanceOf(TimeoutError);
