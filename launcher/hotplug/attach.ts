@@ -84,6 +84,8 @@ export async function attachNic(
   const timings = { host: 0, qmp: 0 } as HotpluggedNic['timings'];
   let record: NicRecord | undefined;
   undo.push(`release id ${id}`, () => ctx.registry.releaseId(id));
+  // From here on every failure closes a given NIC's fds, as documented (not only later steps).
+  undo.push('close our fds', closeOurs);
   try {
     const bus = ctx.registry.reserveSlot(id, ctx.machine);
     undo.push(`release ${bus}`, () => ctx.registry.releaseSlot(bus));
@@ -111,7 +113,6 @@ export async function attachNic(
     } else {
       nic = { ...source.nic, id };
     }
-    undo.push('close our fds', closeOurs);
     timings.host = Math.round(performance.now() - t);
     deadline.check(progress.step);
 

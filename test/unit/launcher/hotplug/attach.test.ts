@@ -1,5 +1,6 @@
 // vm.attach() against a scripted QEMU: the QMP transcript of each kind, and rollback from a
 // failure at each step - QEMU's fd table, our fds and the host side end as they were before.
+import { fstatSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { attachNic } from '../../../../launcher/hotplug/attach.js';
 import {
@@ -69,6 +70,15 @@ describe('attaching a tap NIC', () => {
     expect((error.cause as Error).message).toMatch(/rp0: a/);
     expect(rg.qemu.fake.received).toHaveLength(sent);
     expect(rg.host.detached).toBe(0);
+  });
+
+  it('closes a given NIC fds when it fails before the host step (no free root port)', async () => {
+    const rg = await start({ buses: [] });
+    const nic = tapNic('x', 2);
+    await expect(attachNic(rg.ctx, { nic })).rejects.toMatchObject({ step: 'reserve-slot' });
+    const fds = nic.kind === 'tap' ? nic.tapFds : [];
+    expect(fds).toHaveLength(2);
+    for (const fd of fds) expect(() => fstatSync(fd)).toThrow();
   });
 
   it('refuses an id already in use and a VM that is not running, closing a given NIC fds', async () => {
