@@ -11,7 +11,11 @@ export function hostTscKhz(
   cpuinfo: string = readFileSync('/proc/cpuinfo', 'utf8'),
 ): number | undefined {
   const flags = /^flags\s*:\s*(.*)$/m.exec(cpuinfo)?.[1]?.split(/\s+/) ?? [];
-  if (!flags.includes('constant_tsc') || !flags.includes('nonstop_tsc')) return undefined;
+  // tsc_known_freq: the kernel read the TSC rate from CPUID/the hypervisor instead of measuring
+  // it, so on such hosts 'cpu MHz' is that rate; without it 'cpu MHz' may be the scaled core clock.
+  for (const flag of ['constant_tsc', 'nonstop_tsc', 'tsc_known_freq']) {
+    if (!flags.includes(flag)) return undefined;
+  }
   const mhz = Number(/^cpu MHz\s*:\s*([\d.]+)$/m.exec(cpuinfo)?.[1]);
   return Number.isFinite(mhz) && mhz > 0 ? Math.round(mhz * 1000) : undefined;
 }

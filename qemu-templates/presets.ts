@@ -105,11 +105,12 @@ export const PRESETS: Readonly<Record<TemplateName, MachineTemplate>> = deepFree
     transport: 'pci',
     rootBus: 'pci.0',
     hotplugRootPorts: 0,
-    // QEMU offers ACPI PCI hot-plug on i440fx's pci.0; no guest was checked against it here.
+    // QEMU offers ACPI PCI hot-plug on i440fx's pci.0, but vmlaunch reserves no slots there (no
+    // root ports on pc) and no guest was checked against it: not offered.
     hotplug: {
-      supported: true,
+      supported: false,
       verified: false,
-      why: 'ACPI PCI hot-plug on pci.0 (acpiphp in the guest); not checked with a guest here',
+      why: 'vmlaunch reserves no hot-plug slots on pc (ACPI hot-plug on pci.0 is unverified here); use q35',
     },
     requiredArgs: BASE_ARGS,
     serial: ISA_SERIAL,

@@ -32,12 +32,21 @@ export function accelArgs(accel: Accel, path = 'accel'): ArgGroup {
   return { validate, toArgs: () => (validate(), ['-accel', ACCELERATORS[accel]]) };
 }
 
-// `-cpu MODEL` (e.g. 'max', 'host'); the model is a positional of QEMU's CPU option list.
+// `-cpu MODEL` (e.g. 'max', 'host'). -cpu is not QemuOpts: QEMU splits it at the first ','
+// and never turns ',,' back into ',' (seen on 7.2: `-cpu max,,foo=bar` applied foo=bar), so
+// escaping cannot protect it; a model is a plain name and nothing else.
 export function cpuArgs(model: string, path = 'cpu'): ArgGroup {
-  return {
-    validate: () => void formatPositional(model, path),
-    toArgs: () => ['-cpu', formatPositional(model, path)],
+  const validate = (): void => {
+    if (typeof model !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(model)) {
+      throw new ValidationError(
+        path,
+        model,
+        'a CPU model is a name of [A-Za-z0-9._-] (e.g. max, host)',
+        'CPU',
+      );
+    }
   };
+  return { validate, toArgs: () => (validate(), ['-cpu', model]) };
 }
 
 // `-m SIZE` and `-smp cpus=N`.

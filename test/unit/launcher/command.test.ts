@@ -163,7 +163,7 @@ describe('buildCommand validation (before anything is spawned)', () => {
       'boot.append[1]',
       'QEMU_ARG_CONTROL_CHAR',
     ],
-    [config({ cpu: 'a=b' }), [], 'cpu', 'QEMU_OPT_POSITIONAL'],
+    [config({ cpu: 'a=b' }), [], 'cpu', 'CPU'],
     [
       config({ machine: { template: 'microvm', overrides: { hotplugRootPorts: 2 } } }),
       [],

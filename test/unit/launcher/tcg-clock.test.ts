@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { hostTscKhz, tcgClockArgs } from '../../../launcher/tcg-clock.js';
 import { resolveTemplate } from '../../../qemu-templates/index.js';
 
-const constant = 'flags\t\t: fpu tsc constant_tsc nonstop_tsc\ncpu MHz\t\t: 2596.130\n';
-const variable = 'flags\t\t: fpu tsc\ncpu MHz\t\t: 1200.000\n';
+const constant =
+  'flags\t\t: fpu tsc constant_tsc nonstop_tsc tsc_known_freq\ncpu MHz\t\t: 2596.130\n';
+const variable = 'flags\t\t: fpu tsc constant_tsc nonstop_tsc\ncpu MHz\t\t: 1200.000\n';
 
 describe('hostTscKhz', () => {
   it('reads the rate of a constant, non-stop TSC', () => {

@@ -45,7 +45,9 @@ describe('machine argument groups', () => {
       'boot.append[0]',
       'QEMU_ARG_CONTROL_CHAR',
     );
-    expectValidation(() => cpuArgs('max,x=y=z').validate(), 'cpu', 'QEMU_OPT_POSITIONAL');
+    expectValidation(() => cpuArgs('max,x=y=z').validate(), 'cpu', 'CPU');
+    expectValidation(() => cpuArgs('host,kvm=off').validate(), 'cpu', 'CPU');
+    expectValidation(() => cpuArgs('max,,foo=bar').validate(), 'cpu', 'CPU');
     expectValidation(
       () => machineArgs('q35', { 'bad key': 1 }).validate(),
       'machine.bad key',
