@@ -67,7 +67,8 @@ export interface LaunchOptions {
   sharedMemory?: boolean;
   /** Endpoints vmlaunch attaches and detaches. */
   endpoints?: EndpointSpec[];
-  /** NICs the caller attached; their fds are handed to QEMU and then closed here. */
+  /** NICs the caller attached; launch owns their fds from the call on: handed to QEMU and
+   *  then closed here, or closed when the launch fails at any step. */
   nics?: HostNic[];
   /** Start with CPUs stopped (-S). */
   paused?: boolean;
@@ -100,6 +101,11 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
   let argv: string[] = [options.qemu ?? 'qemu-system-x86_64'];
   let qemu: QemuProcess | undefined;
   let step = 'validate';
+  // NIC fds launch owns (the caller's `nics` from this call on, attached endpoints' once made):
+  // closed once QEMU holds its copies, or on any failure.
+  const owned: number[] = (options.nics ?? []).flatMap(tapFdsOf);
+  const closeOwned = (): void => closeAll(owned.splice(0));
+  undo.push('close NIC fds', closeOwned);
   try {
     checkReadable(options.kernel, 'kernel');
     if (options.initrd !== undefined) checkReadable(options.initrd, 'initrd');
@@ -140,13 +146,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
       undo.push(`detach ${nicId}`, () => endpoint.detach());
     }
     const nics = [...attached.map((a) => a.hostNic), ...(options.nics ?? [])];
-    const nicFds = nics.flatMap((n) => (n.kind === 'tap' ? [...n.tapFds, ...n.vhostFds] : []));
-    let nicFdsOpen = true;
-    const closeNicFds = (): void => {
-      if (nicFdsOpen) closeAll(nicFds);
-      nicFdsOpen = false;
-    };
-    undo.push('close NIC fds', closeNicFds);
+    owned.push(...attached.flatMap((a) => tapFdsOf(a.hostNic)));
 
     step = 'channels';
     const qmpChannel = new SocketChannel();
@@ -183,7 +183,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     // QEMU holds its own copies now: ours would keep taps alive after QEMU dies.
     qmpChannel.releaseChild();
     consoleChannel.releaseChild();
-    closeNicFds();
+    closeOwned();
     const console = new SerialConsole(
       consoleChannel.open(),
       options.consoleLog ? { logFile: options.consoleLog } : {},
@@ -234,4 +234,9 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     launchError.rollbackErrors.push(...rollbackErrors);
     throw launchError;
   }
+}
+
+// The fds a HostNic carries (tap queues and vhost-net), which QEMU inherits.
+function tapFdsOf(nic: HostNic): number[] {
+  return nic.kind === 'tap' ? [...nic.tapFds, ...nic.vhostFds] : [];
 }

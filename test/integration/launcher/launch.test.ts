@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { fstatSync, openSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { useFakeQemuWorkspace } from '../../helpers/fake-qemu.js';
 import { LaunchError } from '../../../launcher/errors.js';
@@ -85,6 +86,28 @@ describe('launch failures', () => {
       consoleLog: '/nonexistent-dir/console.log',
     }).catch((e: unknown) => e);
     expect(error).toMatchObject({ path: 'consoleLog', code: 'FILE' });
+  });
+
+  it("owns the caller's NIC fds: closed even when launch fails at its first step", async () => {
+    const fd = openSync('/dev/null', 'r');
+    const error = await launch({
+      kernel: join(ws.dir, 'no-kernel'),
+      accel: 'tcg',
+      nics: [
+        {
+          kind: 'tap',
+          id: 'given',
+          mac: '52:54:00:00:00:09',
+          mtu: 1500,
+          tapFds: [fd],
+          vhostFds: [],
+          vhost: { enabled: false, reason: 'test' },
+          ifname: 'vmlgiven0',
+        },
+      ],
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ path: 'kernel' });
+    expect(() => fstatSync(fd)).toThrow();
   });
 
   it('rejects a kernel that does not exist before creating anything', async () => {
