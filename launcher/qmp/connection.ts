@@ -83,6 +83,7 @@ export class QmpConnection {
     }
     const timeout = options.timeout ?? this.defaultTimeout;
     const deadline = new Deadline('QMP greeting', timeout, options.signal);
+    const started = Date.now();
     try {
       const greeted = new Promise<QmpGreeting>((resolve) => (this.greetingSeen = resolve));
       this.transition('greeting');
@@ -92,7 +93,9 @@ export class QmpConnection {
       });
       this.greeting = await deadline.race(Promise.race([greeted, closed]));
       this.transition('negotiating');
-      await this.send('qmp_capabilities', {}, [], options);
+      // One deadline for the whole handshake: negotiation gets only what the greeting left.
+      const left = Math.max(1, timeout - (Date.now() - started));
+      await this.send('qmp_capabilities', {}, [], { ...options, timeout: left });
       this.transition('ready');
       this.hub.release();
       return this.greeting;
