@@ -16,6 +16,7 @@ import {
   type StatusReply,
 } from './protocol.js';
 import {
+  checkDirSafe,
   defaultRuntimeRoot,
   lstatOrUndefined,
   runtimePaths,
@@ -130,11 +131,23 @@ export async function callVm<T>(
   body: RequestBody,
   options: ControlCallOptions = {},
 ): Promise<T> {
-  const { socket } = runtimePaths(validateVmName(name), options.root ?? defaultRuntimeRoot());
-  if (!lstatOrUndefined(socket))
+  const root = options.root ?? defaultRuntimeRoot();
+  const { dir, socket } = runtimePaths(validateVmName(name), root);
+  const st = lstatOrUndefined(socket);
+  if (!st)
     throw new ControlError('NO_SUCH_VM', `no VM named "${name}" is running (no ${socket})`, {
       path: socket,
     });
+  // Talk only to a socket in a dir the server itself would accept: ours, private, no symlinks
+  // (T21) — else another user could pose as the VM and receive our commands.
+  const uid = process.getuid?.() ?? 0;
+  checkDirSafe(root, { uid, allowRootOwner: true });
+  checkDirSafe(dir, { uid, private: true });
+  if (!st.isSocket() || (st.uid !== uid && st.uid !== 0)) {
+    throw new ControlError('UNSAFE_RUNTIME_DIR', `refusing ${socket}: not a socket of ours`, {
+      path: socket,
+    });
+  }
   const response = await callSocket(socket, body, options.timeout);
   if (response.ok) return response.result as T;
   throw new RemoteOperationError(body.op, response.error);

@@ -74,6 +74,15 @@ describe('control server and client', () => {
     });
   });
 
+  it('refuses to talk to a VM whose runtime dir others could write (T21), though its socket answers', async () => {
+    chmodSync(join(root, 'vm1'), 0o777);
+    await expect(callVm('vm1', { op: 'status' }, { root })).rejects.toMatchObject({
+      code: 'UNSAFE_RUNTIME_DIR',
+    });
+    chmodSync(join(root, 'vm1'), 0o700);
+    await expect(callVm('vm1', { op: 'status' }, { root })).resolves.toEqual({ echo: 'status' });
+  });
+
   it('answers several requests on one connection in order, and bad lines with errors', async () => {
     const text =
       '{"id":1,"op":"exec","command":"true"}\nnot json\n{"id":3,"op":"nope"}\n{"id":4,"op":"status"}\n';
