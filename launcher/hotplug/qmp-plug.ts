@@ -9,7 +9,14 @@
 import { randomBytes } from 'node:crypto';
 import type { UndoStack } from '../../network/undo.js';
 import type { FdRef, QemuDevice, QmpCommandSpec } from '../devices/types.js';
-import { removeQuietly, type HotplugContext } from './context.js';
+import { QmpCommandError } from '../qmp/index.js';
+import {
+  CLEANUP_CALL_TIMEOUT,
+  isNotFound,
+  monitorAlive,
+  removeQuietly,
+  type HotplugContext,
+} from './context.js';
 
 /** One fd to pass: ours, the name QEMU will know it by, and its role ('tap0', 'vhost1'). */
 export interface NamedFd {
@@ -65,7 +72,21 @@ export async function plugOverQmp(
     for (const command of device.toQmp()) {
       progress.step = command.execute;
       if (command.execute === 'device_add') {
-        await ctx.qmp.execute('device_add', command.arguments, { timeout: callTimeout() });
+        // A device_add cut short (timeout, abort, lost reply) may still have added the device:
+        // then rollback must unplug it before the backend goes. A refusal added nothing.
+        let maybeAdded = false;
+        undo.push(`device_del ${device.id} (if a cut-short device_add added it)`, () =>
+          maybeAdded ? unplugIfPresent(ctx, device.id) : undefined,
+        );
+        try {
+          // At least a second: a device_add given the last milliseconds of the deadline would
+          // almost surely time out after QEMU acted on it.
+          const timeout = Math.max(MIN_DEVICE_ADD_MS, callTimeout());
+          await ctx.qmp.execute('device_add', command.arguments, { timeout });
+        } catch (error) {
+          maybeAdded = !(error instanceof QmpCommandError);
+          throw error;
+        }
         progress.deviceAdded = true;
         continue;
       }
@@ -74,6 +95,29 @@ export async function plugOverQmp(
       if (command.execute === 'netdev_add') consumed = true;
     }
   }
+}
+
+/** The least time a device_add gets, whatever is left of the attach deadline. */
+export const MIN_DEVICE_ADD_MS = 1000;
+/** How long a rollback waits for the guest to release a device a cut-short device_add added. */
+export const ROLLBACK_DELETE_MS = 10_000;
+
+// device_del and wait for DEVICE_DELETED; "not found" means device_add never added it.
+async function unplugIfPresent(ctx: HotplugContext, id: string): Promise<void> {
+  if (!monitorAlive(ctx)) return;
+  const deleted = ctx.qmp.expectEvent(
+    'DEVICE_DELETED',
+    (e: { data?: Record<string, unknown> }) => e.data?.device === id,
+    { timeout: ROLLBACK_DELETE_MS },
+  );
+  try {
+    await ctx.qmp.deviceDel({ id }, { timeout: CLEANUP_CALL_TIMEOUT });
+  } catch (error) {
+    deleted.cancel();
+    if (isNotFound(error)) return;
+    throw error;
+  }
+  await deleted;
 }
 
 // The inverse of a backend (netdev_del, chardev-remove), registered before it is created.

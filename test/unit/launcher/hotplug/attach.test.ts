@@ -9,7 +9,7 @@ import {
   NoFreeSlotError,
 } from '../../../../launcher/hotplug/errors.js';
 import { QmpCommandError } from '../../../../launcher/qmp/errors.js';
-import { failingAttach, rigPerTest, TAP, tapNic } from './harness.js';
+import { failingAttach, rigPerTest, TAP, tapNic, type FakeQemu } from './harness.js';
 
 const start = rigPerTest();
 
@@ -70,6 +70,33 @@ describe('attaching a tap NIC', () => {
     expect((error.cause as Error).message).toMatch(/rp0: a/);
     expect(rg.qemu.fake.received).toHaveLength(sent);
     expect(rg.host.detached).toBe(0);
+  });
+
+  it('unplugs the device when device_add timed out after QEMU had added it, before removing the backend', async () => {
+    const fake: { qemu?: FakeQemu } = {};
+    const rg = await start({
+      script: (c) => {
+        // The guest releases the device a little after the unplug request, as a real one does.
+        if (c.execute === 'device_del') setTimeout(() => fake.qemu?.deleted('nic-a'), 20);
+        return c.execute === 'device_add' ? 'apply-silently' : undefined;
+      },
+    });
+    fake.qemu = rg.qemu;
+    const error = await attachNic(rg.ctx, TAP, { id: 'a', timeout: 300 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ step: 'device_add', rollbackErrors: [] });
+    const t = rg.qemu.transcript;
+    expect(t.indexOf('device_del nic-a')).toBeGreaterThan(t.indexOf('device_add nic-a'));
+    expect(t.indexOf('netdev_del netdev-a')).toBeGreaterThan(t.indexOf('device_del nic-a'));
+    expect(rg.qemu.devices.size).toBe(0);
+    expect(rg.qemu.netdevs.size).toBe(0);
+  });
+
+  it('treats a device_add that added nothing (no reply, not acted on) as not added', async () => {
+    const rg = await start({ script: (c) => (c.execute === 'device_add' ? 'silence' : undefined) });
+    const error = await attachNic(rg.ctx, TAP, { id: 'a', timeout: 300 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ step: 'device_add' });
+    expect(rg.qemu.devices.size).toBe(0);
+    expect(rg.qemu.netdevs.size).toBe(0);
   });
 
   it('closes a given NIC fds when it fails before the host step (no free root port)', async () => {

@@ -14,10 +14,12 @@ import type { QmpClient } from '../../../../launcher/qmp/client.js';
 import type { FakeCommand, FakeQmp } from '../../../helpers/fake-qmp.js';
 import { connectedToFake, openFdCount, settle } from '../qmp/connected.js';
 
-/** How the fake answers one command: normally, with an error, silence, or by dying. */
+/** How the fake answers one command: normally, with an error, silence (not acted on), acting
+ *  on it without answering (a lost or late reply), or by dying. */
 export type Answer =
   | 'ok'
   | 'silence'
+  | 'apply-silently'
   | 'die'
   | { error: string; class?: string }
   | { events: Array<[string, object]> };
@@ -70,6 +72,10 @@ export class FakeQemu {
       this.counts.set(command.execute, nth);
       const answer = this.script(command, nth) ?? 'ok';
       if (answer === 'silence') continue;
+      if (answer === 'apply-silently') {
+        this.apply(command);
+        continue;
+      }
       if (answer === 'die') return this.die();
       if (typeof answer === 'object' && 'error' in answer) {
         closeAll(command.fds);
