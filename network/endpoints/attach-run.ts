@@ -111,12 +111,10 @@ export class AttachRun {
       const own = given !== undefined && !given.closed ? undefined : this.openForDetach();
       if (own === null) return; // the netns is gone, and with it all we made there
       this.client = own ?? given!;
-      try {
-        const errors = await inverses.unwind();
-        if (errors.length > 0) throw new StepError('detach', errors[0], errors.slice(1));
-      } finally {
-        await own?.close();
-      }
+      const errors = await inverses.unwind();
+      // Closing our client must not hide the detach's own errors: it joins them instead.
+      await own?.close().catch((error: unknown) => void errors.push(asError(error)));
+      if (errors.length > 0) throw new StepError('detach', errors[0], errors.slice(1));
     };
     return { endpoint, hostNic, detach };
   }
@@ -151,14 +149,21 @@ export async function runAttach(
   const all: EndpointDeps = { ...realDeps, ...deps };
   const own = ctx.netlink === undefined ? all.openNetlink(ctx.netns) : undefined;
   const run = new AttachRun(ctx, ctx.netlink ?? own!, all);
+  let result: AttachedEndpoint;
   try {
-    const hostNic = await body(run);
-    return run.finish(endpoint, hostNic);
+    result = run.finish(endpoint, await body(run));
   } catch (error) {
     const rollbackErrors = await run.abandon();
+    // The first error stays first; a failing close of our client joins the rollback errors.
+    await own?.close().catch((e: unknown) => void rollbackErrors.push(asError(e)));
     if (error instanceof StepError && rollbackErrors.length === 0) throw error;
     throw new StepError('attach', error, rollbackErrors);
-  } finally {
-    await own?.close();
   }
+  await own?.close();
+  return result;
+}
+
+// Anything thrown, as an Error.
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
 }

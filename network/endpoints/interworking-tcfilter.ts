@@ -41,16 +41,16 @@ async function redirect(
   ownQdisc: boolean,
 ): Promise<void> {
   await run.step(step, async (nl) => {
-    // On our own qdisc the priority is known; on a shared one the kernel picks and we look it up.
+    // On our own qdisc the priority is known; on a shared one the kernel picks it, so the undo
+    // (registered at once, before anything else can fail) finds ours by its target ifindex.
     await nl.tc.addRedirect(from, to, ownQdisc ? { pref: REDIRECT_PREF } : {});
-    let pref = REDIRECT_PREF;
-    if (!ownQdisc) {
-      const mine = (await nl.tc.listRedirects(from)).find((f) => f.targetIndex === to);
-      if (mine === undefined) throw new Error(`the redirect to ifindex ${to} is not listed`);
-      pref = mine.pref;
-    }
     run.undo(`delete filter (${step})`, (client) =>
-      unlessGone(() => client.tc.deleteRedirect(from, { pref })),
+      unlessGone(async () => {
+        const pref = ownQdisc
+          ? REDIRECT_PREF
+          : (await client.tc.listRedirects(from)).find((f) => f.targetIndex === to)?.pref;
+        if (pref !== undefined) await client.tc.deleteRedirect(from, { pref });
+      }),
     );
   });
 }
