@@ -50,3 +50,4 @@ export {
   type MacvtapDevice,
   type MacvtapQueues,
 } from './macvtap-device.js';
+export { collectOrphans, type Orphan, type OrphanOptions } from './orphans.js';

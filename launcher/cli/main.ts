@@ -1,4 +1,4 @@
-// The vmlaunch command line: run, attach, detach, exec, list, doctor, demo. Errors are printed
+// The vmlaunch command line: run, attach, detach, exec, list, doctor, gc, demo. Errors are printed
 // as sentences; --debug adds the stack trace.
 import { ControlError } from '../control/errors.js';
 import { attachCommand } from './attach.js';
@@ -7,6 +7,7 @@ import { detachCommand } from './detach.js';
 import { execCommand } from './exec.js';
 import { listCommand } from './list.js';
 import { doctorCommand } from './doctor.js';
+import { gcCommand } from './gc.js';
 import { ENDPOINT_SPEC_HELP } from './endpoint-spec.js';
 import { explainError } from './explain.js';
 import { runCommand } from './run.js';
@@ -34,6 +35,8 @@ usage:
       the VMs served here, with their NICs
   vmlaunch doctor [--json] [--kernel K | --no-probe]
       what this host can do (QEMU, KVM or TCG and why, tun, vhost-net, macvtap, VFIO)
+  vmlaunch gc [--netns NAME ...] [--dry-run] [--json]
+      removes what a killed vmlaunch left behind (links of dead owners, dangling redirects)
 
 endpoint SPECs for --net:
 ${ENDPOINT_SPEC_HELP.map((l) => `  ${l}`).join('\n')}
@@ -55,6 +58,8 @@ export async function main(args: string[]): Promise<number> {
         return await runCommand(argv);
       case 'doctor':
         return await doctorCommand(argv);
+      case 'gc':
+        return await gcCommand(argv);
       case 'attach':
         return await attachCommand(argv);
       case 'detach':

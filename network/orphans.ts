@@ -1,0 +1,114 @@
+// Finds and removes what vmlaunch left behind when its own process died mid-way (RELIABILITY
+// T23): QEMU dies with us (death signal) and its non-persistent taps vanish, but persistent
+// objects stay — our macvtaps and bridges (ifalias `vmlaunch:<nic>:<pid>` with a dead pid),
+// and on a CNI veth our u32 mirred redirects to a tap that no longer exists (pref 49152), with
+// the ingress qdisc they hung on. Links of live owners and anything not ours are left alone.
+// Not recoverable here: a veth whose MAC and addresses the macvtap/bridged models moved (the
+// originals were only in the dead process).
+import { REDIRECT_PREF } from './endpoints/interworking-tcfilter.js';
+import { listNetns } from './netns/index.js';
+import { netnsPath } from './netns/paths.js';
+import { openNetlink, type NetlinkClient } from './netlink/index.js';
+
+/** One thing left behind, and whether it was removed. */
+export interface Orphan {
+  /** Netns name, or '' for the caller's own netns. */
+  netns: string;
+  kind: 'link' | 'redirect' | 'ingress-qdisc';
+  /** The link it is (or hangs on). */
+  ifname: string;
+  /** For links: the NIC id and the dead owner pid from the alias. */
+  nicId?: string;
+  pid?: number;
+  removed: boolean;
+  error?: string;
+}
+
+/** What to look at, and whether to remove. */
+export interface OrphanOptions {
+  /** Netns names to look in; default every /run/netns entry and the caller's own netns. */
+  netns?: string[];
+  /** Only report (default false: remove). */
+  dryRun?: boolean;
+  /** Whether a pid is alive (injectable for tests). */
+  alive?: (pid: number) => boolean;
+}
+
+const ALIAS = /^vmlaunch:([A-Za-z0-9_.-]+):(\d+)$/;
+
+// kill(pid, 0): EPERM means it exists (someone else's), ESRCH that it is gone.
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+// Looks at one netns with an open client; removes unless dryRun.
+async function collectIn(
+  nl: NetlinkClient,
+  netns: string,
+  options: OrphanOptions,
+): Promise<Orphan[]> {
+  const alive = options.alive ?? pidAlive;
+  const found: Orphan[] = [];
+  const act = async (orphan: Omit<Orphan, 'removed'>, remove: () => Promise<void>) => {
+    const entry: Orphan = { ...orphan, removed: false };
+    found.push(entry);
+    if (options.dryRun) return;
+    try {
+      await remove();
+      entry.removed = true;
+    } catch (error) {
+      entry.error = (error as Error).message;
+    }
+  };
+  const links = await nl.links.list();
+  for (const link of links) {
+    const m = link.alias === undefined ? null : ALIAS.exec(link.alias);
+    if (!m || alive(Number(m[2]))) continue;
+    await act({ netns, kind: 'link', ifname: link.name, nicId: m[1]!, pid: Number(m[2]) }, () =>
+      nl.links.delete(link.index),
+    );
+  }
+  const existing = new Set((await nl.links.list()).map((l) => l.index));
+  for (const link of links.filter((l) => existing.has(l.index))) {
+    if (!(await nl.tc.hasIngress(link.index))) continue;
+    const filters = await nl.tc.listRedirects(link.index);
+    const dangling = filters.filter(
+      (f) => f.pref === REDIRECT_PREF && f.matchAll && !existing.has(f.targetIndex),
+    );
+    for (const f of dangling) {
+      await act({ netns, kind: 'redirect', ifname: link.name }, () =>
+        nl.tc.deleteRedirect(link.index, { pref: f.pref }),
+      );
+    }
+    // An ingress qdisc whose only filters were our dangling redirects was ours: it goes too.
+    if (dangling.length > 0 && dangling.length === filters.length) {
+      await act({ netns, kind: 'ingress-qdisc', ifname: link.name }, () =>
+        nl.tc.deleteIngress(link.index),
+      );
+    }
+  }
+  return found;
+}
+
+/**
+ * Finds (and unless dryRun removes) what a dead vmlaunch process left in the given netns.
+ * @throws {ValidationError} a malformed netns name; netlink errors of the listing itself.
+ */
+export async function collectOrphans(options: OrphanOptions = {}): Promise<Orphan[]> {
+  const targets = options.netns ?? ['', ...listNetns()];
+  const found: Orphan[] = [];
+  for (const netns of targets) {
+    const nl = openNetlink(netns === '' ? undefined : netnsPath(netns));
+    try {
+      found.push(...(await collectIn(nl, netns, options)));
+    } finally {
+      await nl.close();
+    }
+  }
+  return found;
+}
