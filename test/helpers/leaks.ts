@@ -111,7 +111,8 @@ function tcLines(netns: string): string[] {
   return lines.sort();
 }
 
-/** Our direct child processes (from /proc/<pid>/stat, by ppid), with their state (Z = zombie). */
+/** Our direct child processes (from /proc/<pid>/stat, by ppid); zombies are marked. Running vs
+ *  sleeping (R/S/D) is not part of the identity: it changes by the millisecond. */
 export function childProcesses(pid = process.pid): string[] {
   const children: string[] = [];
   for (const entry of readdirSync('/proc')) {
@@ -126,7 +127,7 @@ export function childProcesses(pid = process.pid): string[] {
     const close = stat.lastIndexOf(')');
     const comm = stat.slice(stat.indexOf('(') + 1, close);
     const [state, ppid] = stat.slice(close + 2).split(' ');
-    if (Number(ppid) === pid) children.push(`${entry} ${comm} (${state})`);
+    if (Number(ppid) === pid) children.push(`${entry} ${comm}${state === 'Z' ? ' (zombie)' : ''}`);
   }
   return children.sort();
 }
