@@ -8,7 +8,7 @@ import { openNetlink } from '../netlink/index.js';
 import { StepError, UndoStack } from '../undo.js';
 import type { MacvtapOpenDeps } from '../macvtap-device.js';
 import type { AttachContext, AttachedEndpoint } from './attach-types.js';
-import { validateNicId } from './names.js';
+import { validateNicId, linkName, type LinkRole } from './names.js';
 import type { Endpoint } from './types.js';
 
 /** The side effects attach uses besides netlink; every one is injectable for tests. */
@@ -54,6 +54,11 @@ export class AttachRun {
     this.ctx = ctx;
     this.client = client;
     this.deps = deps;
+  }
+
+  /** The name of a link this attach creates: per VM (ctx.owner), NIC and role. */
+  linkName(role: LinkRole): string {
+    return linkName(this.ctx.nicId, role, this.ctx.owner);
   }
 
   /** True once attach succeeded: fds are the caller's and the inverses are detach's. */

@@ -16,15 +16,16 @@ export interface CreatedTap {
 
 // Every model that needs a tap makes it the same way, each step named and undone.
 /**
- * Creates tap `name` with `queues` queues in the run's netns, sets alias, MTU and up.
+ * Creates tap `name` (default: the run's own, run.linkName('t')) with `queues` queues in its netns, sets
+ * alias, MTU and up.
  * @throws {StepError} 'open tap' (EEXIST when the name is taken), 'set tap alias',
  *   'set tap mtu', 'set tap up'.
  */
 export async function createTap(
   run: AttachRun,
-  name: string,
   queues: number,
   mtu: number | undefined,
+  name = run.linkName('t'),
 ): Promise<CreatedTap> {
   const alias = ownerAlias(run.ctx.nicId);
   const tap = await run.step('open tap', async (nl) => {

@@ -7,7 +7,7 @@ import type { Link } from '../netlink/index.js';
 import type { AttachRun } from './attach-run.js';
 import { unlessGone } from './attach-run.js';
 import { createTap } from './host-tap.js';
-import { linkName, ownerAlias, randomLocalMac } from './names.js';
+import { ownerAlias, randomLocalMac } from './names.js';
 import type { VethEndpoint } from './types.js';
 import { clearVethAddresses, freshVethMac } from './veth-handover.js';
 import { tapHostNic, vhostStep } from './vhost-net.js';
@@ -27,7 +27,7 @@ export async function attachBridged(
   const queues = endpoint.queues ?? 1;
   const mtu = endpoint.mtu ?? veth.mtu;
   const mac = endpoint.mac ?? veth.mac ?? randomLocalMac();
-  const bridgeName = linkName(run.ctx.nicId, 'b', run.ctx.owner);
+  const bridgeName = run.linkName('b');
   const bridge = await run.step('create bridge', async (nl) => {
     await nl.links.addBridge({ name: bridgeName, mtu: veth.mtu, mcastSnooping: false });
     // Registered before anything else can fail, by name (the ifindex is not known yet).
@@ -35,7 +35,7 @@ export async function attachBridged(
     return (await nl.links.get(bridgeName)).index;
   });
   await run.step('set bridge alias', (nl) => nl.links.setAlias(bridge, ownerAlias(run.ctx.nicId)));
-  const tap = await createTap(run, linkName(run.ctx.nicId, 't', run.ctx.owner), queues, mtu);
+  const tap = await createTap(run, queues, mtu);
   await freshVethMac(run, veth);
   await clearVethAddresses(run, veth);
   await run.step('join veth to bridge', async (nl) => {

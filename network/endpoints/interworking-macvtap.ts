@@ -7,7 +7,7 @@ import { openMacvtapQueues } from '../macvtap-device.js';
 import type { AttachRun } from './attach-run.js';
 import { unlessGone } from './attach-run.js';
 import { createMacvtapLink } from './macvtap-link.js';
-import { linkName, ownerAlias, randomLocalMac } from './names.js';
+import { ownerAlias, randomLocalMac } from './names.js';
 import type { VethEndpoint } from './types.js';
 import { clearVethAddresses, freshVethMac } from './veth-handover.js';
 import { tapHostNic, vhostStep } from './vhost-net.js';
@@ -24,7 +24,7 @@ export async function attachMacvtapModel(
   veth: Link,
 ): Promise<TapHostNic> {
   const queues = endpoint.queues ?? 1;
-  const name = linkName(run.ctx.nicId, 'm', run.ctx.owner);
+  const name = run.linkName('m');
   const mac = endpoint.mac ?? veth.mac ?? randomLocalMac();
   const mtu = endpoint.mtu ?? veth.mtu;
   // The macvtap cannot come up with its lower's MAC (macvlan_open: EADDRINUSE), so the veth

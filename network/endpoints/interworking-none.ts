@@ -4,7 +4,7 @@ import type { TapHostNic } from '../host-nic.js';
 import type { Link } from '../netlink/index.js';
 import type { AttachRun } from './attach-run.js';
 import { createTap } from './host-tap.js';
-import { linkName, randomLocalMac } from './names.js';
+import { randomLocalMac } from './names.js';
 import type { VethEndpoint } from './types.js';
 import { tapHostNic, vhostStep } from './vhost-net.js';
 
@@ -20,7 +20,7 @@ export async function attachNone(
 ): Promise<TapHostNic> {
   const queues = endpoint.queues ?? 1;
   const mtu = endpoint.mtu ?? veth.mtu;
-  const tap = await createTap(run, linkName(run.ctx.nicId, 't', run.ctx.owner), queues, mtu);
+  const tap = await createTap(run, queues, mtu);
   const vhost = await vhostStep(run, queues);
   return tapHostNic(run, {
     mac: endpoint.mac ?? veth.mac ?? randomLocalMac(),

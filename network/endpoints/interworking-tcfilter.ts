@@ -8,7 +8,7 @@ import type { AttachRun } from './attach-run.js';
 import { unlessGone } from './attach-run.js';
 import { createTap } from './host-tap.js';
 import { retryOnBusy } from './retry-busy.js';
-import { linkName, randomLocalMac } from './names.js';
+import { randomLocalMac } from './names.js';
 import type { VethEndpoint } from './types.js';
 import { tapHostNic, vhostStep } from './vhost-net.js';
 
@@ -68,7 +68,7 @@ export async function attachTcfilter(
 ): Promise<TapHostNic> {
   const queues = endpoint.queues ?? 1;
   const mtu = endpoint.mtu ?? veth.mtu;
-  const tap = await createTap(run, linkName(run.ctx.nicId, 't', run.ctx.owner), queues, mtu);
+  const tap = await createTap(run, queues, mtu);
   // Adding an ingress qdisc can raise a txqueuelen of 0 (as CNI leaves veths) to 1000; put it
   // back after the qdisc is gone (this undo runs after the qdisc's, being registered first).
   run.undo('restore veth txqueuelen', (client) =>

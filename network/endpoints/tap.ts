@@ -72,7 +72,7 @@ async function attachExisting(run: AttachRun, endpoint: TapEndpoint): Promise<Ta
 // A tap of our own, under the caller's name.
 async function attachCreated(run: AttachRun, endpoint: TapEndpoint): Promise<TapHostNic> {
   const queues = endpoint.queues ?? 1;
-  const tap = await createTap(run, endpoint.name, queues, endpoint.mtu);
+  const tap = await createTap(run, queues, endpoint.mtu, endpoint.name);
   const mtu = endpoint.mtu ?? (await run.step('read tap', (nl) => nl.links.get(tap.index))).mtu;
   const vhost = await vhostStep(run, queues);
   const mac = endpoint.mac ?? randomLocalMac();
