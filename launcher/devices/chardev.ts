@@ -97,17 +97,20 @@ export interface FileChardevSpec {
   id: string;
   file: string | FdRef;
   errPath?: string;
+  /** Overrides the error path of the file (e.g. 'console.path', the VmConfig field). */
+  fileField?: string;
 }
 
 // A file chardev (console log); QEMU opens the path itself, so fdsets work here.
 export function fileChardev(spec: FileChardevSpec): QemuDevice {
   const where = spec.errPath ?? 'chardev';
+  const field = spec.fileField ?? `${where}.file`;
   const target = (): string => {
-    if (typeof spec.file !== 'string') return formatFdPath(spec.file, `${where}.file`);
+    if (typeof spec.file !== 'string') return formatFdPath(spec.file, field);
     if (spec.file.length === 0) {
-      throw new ValidationError(`${where}.file`, spec.file, 'a file path may not be empty', 'PATH');
+      throw new ValidationError(field, spec.file, 'a file path may not be empty', 'PATH');
     }
-    return checkArgText(spec.file, `${where}.file`);
+    return checkArgText(spec.file, field);
   };
   const validate = (): void => {
     validateQemuId(spec.id, `${where}.id`);

@@ -14,7 +14,7 @@ export function serialConsole(id: string, target: ConsoleTarget, path = 'console
   const chardev =
     target.kind === 'socket'
       ? socketChardev({ id, fd: target.fd, errPath: path })
-      : fileChardev({ id, file: target.file, errPath: path });
+      : fileChardev({ id, file: target.file, errPath: path, fileField: `${path}.path` });
   const validate = (): void => {
     validateQemuId(id, `${path}.id`);
     chardev.validate();
