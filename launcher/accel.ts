@@ -133,6 +133,9 @@ export async function probeKvmBoot(
   }
 }
 
+// Probes running now, by cache file and key: callers that miss the cache together await one.
+const probesInFlight = new Map<string, Promise<Omit<AcceleratorChoice, 'cached'>>>();
+
 /**
  * Picks KVM or TCG for this host, probing once and caching the verdict.
  * $VMLAUNCH_ACCEL=kvm|tcg forces a choice.
@@ -158,10 +161,19 @@ export async function chooseAccelerator(
   const hit = file ? readCache(file, key, options.maxAgeMs ?? 7 * 24 * 3600 * 1000) : undefined;
   if (hit) return { ...hit.choice, cached: true };
 
-  const choice = await probeKvmBoot({ ...options, qemuBinary: qemu });
-  if (file) {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, JSON.stringify({ key, at: Date.now(), choice } satisfies CacheEntry));
+  if (!file) return { ...(await probeKvmBoot({ ...options, qemuBinary: qemu })), cached: false };
+  // Launches started together (T28: 20 VMs at once, cold cache) share one probe boot.
+  const flight = `${file}\0${key}`;
+  let probe = probesInFlight.get(flight);
+  if (probe === undefined) {
+    probe = probeKvmBoot({ ...options, qemuBinary: qemu })
+      .then((choice) => {
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, JSON.stringify({ key, at: Date.now(), choice } satisfies CacheEntry));
+        return choice;
+      })
+      .finally(() => probesInFlight.delete(flight));
+    probesInFlight.set(flight, probe);
   }
-  return { ...choice, cached: false };
+  return { ...(await probe), cached: false };
 }

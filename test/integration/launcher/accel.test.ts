@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useFakeQemuWorkspace } from '../../helpers/fake-qemu.js';
@@ -74,5 +74,27 @@ describe('chooseAccelerator', () => {
     expect(first).toMatchObject({ accel: 'kvm', cached: false });
     expect(second).toMatchObject({ accel: 'kvm', cached: true });
     expect(existsSync(cacheFile)).toBe(true);
+  });
+
+  it('lets twenty callers that miss the cache together share one probe boot (T28)', async () => {
+    const problem = kvmDeviceProblem();
+    if (problem !== undefined) {
+      const choice = await chooseAccelerator({ kernel: ws.kernel, cacheFile: false, env: {} });
+      expect(choice.reason).toContain(problem);
+      return;
+    }
+    const runs = join(ws.dir, 'together-runs');
+    const qemu = fakeQemu(
+      'together',
+      `echo run >> ${runs}; sleep 0.3; echo "Linux version x" >&3; exit 0`,
+    );
+    const cacheFile = join(ws.dir, 'together.json');
+    const choices = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        chooseAccelerator({ kernel: ws.kernel, qemuBinary: qemu, cacheFile, env: {} }),
+      ),
+    );
+    expect(choices.every((c) => c.accel === 'kvm' && !c.cached)).toBe(true);
+    expect(readFileSync(runs, 'utf8')).toBe('run\n');
   });
 });
