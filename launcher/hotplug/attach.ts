@@ -80,7 +80,11 @@ export async function attachNic(
 
   const deadline = deadlineOf(options);
   const undo = new UndoStack();
-  const progress: PlugProgress = { step: 'reserve-slot', deviceAdded: false };
+  const progress: PlugProgress = {
+    step: 'reserve-slot',
+    deviceAdded: false,
+    deviceMaybeAdded: false,
+  };
   const timings = { host: 0, qmp: 0 } as HotpluggedNic['timings'];
   let record: NicRecord | undefined;
   undo.push(`release id ${id}`, () => ctx.registry.releaseId(id));
@@ -128,12 +132,6 @@ export async function attachNic(
       ...(ctx.romfile !== undefined ? { romfile: ctx.romfile } : {}),
     });
     for (const device of devices) device.validate();
-
-    t = performance.now();
-    await plugOverQmp(ctx, named.fds, devices, undo, progress, deadline.left);
-    timings.qmp = Math.round(performance.now() - t);
-    closeOurs(); // QEMU holds its own copies now
-
     const hotplugged: HotpluggedNic = {
       id,
       mac: nic.kind === 'vfio' ? '' : nic.mac.toLowerCase(),
@@ -141,13 +139,28 @@ export async function attachNic(
       ...(attached ? { attached } : {}),
       timings,
     };
-    record = {
-      nic: hotplugged,
-      deviceId: nicQemuIds(id).device,
-      state: 'attached',
-      cleanup: undo.transfer(),
+    // The NIC becomes a record once QEMU may hold the device: removing it is then detach's job.
+    const register = (): NicRecord => {
+      closeOurs(); // QEMU holds its own copies now
+      const added: NicRecord = {
+        nic: hotplugged,
+        deviceId: nicQemuIds(id).device,
+        state: 'attached',
+        cleanup: undo.transfer(),
+      };
+      ctx.registry.add(added);
+      return added;
     };
-    ctx.registry.add(record);
+
+    t = performance.now();
+    try {
+      await plugOverQmp(ctx, named.fds, devices, undo, progress, deadline.left);
+    } catch (error) {
+      if (progress.deviceMaybeAdded) record = register();
+      throw error;
+    }
+    timings.qmp = Math.round(performance.now() - t);
+    record = register();
 
     const guest = ctx.guest;
     const exec = guest?.exec
@@ -166,6 +179,9 @@ export async function attachNic(
     ctx.logger?.debug({ nic: id, bus, timings }, 'NIC hot-plugged');
     return hotplugged;
   } catch (error) {
+    // A device QEMU may hold goes through detach (device_del, DEVICE_DELETED, then the rest);
+    // if the guest does not release it in time the NIC stays a pending unplug, its backend and
+    // host side intact until the late DEVICE_DELETED or VM exit (never pulled from under QEMU).
     const rollbackErrors = record ? await unplugForRollback(ctx, id) : await undo.unwind();
     throw new HotplugError(id, progress.step, error, rollbackErrors);
   }

@@ -10,13 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { UndoStack } from '../../network/undo.js';
 import type { FdRef, QemuDevice, QmpCommandSpec } from '../devices/types.js';
 import { QmpCommandError } from '../qmp/index.js';
-import {
-  CLEANUP_CALL_TIMEOUT,
-  isNotFound,
-  monitorAlive,
-  removeQuietly,
-  type HotplugContext,
-} from './context.js';
+import { removeQuietly, type HotplugContext } from './context.js';
 
 /** One fd to pass: ours, the name QEMU will know it by, and its role ('tap0', 'vhost1'). */
 export interface NamedFd {
@@ -47,10 +41,24 @@ export interface PlugProgress {
   /** Set before each step: the error of a failure is named after it. */
   step: string;
   deviceAdded: boolean;
+  /** device_add may have added the device although the attach failed: unplug before undo. */
+  deviceMaybeAdded: boolean;
 }
 
-// Sends the fds and the objects' commands; on failure the caller unwinds `undo`.
-/** @throws the QMP error of the failing step (progress.step names it). */
+/** One command of the pipeline: its step name, its reply, and what its outcome tells undo. */
+interface Sent {
+  step: string;
+  reply: Promise<unknown>;
+  /** Told the outcome, and whether the attach as a whole failed. */
+  settle?: (ok: boolean, error: unknown, attachFailed: boolean) => void;
+}
+
+// Sends the fds and the objects' commands in one pipeline; on failure the caller unwinds `undo`.
+// All commands go out without waiting for replies (QEMU runs them in order; launcher/qmp/lane.ts
+// keeps fd calls from overlapping), which saves a round trip per command. Every inverse is
+// registered before its command is sent, and every reply is awaited before deciding, so undo
+// knows exactly what QEMU did even when a step in the middle failed.
+/** @throws the QMP error of the first failing step (progress.step names it). */
 export async function plugOverQmp(
   ctx: HotplugContext,
   fds: readonly NamedFd[],
@@ -60,66 +68,68 @@ export async function plugOverQmp(
   callTimeout: () => number,
 ): Promise<void> {
   let consumed = false;
+  const sent: Sent[] = [];
   for (const { fd, name, role } of fds) {
-    progress.step = `getfd ${role}`;
     // Registered first: a getfd that timed out may still have been stored by QEMU.
     undo.push(`closefd ${name}`, () =>
       consumed ? undefined : removeQuietly(ctx, 'closefd', { fdname: name }),
     );
-    await ctx.qmp.getfd({ fdname: name, fd }, { timeout: callTimeout() });
+    const reply = ctx.qmp.getfd({ fdname: name, fd }, { timeout: callTimeout() });
+    sent.push({ step: `getfd ${role}`, reply });
   }
   for (const device of devices) {
     for (const command of device.toQmp()) {
-      progress.step = command.execute;
       if (command.execute === 'device_add') {
-        // A device_add cut short (timeout, abort, lost reply) may still have added the device:
-        // then rollback must unplug it before the backend goes. A refusal added nothing.
-        let maybeAdded = false;
-        undo.push(`device_del ${device.id} (if a cut-short device_add added it)`, () =>
-          maybeAdded ? unplugIfPresent(ctx, device.id) : undefined,
-        );
-        try {
-          // At least a second: a device_add given the last milliseconds of the deadline would
-          // almost surely time out after QEMU acted on it.
-          const timeout = Math.max(MIN_DEVICE_ADD_MS, callTimeout());
-          await ctx.qmp.execute('device_add', command.arguments, { timeout });
-        } catch (error) {
-          maybeAdded = !(error instanceof QmpCommandError);
-          throw error;
-        }
-        progress.deviceAdded = true;
+        // At least a second: a device_add given the last milliseconds of the deadline would
+        // almost surely time out after QEMU acted on it.
+        const timeout = Math.max(MIN_DEVICE_ADD_MS, callTimeout());
+        const reply = ctx.qmp.execute('device_add', command.arguments, { timeout });
+        sent.push({
+          step: 'device_add',
+          reply,
+          settle: (ok, error, attachFailed) => {
+            progress.deviceAdded = ok;
+            // Added though the attach failed, or cut short (timeout, abort, lost reply) after
+            // QEMU may have acted: the caller must unplug it (device_del, DEVICE_DELETED) before
+            // the backend and host side go. A refusal added nothing.
+            progress.deviceMaybeAdded = ok ? attachFailed : !(error instanceof QmpCommandError);
+          },
+        });
         continue;
       }
       pushRemoval(ctx, undo, device);
-      await ctx.qmp.execute(command.execute, command.arguments, { timeout: callTimeout() });
-      if (command.execute === 'netdev_add') consumed = true;
+      const reply = ctx.qmp.execute(command.execute, command.arguments, {
+        timeout: callTimeout(),
+      });
+      sent.push({
+        step: command.execute,
+        reply,
+        settle: (ok) => {
+          if (ok && command.execute === 'netdev_add') consumed = true;
+        },
+      });
     }
+  }
+  progress.step = sent[0]?.step ?? progress.step;
+  const outcomes = await Promise.allSettled(sent.map((s) => s.reply));
+  const at = outcomes.findIndex((outcome) => outcome.status === 'rejected');
+  const failed =
+    at < 0
+      ? undefined
+      : { step: sent[at]!.step, reason: (outcomes[at] as PromiseRejectedResult).reason as unknown };
+  outcomes.forEach((outcome, i) => {
+    const ok = outcome.status === 'fulfilled';
+    const reason = outcome.status === 'rejected' ? (outcome.reason as unknown) : undefined;
+    sent[i]!.settle?.(ok, reason, failed !== undefined);
+  });
+  if (failed !== undefined) {
+    progress.step = failed.step;
+    throw failed.reason;
   }
 }
 
 /** The least time a device_add gets, whatever is left of the attach deadline. */
 export const MIN_DEVICE_ADD_MS = 1000;
-/** How long a rollback waits for the guest to release a device a cut-short device_add added. */
-export const ROLLBACK_DELETE_MS = 10_000;
-
-// device_del and wait for DEVICE_DELETED; "not found" means device_add never added it.
-async function unplugIfPresent(ctx: HotplugContext, id: string): Promise<void> {
-  if (!monitorAlive(ctx)) return;
-  const deleted = ctx.qmp.expectEvent(
-    'DEVICE_DELETED',
-    (e: { data?: Record<string, unknown> }) => e.data?.device === id,
-    { timeout: ROLLBACK_DELETE_MS },
-  );
-  try {
-    await ctx.qmp.deviceDel({ id }, { timeout: CLEANUP_CALL_TIMEOUT });
-  } catch (error) {
-    deleted.cancel();
-    if (isNotFound(error)) return;
-    throw error;
-  }
-  await deleted;
-}
-
 // The inverse of a backend (netdev_del, chardev-remove), registered before it is created.
 function pushRemoval(ctx: HotplugContext, undo: UndoStack, device: QemuDevice): void {
   const removals: QmpCommandSpec[] = device.toQmpRemove();

@@ -53,7 +53,9 @@ export class QmpConnection {
   private greetingSeen: ((greeting: QmpGreeting) => void) | undefined;
   private closeError: Error | undefined;
   private readonly closeWaiters: Array<() => void> = [];
-  private readonly lane = new FdLane(() => this.pending.size + this.abandoned.size);
+  private readonly lane = new FdLane();
+  /** Ids of fd calls written and not answered yet (pending or abandoned). */
+  private readonly fdCalls = new Set<number>();
   /** The greeting QEMU sent, once connected. */
   greeting: QmpGreeting | undefined;
 
@@ -121,8 +123,8 @@ export class QmpConnection {
 
   /**
    * Sends a command with file descriptors attached (SCM_RIGHTS), as getfd and add-fd need.
-   * Calls with fds take the monitor alone: they wait until every earlier reply is in, and
-   * later calls wait for their reply, so QEMU cannot pair an fd with the wrong command.
+   * An fd call is written only once every earlier fd call has its reply, so QEMU cannot pair
+   * an fd with the wrong command; plain calls made after it are written right behind it.
    * @throws as execute(); NativeError when sendmsg fails.
    */
   async executeWithFds<T = unknown>(
@@ -179,27 +181,39 @@ export class QmpConnection {
     const timeout = options.timeout ?? this.defaultTimeout;
     let expire: ((error: Error) => void) | undefined;
     const deadline = new Deadline(`QMP ${command}`, timeout, options.signal, (e) => expire?.(e));
+    const withFds = fds.length > 0;
     let id: number | undefined;
-    let release: (() => void) | undefined;
     try {
-      // Plain calls on a free lane are written synchronously, in call order.
-      if (fds.length > 0) release = await this.lane.take(deadline);
-      else if (this.lane.busy) await this.lane.pass(deadline);
-      if (this.stateNow === 'closed') {
-        throw new QmpDisconnectedError(command, false, { cause: this.closeError });
-      }
-      deadline.throwIfExpired();
-      const callId = this.nextId++;
-      id = callId;
-      const request = { execute: command, arguments: args, id: callId };
-      const line = `${JSON.stringify(request)}\n`;
-      const reply = new Promise<unknown>((resolve, reject) => {
-        this.pending.set(callId, { command, resolve, reject });
-        expire = reject;
-      });
-      this.logger.debug({ id, command }, 'QMP: send');
-      if (fds.length === 0) this.transport.write(line);
-      else await deadline.race(this.transport.writeWithFds(line, fds));
+      // Written in call order (synchronously when nothing waits ahead); see lane.ts.
+      const { reply, sent } = await this.lane.submit(
+        withFds,
+        () => {
+          if (this.stateNow === 'closed') {
+            throw new QmpDisconnectedError(command, false, { cause: this.closeError });
+          }
+          deadline.throwIfExpired();
+          const callId = this.nextId++;
+          const line = `${JSON.stringify({ execute: command, arguments: args, id: callId })}\n`;
+          const answer = new Promise<unknown>((resolve, reject) => {
+            this.pending.set(callId, { command, resolve, reject });
+            expire = reject;
+          });
+          this.logger.debug({ id: callId, command }, 'QMP: send');
+          if (!withFds) {
+            this.transport.write(line);
+            id = callId;
+            return { reply: answer, sent: undefined };
+          }
+          this.fdCalls.add(callId);
+          const written = this.transport.writeWithFds(line, fds);
+          // A sendmsg that failed reached nobody: no reply will free the lane, so free it here.
+          written.catch(() => this.fdCallAnswered(callId));
+          id = callId;
+          return { reply: answer, sent: written };
+        },
+        deadline,
+      );
+      if (sent) await deadline.race(sent);
       return await reply;
     } catch (error) {
       if (id !== undefined && this.pending.delete(id) && this.stateNow !== 'closed') {
@@ -208,9 +222,12 @@ export class QmpConnection {
       throw error;
     } finally {
       deadline.dispose();
-      release?.();
-      this.lane.settled();
     }
+  }
+
+  // An fd call got its reply (or can never get one): the next fd call may be written.
+  private fdCallAnswered(id: number): void {
+    if (this.fdCalls.delete(id)) this.lane.answered();
   }
 
   private abandon(id: number): void {
@@ -265,11 +282,11 @@ export class QmpConnection {
 
   private reply(message: Record<string, unknown>): void {
     const id = message.id;
+    if (typeof id === 'number') this.fdCallAnswered(id);
     const call = typeof id === 'number' ? this.pending.get(id) : undefined;
     if (call === undefined || typeof id !== 'number') {
       if (typeof id === 'number' && this.abandoned.delete(id)) {
         this.logger.debug({ id }, 'QMP: dropped the late reply of an abandoned call');
-        this.lane.settled();
       } else {
         this.logger.warn({ id, error: message.error }, 'QMP: dropped a reply with an unknown id');
       }
@@ -293,7 +310,8 @@ export class QmpConnection {
       call.reject(new QmpDisconnectedError(call.command, true, { cause: error }));
     }
     this.abandoned.clear();
-    this.lane.settled();
+    this.fdCalls.clear();
+    this.lane.reset();
     this.hub.close(new QmpDisconnectedError(undefined, true, { cause: error }));
     for (const wake of this.closeWaiters.splice(0)) wake();
   }

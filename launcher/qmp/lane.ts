@@ -1,54 +1,93 @@
 // The fd lane. QEMU keeps the fds of the last recvmsg on the monitor's chardev until a command
 // takes them, and drops (closes) them when newer fds arrive first (chardev/char-socket.c,
-// tcp_chr_recv). A command that carries fds therefore runs alone: it waits until every earlier
-// reply is in, and later commands wait for its reply.
+// tcp_chr_recv); a recvmsg without fds leaves them alone. So only fd-carrying calls must not
+// overlap: one is written only once every earlier fd call has its reply (or its late reply, if
+// it was abandoned). Plain calls never wait for replies: they are pipelined, which is what
+// lets an attach send getfd, netdev_add and device_add in one go. Calls are written in call
+// order, so a plain call made after a waiting fd call waits behind it.
 import type { Deadline } from './deadline.js';
 
-/** Serialises fd-carrying calls against everything else on one connection. */
+/** One call waiting for its turn to be written. */
+interface Waiting {
+  fd: boolean;
+  run: () => void;
+}
+
+/** Orders the writes of one connection: call order, fd calls never overlapping. */
 export class FdLane {
-  private held: Promise<void> | undefined;
-  private idleWaiters: Array<() => void> = [];
+  private readonly queue: Waiting[] = [];
+  private fdUnanswered = 0;
 
-  /** `outstanding` counts calls QEMU has not answered yet (pending or abandoned). */
-  constructor(private readonly outstanding: () => number) {}
-
-  /** True while an fd call holds the lane. */
-  get busy(): boolean {
-    return this.held !== undefined;
+  /** How many fd calls are written and not answered yet (0 or 1). */
+  get fdCallsInFlight(): number {
+    return this.fdUnanswered;
   }
 
-  // Lets a plain call through once no fd call holds the lane.
-  async pass(deadline: Deadline): Promise<void> {
-    while (this.held !== undefined) await deadline.race(this.held);
-  }
-
-  // Takes the lane alone once nothing is outstanding; returns the function that releases it.
-  // When the lane is free it is taken synchronously, so calls made after this one queue behind.
-  async take(deadline: Deadline): Promise<() => void> {
-    while (this.held !== undefined) await deadline.race(this.held);
-    let wake!: () => void;
-    const held = new Promise<void>((resolve) => (wake = resolve));
-    this.held = held;
-    const release = (): void => {
-      if (this.held === held) this.held = undefined;
-      wake();
-    };
-    try {
-      while (this.outstanding() > 0) {
-        await deadline.race(new Promise<void>((resolve) => this.idleWaiters.push(resolve)));
+  /**
+   * Runs `write` (which writes the call and returns what the caller needs) as soon as the
+   * call may go: at once, synchronously, when nothing waits ahead of it. A write that throws
+   * wrote nothing. While queued, an expiring `deadline` takes the call out of the queue.
+   */
+  submit<T>(fd: boolean, write: () => T, deadline: Deadline): Promise<T> {
+    if (this.queue.length === 0 && this.mayGo(fd)) {
+      try {
+        return Promise.resolve(this.written(fd, write()));
+      } catch (error) {
+        return Promise.reject(asError(error));
       }
-    } catch (error) {
-      release();
-      throw error;
     }
-    return release;
+    return new Promise<T>((resolve, reject) => {
+      const entry: Waiting = {
+        fd,
+        run: () => {
+          try {
+            resolve(this.written(fd, write()));
+          } catch (error) {
+            reject(asError(error));
+          }
+        },
+      };
+      this.queue.push(entry);
+      deadline.race(new Promise<never>(() => undefined)).catch((error: unknown) => {
+        const at = this.queue.indexOf(entry);
+        if (at < 0) return; // already written
+        this.queue.splice(at, 1);
+        reject(asError(error));
+        this.pump();
+      });
+    });
   }
 
-  // Called whenever a reply settles (or the connection closes): wakes waiters once idle.
-  settled(): void {
-    if (this.outstanding() > 0 || this.idleWaiters.length === 0) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const wake of waiters) wake();
+  // An fd call's reply came (or its late reply, or the connection closed): the next may go.
+  answered(): void {
+    this.fdUnanswered = Math.max(0, this.fdUnanswered - 1);
+    this.pump();
   }
+
+  // The connection closed: nothing is in flight any more; queued calls run and fail.
+  reset(): void {
+    this.fdUnanswered = 0;
+    this.pump();
+  }
+
+  private mayGo(fd: boolean): boolean {
+    return !fd || this.fdUnanswered === 0;
+  }
+
+  private written<T>(fd: boolean, result: T): T {
+    if (fd) this.fdUnanswered += 1;
+    return result;
+  }
+
+  // Writes queued calls in order for as long as the head may go.
+  private pump(): void {
+    while (this.queue.length > 0 && this.mayGo(this.queue[0]!.fd)) {
+      this.queue.shift()!.run();
+    }
+  }
+}
+
+// What a throw carried, as an Error (writes and deadlines only throw Errors).
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }

@@ -1,7 +1,7 @@
 // vm.attach() against a scripted QEMU: the QMP transcript of each kind, and rollback from a
 // failure at each step - QEMU's fd table, our fds and the host side end as they were before.
 import { fstatSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { attachNic } from '../../../../launcher/hotplug/attach.js';
 import {
   HotplugError,
@@ -14,6 +14,22 @@ import { failingAttach, rigPerTest, TAP, tapNic, type FakeQemu } from './harness
 const start = rigPerTest();
 
 describe('attaching a tap NIC', () => {
+  it('pipelines the commands: netdev_add and device_add are on their way before getfd is answered', async () => {
+    const rg = await start({
+      script: (c) => (c.execute === 'getfd' ? 'apply-silently' : undefined),
+    });
+    const attaching = attachNic(rg.ctx, TAP, { id: 'hp0', timeout: 5000 });
+    await vi.waitFor(() => expect(rg.qemu.transcript.length).toBe(4));
+    expect(rg.qemu.transcript.slice(1).map((t) => t.split(' ')[0])).toEqual([
+      'getfd',
+      'netdev_add',
+      'device_add',
+    ]);
+    const getfd = rg.qemu.fake.received[1]!;
+    rg.qemu.fake.reply(getfd); // the late reply; the other two were answered already
+    await expect(attaching).resolves.toMatchObject({ id: 'hp0', bus: 'rp0' });
+  });
+
   it('passes each queue fd with getfd under a name of its own, then netdev_add and device_add on a free root port', async () => {
     const rg = await start({ nic: () => tapNic('x', 2) });
     const nic = await attachNic(rg.ctx, TAP, { id: 'hp0' });
@@ -130,6 +146,9 @@ describe('rolling back a failed attach', () => {
     expect(rg.qemu.transcript.slice(1).map((t) => t.replace(/_[0-9a-f]{8}_/, '_*_'))).toEqual([
       'getfd vml_hp0_*_tap0',
       'getfd vml_hp0_*_tap1',
+      'netdev_add netdev-hp0', // pipelined behind the getfds; refused: no fd named tap1
+      'device_add nic-hp0', // refused too: no such netdev
+      'netdev_del netdev-hp0', // "not found": fine
       'closefd vml_hp0_*_tap1', // "not found": fine, it never got there
       'closefd vml_hp0_*_tap0',
     ]);
@@ -148,6 +167,7 @@ describe('rolling back a failed attach', () => {
     expect(error.step).toBe('netdev_add');
     expect(rg.qemu.transcript.slice(3)).toEqual([
       'netdev_add netdev-hp0',
+      'device_add nic-hp0', // pipelined; refused: no such netdev, so nothing to unplug
       'netdev_del netdev-hp0',
       expect.stringMatching(/^closefd .*tap1$/),
       expect.stringMatching(/^closefd .*tap0$/),
@@ -203,7 +223,33 @@ describe('rolling back a failed attach', () => {
       interrupted: true,
       code: 'HOTPLUG_INTERRUPTED',
     });
-    expect(rg.qemu.transcript.at(-1)).toBe('netdev_add netdev-hp0');
+    // device_add was already on its way (pipelined) when QEMU died; nothing came after it.
+    expect(rg.qemu.transcript.slice(-2)).toEqual(['netdev_add netdev-hp0', 'device_add nic-hp0']);
+    expect(rg.host.detached).toBe(1);
+  });
+
+  it('a device_add that succeeded after an earlier step failed is unplugged before the backend goes', async () => {
+    const rg = await start({
+      // netdev_add is refused, yet device_add finds a (stale) netdev of that id and succeeds.
+      script: (c) =>
+        c.execute === 'netdev_add'
+          ? { error: "Duplicate ID 'netdev-hp0' for netdev" }
+          : c.execute === 'device_del'
+            ? { events: [['DEVICE_DELETED', { device: 'nic-hp0' }]] }
+            : undefined,
+    });
+    rg.qemu.netdevs.set('netdev-hp0', []);
+    const error = await failingAttach(rg);
+    expect(error.step).toBe('netdev_add');
+    expect(error.rollbackErrors).toEqual([]);
+    expect(rg.qemu.transcript.slice(2)).toEqual([
+      'netdev_add netdev-hp0',
+      'device_add nic-hp0',
+      'device_del nic-hp0',
+      'netdev_del netdev-hp0',
+      expect.stringMatching(/^closefd .*tap0$/),
+    ]);
+    expect(rg.qemu.openFds).toBe(0);
     expect(rg.host.detached).toBe(1);
   });
 

@@ -110,6 +110,13 @@ export class FakeQemu {
         const names = [a.fd, a.fds, a.vhostfd, a.vhostfds]
           .filter((v): v is string => typeof v === 'string')
           .flatMap((v) => v.split(':'));
+        // Like QEMU: an unknown fd name, chardev or a taken id refuses the whole command.
+        const missing = names.find((n) => !this.namedFds.has(n));
+        if (missing !== undefined)
+          return ['GenericError', `No file descriptor named ${missing} found`];
+        if (a.chardev !== undefined && !this.chardevs.has(a.chardev))
+          return ['GenericError', `chardev "${a.chardev}" not found`];
+        if (this.netdevs.has(id)) return ['GenericError', `Duplicate ID '${id}' for netdev`];
         const fds = names.map((n) => this.namedFds.get(n)!);
         for (const n of names) this.namedFds.delete(n);
         this.netdevs.set(id, fds);
@@ -129,6 +136,12 @@ export class FakeQemu {
         if (!this.chardevs.delete(id)) return ['GenericError', `Chardev '${id}' not found`];
         return undefined;
       case 'device_add':
+        if (a.netdev !== undefined && !this.netdevs.has(a.netdev))
+          return [
+            'GenericError',
+            `Property '${String(a.driver)}.netdev' can't find value '${a.netdev}'`,
+          ];
+        if (this.devices.has(id)) return ['GenericError', `Duplicate device ID '${id}'`];
         this.devices.add(id);
         return undefined;
       case 'device_del':

@@ -90,30 +90,22 @@ describe('a VFIO attach that fails at device_add (T26)', () => {
     expect(fake.driverOf(ADDR)).toBe('ixgbe');
   });
 
-  // KNOWN BUG, marked `it.fails` until fixed (flip it to `it` then): launcher/hotplug/qmp-plug.ts
-  // unplugIfPresent rejects when DEVICE_DELETED does not come within ROLLBACK_DELETE_MS, and the
-  // attach's undo stack goes on to 'detach host side', which unbinds vfio-pci while QEMU still
-  // holds the device (on a real host that sysfs write blocks until QEMU lets go). The rollback
-  // should keep the NIC as a pending unplug instead (as unplugForRollback does for a NIC that
-  // reached the registry), leaving the host side to the late DEVICE_DELETED or the VM's exit.
-  it.fails(
-    'T26: a device_add cut short whose device the guest never releases leaves the NIC on vfio-pci',
-    async () => {
-      const { rg, fake, heldAtUnbind } = await vfioRig((c) =>
-        c.execute === 'device_add' ? 'apply-silently' : undefined,
-      );
-      const error = await attachNic(rg.ctx, PHYSICAL, { id: 'hp0', timeout: 200 }).catch(
-        (e: unknown) => e,
-      );
-      expect(error).toBeInstanceOf(HotplugError);
-      expect(rg.qemu.devices.has(DEVICE)).toBe(true);
-      // QEMU still holds the device: the host driver must not be rebound under it.
-      expect(heldAtUnbind).toEqual([]);
-      expect(fake.driverOf(ADDR)).toBe('vfio-pci');
-      expect((error as HotplugError).rollbackErrors.map((e) => e.message).join('\n')).toMatch(
-        /DEVICE_DELETED/,
-      );
-    },
-    20_000,
-  );
+  // A device the guest never releases: the rollback keeps the NIC as a pending unplug, so the
+  // host driver is never rebound while QEMU still holds the device.
+  it('T26: a device_add cut short whose device the guest never releases leaves the NIC on vfio-pci', async () => {
+    const { rg, fake, heldAtUnbind } = await vfioRig((c) =>
+      c.execute === 'device_add' ? 'apply-silently' : undefined,
+    );
+    const error = await attachNic(rg.ctx, PHYSICAL, { id: 'hp0', timeout: 200 }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(HotplugError);
+    expect(rg.qemu.devices.has(DEVICE)).toBe(true);
+    // QEMU still holds the device: the host driver must not be rebound under it.
+    expect(heldAtUnbind).toEqual([]);
+    expect(fake.driverOf(ADDR)).toBe('vfio-pci');
+    expect((error as HotplugError).rollbackErrors.map((e) => e.message).join('\n')).toMatch(
+      /DEVICE_DELETED/,
+    );
+  }, 20_000);
 });

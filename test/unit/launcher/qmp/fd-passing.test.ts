@@ -54,30 +54,84 @@ describe('passing fds over the QMP socket', () => {
     expect(await added).toEqual({ fdsetId: 2, fd: 25 });
   });
 
-  it('keeps byte order: a large queued write goes out before the fd, later writes after it', async () => {
+  it('keeps byte order and pipelines: the fd call and the call after it go out without waiting for replies', async () => {
     pair = await connectedToFake();
     const { qmp, fake } = pair;
     const big = qmp.execute('big', { blob: 'y'.repeat(4 * 1024 * 1024) });
     const getfd = qmp.getfd({ fdname: 'f', fd });
     const after = qmp.execute('after');
     const bigCommand = await fake.nextCommand();
-    expect(bigCommand.execute).toBe('big');
-    expect(bigCommand.fds).toEqual([]);
-    // The fd command waits until QEMU answered everything sent before it (lane.ts).
-    await settle();
-    expect(fake.received.map((c) => c.execute)).toEqual(['qmp_capabilities', 'big']);
-    fake.reply(bigCommand);
     const getfdCommand = await fake.nextCommand();
-    expect(getfdCommand.execute).toBe('getfd');
+    const afterCommand = await fake.nextCommand();
+    expect([bigCommand, getfdCommand, afterCommand].map((c) => c.execute)).toEqual([
+      'big',
+      'getfd',
+      'after',
+    ]);
+    expect(bigCommand.fds).toEqual([]);
     expect(getfdCommand.fds).toHaveLength(1);
+    expect(fileIdentity(getfdCommand.fds[0]!)).toBe(fileIdentity(fd));
+    expect(afterCommand.fds).toEqual([]);
     closeFd(getfdCommand.fds[0]!);
+    for (const command of [bigCommand, getfdCommand, afterCommand]) fake.reply(command);
+    await Promise.all([big, getfd, after]);
+  });
+
+  it('writes a second fd call only after the first one is answered, and a later plain call waits behind it', async () => {
+    pair = await connectedToFake();
+    const { qmp, fake } = pair;
+    const first = qmp.getfd({ fdname: 'a', fd });
+    const second = qmp.getfd({ fdname: 'b', fd });
+    const after = qmp.execute('after');
+    const firstCommand = await fake.nextCommand();
+    expect(firstCommand.arguments).toEqual({ fdname: 'a' });
     await settle();
-    expect(fake.received.map((c) => c.execute)).not.toContain('after');
-    fake.reply(getfdCommand);
+    expect(fake.received.map((c) => c.execute)).toEqual(['qmp_capabilities', 'getfd']);
+    for (const received of firstCommand.fds) closeFd(received);
+    fake.reply(firstCommand);
+    const secondCommand = await fake.nextCommand();
+    expect(secondCommand.arguments).toEqual({ fdname: 'b' });
+    expect(secondCommand.fds).toHaveLength(1);
+    for (const received of secondCommand.fds) closeFd(received);
+    expect((await fake.nextCommand()).execute).toBe('after');
+    fake.reply(secondCommand);
+    fake.reply(fake.received.at(-1)!);
+    await Promise.all([first, second, after]);
+  });
+
+  it('keeps the lane for an fd call that timed out until its late reply comes', async () => {
+    pair = await connectedToFake();
+    const { qmp, fake } = pair;
+    const abandoned = qmp.getfd({ fdname: 'a', fd }, { timeout: 30 });
+    const firstCommand = await fake.nextCommand();
+    for (const received of firstCommand.fds) closeFd(received);
+    await expect(abandoned).rejects.toMatchObject({ code: 'QMP_TIMEOUT' });
+    const next = qmp.getfd({ fdname: 'b', fd });
+    await settle();
+    expect(fake.received.map((c) => c.execute)).toEqual(['qmp_capabilities', 'getfd']);
+    fake.reply(firstCommand); // the late reply frees the lane
+    const secondCommand = await fake.nextCommand();
+    expect(secondCommand.arguments).toEqual({ fdname: 'b' });
+    for (const received of secondCommand.fds) closeFd(received);
+    fake.reply(secondCommand);
+    await next;
+  });
+
+  it('drops a queued fd call whose deadline passes, and writes the calls queued behind it', async () => {
+    pair = await connectedToFake();
+    const { qmp, fake } = pair;
+    const first = qmp.getfd({ fdname: 'a', fd });
+    const queued = qmp.getfd({ fdname: 'b', fd }, { timeout: 30 });
+    const after = qmp.execute('after');
+    const firstCommand = await fake.nextCommand();
+    for (const received of firstCommand.fds) closeFd(received);
+    await expect(queued).rejects.toMatchObject({ code: 'QMP_TIMEOUT' });
     const afterCommand = await fake.nextCommand();
     expect(afterCommand.execute).toBe('after');
     fake.reply(afterCommand);
-    await Promise.all([big, getfd, after]);
+    fake.reply(firstCommand);
+    await Promise.all([first, after]);
+    expect(fake.received.map((c) => c.execute)).toEqual(['qmp_capabilities', 'getfd', 'after']);
   });
 
   it('surfaces a refused getfd as a command error and keeps the connection usable', async () => {
