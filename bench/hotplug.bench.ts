@@ -2,11 +2,15 @@
 // Part 1: 20 rounds of vm.attach (a tcfilter veth) -> the guest sees the NIC -> vm.detach ->
 // the guest no longer shows it; p50/p95 per phase. Part 2, the QMP part alone: our QMP client
 // against a minimal python3 stdlib client on a second QMP monitor of the same QEMU, both doing
-// getfd (SCM_RIGHTS) + netdev_add + device_add, then device_del + netdev_del, with identical
-// arguments, on tap fds the bench opens in its netns and hands over (python gets its copy over
-// a unix socketpair), rounds alternating. Only the commands' round trips are timed on both
-// sides; the guest's own work between them (binding, then releasing the NIC) is waited for
-// untimed and reported apart. Last line: `hotplug-qmp-ratio: <ours / python>` (target <= 1.0).
+// getfd (SCM_RIGHTS) + netdev_add + device_add with identical arguments, on tap fds the bench
+// opens in its netns and hands over (python gets its copy over a unix socketpair). Ours sends
+// the three as vm.attach does (launcher/hotplug/qmp-plug.ts: pipelined, the fd lane keeping
+// fd calls apart); python sends one and waits for its reply, as a minimal client does. A third
+// variant, ours one call at a time, shows the client alone. Then each side unplugs its device
+// (device_del, DEVICE_DELETED, netdev_del): timed and reported apart (netdev_del is mostly the
+// kernel tearing the tap down), the guest's own work between the steps untimed. Rounds rotate
+// the order of the three variants so drift on a shared host hits all alike.
+// Last line: `hotplug-qmp-ratio: <ours / python>` for the attach commands (target <= 1.0).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -87,7 +91,8 @@ const fmt = (v: number[]): string =>
 /** The same QMP work for both clients: argument objects of one round. */
 function roundArgs(tag: string, i: number, bus: string) {
   const [id, fdname, netdev] = [`nic-bq${tag}${i}`, `fd-bq${tag}${i}`, `netdev-bq${tag}${i}`];
-  const mac = `52:54:00:b0:${tag === 'o' ? '0a' : '0b'}:${i.toString(16).padStart(2, '0')}`;
+  const byte = { o: '0a', p: '0b', s: '0c' }[tag] ?? '0d';
+  const mac = `52:54:00:b0:${byte}:${i.toString(16).padStart(2, '0')}`;
   return {
     fdname,
     mac,
@@ -111,34 +116,68 @@ function pythonLine(c: PythonClient, req: unknown) {
     .then((r) => JSON.parse(String(r.value)) as { ms: number[]; unplugMs?: number });
 }
 
-// Part 2, ours: the three attach commands timed, then device_del + netdev_del timed.
-async function oursRound(qmp: QmpClient, vm: Vm, ns: string, i: number, bus: string) {
-  const a = roundArgs('o', i, bus);
-  const { fds } = tapOpen(ns, `vqo${i}`, { queues: 1, vnetHdr: true });
+/** Times of one round: the attach commands, the unplug commands, per command where known. */
+interface Round {
+  attach: number;
+  unplug: number;
+  ms: number[];
+  unplugMs: number;
+}
+
+// Part 2, ours: the three attach commands (pipelined as vm.attach sends them, or one at a time),
+// then device_del + netdev_del, each part timed.
+async function oursRound(
+  qmp: QmpClient,
+  vm: Vm,
+  ns: string,
+  tag: string,
+  i: number,
+  bus: string,
+  pipelined: boolean,
+): Promise<Round> {
+  const a = roundArgs(tag, i, bus);
+  const { fds } = tapOpen(ns, `vq${tag}${i}`, { queues: 1, vnetHdr: true });
   const fd = fds[0]!;
   const timed = async (call: () => Promise<unknown>): Promise<number> => {
     const t = process.hrtime.bigint();
     await call();
     return since(t);
   };
-  const ms = [
-    await timed(() => qmp.getfd({ fdname: a.fdname, fd })),
-    await timed(() => qmp.netdevAdd(a.netdev)),
-    await timed(() => qmp.deviceAdd(a.device)),
-  ];
+  let ms: number[] = [];
+  const t0 = process.hrtime.bigint();
+  if (pipelined) {
+    await Promise.all([
+      qmp.getfd({ fdname: a.fdname, fd }),
+      qmp.netdevAdd(a.netdev),
+      qmp.deviceAdd(a.device),
+    ]);
+  } else {
+    ms = [
+      await timed(() => qmp.getfd({ fdname: a.fdname, fd })),
+      await timed(() => qmp.netdevAdd(a.netdev)),
+      await timed(() => qmp.deviceAdd(a.device)),
+    ];
+  }
+  const attach = since(t0);
   closeFd(fd);
   await waitForGuestMac(vm.guest, a.mac, true);
   const gone = qmp.expectEvent('DEVICE_DELETED', (e) => e.data?.device === a.device.id, {
     timeout: 30_000,
   });
-  ms.push(await timed(() => qmp.deviceDel({ id: a.device.id })));
+  const del = await timed(() => qmp.deviceDel({ id: a.device.id }));
   const unplugMs = await timed(() => gone.promise);
-  ms.push(await timed(() => qmp.netdevDel({ id: a.netdev.id })));
-  return { ms, unplugMs };
+  const netdevDel = await timed(() => qmp.netdevDel({ id: a.netdev.id }));
+  return { attach, unplug: del + netdevDel, ms: [...ms, del, netdevDel], unplugMs };
 }
 
 // Part 2, python: the bench opens the tap and sends it over; python times the same commands.
-async function pythonRound(c: PythonClient, vm: Vm, ns: string, i: number, bus: string) {
+async function pythonRound(
+  c: PythonClient,
+  vm: Vm,
+  ns: string,
+  i: number,
+  bus: string,
+): Promise<Round> {
   const a = roundArgs('p', i, bus);
   const { fds } = tapOpen(ns, `vqp${i}`, { queues: 1, vnetHdr: true });
   const reply = pythonLine(c, { op: 'add', ...a });
@@ -147,7 +186,13 @@ async function pythonRound(c: PythonClient, vm: Vm, ns: string, i: number, bus: 
   const add = await reply;
   await waitForGuestMac(vm.guest, a.mac, true);
   const del = await pythonLine(c, { op: 'del', device: a.device.id, netdev: a.netdev.id });
-  return { ms: [...add.ms, ...del.ms], unplugMs: del.unplugMs ?? 0 };
+  const sum = (v: number[]) => v.reduce((x, y) => x + y, 0);
+  return {
+    attach: sum(add.ms),
+    unplug: sum(del.ms),
+    ms: [...add.ms, ...del.ms],
+    unplugMs: del.unplugMs ?? 0,
+  };
 }
 
 // Runs both parts on one VM and prints the report.
@@ -242,47 +287,54 @@ async function main(): Promise<void> {
     const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
     if ((await lines.next()).value !== 'ready') throw new Error('python client did not start');
     const client: PythonClient = { py: child, lines, ctl: ctlOurs };
-    type Round = { ms: number[]; unplugMs: number };
     const ours: Round[] = [];
+    const seq: Round[] = [];
     const theirs: Round[] = [];
-    // ABBA order (ours first in even rounds, python first in odd ones), so drift on a shared
-    // host hits both alike; more rounds than part 1 because each takes only ~25 ms of QMP.
+    const turns = [
+      (i: number) =>
+        oursRound(running.qmp, running, ns!.path, 'o', i, bus, true).then((r) => ours.push(r)),
+      (i: number) => pythonRound(client, running, ns!.path, i, bus).then((r) => theirs.push(r)),
+      (i: number) =>
+        oursRound(running.qmp, running, ns!.path, 's', i, bus, false).then((r) => seq.push(r)),
+    ];
+    // Round -1 warms up; the order of the three rotates every round.
     for (let i = -1; i < QMP_ROUNDS; i++) {
-      const ourTurn = () => oursRound(running.qmp, running, ns!.path, i + 1, bus);
-      const theirTurn = () => pythonRound(client, running, ns!.path, i + 1, bus);
-      let o, p;
-      if (i % 2 === 0) {
-        o = await ourTurn();
-        p = await theirTurn();
-      } else {
-        p = await theirTurn();
-        o = await ourTurn();
-      }
-      if (i < 0) continue;
-      ours.push(o);
-      theirs.push(p);
+      const k = i + 1;
+      for (let j = 0; j < turns.length; j++) await turns[(k + j) % turns.length]!(k);
+      if (i < 0) [ours, theirs, seq].forEach((rs) => rs.splice(0));
     }
-    const total = (rs: Round[]) => rs.map((r) => r.ms.reduce((a, b) => a + b, 0));
-    const cmd = (k: number) => (rs: Round[]) =>
-      pct(
-        rs.map((r) => r.ms[k]!),
-        50,
-      ).toFixed(2);
-    const perCommand = ['getfd', 'netdev_add', 'device_add', 'device_del', 'netdev_del']
-      .map((name, k) => `${name} ${cmd(k)(ours)}/${cmd(k)(theirs)}`)
+    const p50 = (rs: Round[], part: (r: Round) => number) => pct(rs.map(part), 50);
+    const cmd = (rs: Round[], k: number) => p50(rs, (r) => r.ms[k]!).toFixed(2);
+    const perCommand = ['getfd', 'netdev_add', 'device_add']
+      .map((name, k) => `${name} ${cmd(seq, k)}/${cmd(theirs, k)}`)
       .join(', ');
+    const attachOf = (r: Round) => r.attach;
     console.log(
-      `QMP part, vmlaunch client (getfd+netdev_add+device_add, device_del+netdev_del; ${QMP_ROUNDS} rounds ABBA): ${fmt(total(ours))}`,
+      `QMP attach part (getfd+netdev_add+device_add; ${QMP_ROUNDS} rounds, order rotating):`,
     );
     console.log(
-      `QMP part, python3 stdlib client (same commands, same QEMU): ${fmt(total(theirs))}`,
+      `  vmlaunch client, as vm.attach sends them (pipelined): ${fmt(ours.map(attachOf))}`,
     );
-    console.log(`QMP part per command, p50 ms ours/python: ${perCommand}`);
-    const unplug = (rs: Round[]) => fmt(rs.map((r) => r.unplugMs));
+    console.log(`  vmlaunch client, one call at a time:                 ${fmt(seq.map(attachOf))}`);
     console.log(
-      `guest unplug wait, untimed above (device_del reply -> DEVICE_DELETED): ours ${unplug(ours)}; python ${unplug(theirs)}`,
+      `  python3 stdlib client, one call at a time:           ${fmt(theirs.map(attachOf))}`,
     );
-    console.log(`hotplug-qmp-ratio: ${(pct(total(ours), 50) / pct(total(theirs), 50)).toFixed(3)}`);
+    console.log(`  per command, p50 ms ours (one at a time)/python: ${perCommand}`);
+    console.log(
+      `  one at a time, ours/python: ${(p50(seq, attachOf) / p50(theirs, attachOf)).toFixed(3)}`,
+    );
+    const unplugOf = (r: Round) => r.unplug;
+    const unplugCmd = (rs: Round[], k: number) => p50(rs, (r) => r.ms.at(k)!).toFixed(2);
+    console.log(
+      `QMP unplug part (device_del + netdev_del, guest wait untimed): ours ${fmt(ours.map(unplugOf))}; ` +
+        `python ${fmt(theirs.map(unplugOf))}; device_del ${unplugCmd(ours, -2)}/${unplugCmd(theirs, -2)}, ` +
+        `netdev_del ${unplugCmd(ours, -1)}/${unplugCmd(theirs, -1)} ms; ratio ${(p50(ours, unplugOf) / p50(theirs, unplugOf)).toFixed(3)}`,
+    );
+    const waitOf = (r: Round) => r.unplugMs;
+    console.log(
+      `guest unplug wait, untimed above (device_del reply -> DEVICE_DELETED): ours ${fmt(ours.map(waitOf))}; python ${fmt(theirs.map(waitOf))}`,
+    );
+    console.log(`hotplug-qmp-ratio: ${(p50(ours, attachOf) / p50(theirs, attachOf)).toFixed(3)}`);
   } finally {
     py?.stdin?.end();
     if (py && py.exitCode === null) py.kill('SIGKILL');
