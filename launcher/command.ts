@@ -19,6 +19,7 @@ import { pcieRootPort } from './devices/pcie-root-port.js';
 import { qmpMonitor } from './devices/qmp-monitor.js';
 import { serialConsole } from './devices/serial-console.js';
 import type { ArgGroup, FdRef, QemuDevice } from './devices/types.js';
+import { sandboxArgs } from './sandbox.js';
 import { formatShellCommand } from './shell-quote.js';
 import type { VmConfig } from './vm-config.js';
 import { validateVmConfig } from './vm-config.js';
@@ -104,6 +105,7 @@ export function buildCommand(config: VmConfig, nics: readonly HostNic[] = []): B
       'memory-backend': memory ? MEMORY_BACKEND_ID : undefined,
     }),
     accelArgs(config.accel),
+    ...(config.sandbox ? [sandboxArgs(config.sandbox)] : []),
     ...(config.cpu !== undefined ? [cpuArgs(config.cpu)] : []),
     sizingArgs(config.memory.sizeMiB, config.cpus),
     bootArgs(

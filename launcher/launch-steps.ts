@@ -10,6 +10,7 @@ import type { LaunchDeps, LaunchOptions } from './launch.js';
 import type { Logger } from './log.js';
 import type { QemuProcess } from './process.js';
 import { QmpTimeoutError, type QmpClient } from './qmp/index.js';
+import { resolveSandbox } from './sandbox.js';
 import { tcgClockArgs } from './tcg-clock.js';
 import type { VmConfig } from './vm-config.js';
 
@@ -21,6 +22,7 @@ export function vmConfig(
   consoleFd: number,
   vhostUser: boolean,
 ): VmConfig {
+  const sandbox = resolveSandbox(options.sandbox);
   return {
     ...(options.qemu ? { qemu: options.qemu } : {}),
     machine: {
@@ -45,6 +47,7 @@ export function vmConfig(
     qmp: { fd: qmpFd },
     console: { kind: 'fd', fd: consoleFd },
     ...(options.paused ? { paused: true } : {}),
+    ...(sandbox ? { sandbox } : {}),
   };
 }
 
@@ -99,14 +102,18 @@ export async function connectBeforeExit(
       new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000)),
     ]);
     if (exit !== undefined) {
+      // SIGSYS is the seccomp filter's verdict (-sandbox): a call QEMU made is denied.
+      const sandboxed = exit.signal === 'SIGSYS';
       throw new LaunchError(
-        'QEMU exited before QMP was ready',
+        sandboxed
+          ? 'QEMU was killed by its seccomp sandbox before QMP was ready (a denied system call)'
+          : 'QEMU exited before QMP was ready',
         {
           argv: qemu.argv,
           step: 'qmp-connect',
           exit,
           stderrTail: qemu.stderrTail(),
-          code: 'QEMU_EXITED',
+          code: sandboxed ? 'SANDBOX_KILLED' : 'QEMU_EXITED',
         },
         { cause: error },
       );

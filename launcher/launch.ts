@@ -8,6 +8,7 @@ import type { Endpoint } from '../network/endpoints/types.js';
 import type { HostNic } from '../network/host-nic.js';
 import { attachEndpoint } from '../network/endpoints/attach.js';
 import { UndoStack } from '../network/undo.js';
+import { UnsupportedError } from '../network/errors.js';
 import {
   resolveTemplate,
   type TemplateName,
@@ -15,12 +16,16 @@ import {
 } from '../qemu-templates/index.js';
 import { chooseAccelerator, type AcceleratorChoice } from './accel.js';
 import { buildCommand, type BuiltCommand } from './command.js';
+import { accelForIdentity, prepareConfinement } from './confinement.js';
 import { SerialConsole } from './console.js';
 import type { Accel } from './devices/machine-args.js';
 import { LaunchError } from './errors.js';
 import { defaultLogger, type Logger } from './log.js';
 import { spawnQemu, type QemuProcess } from './process.js';
 import { connectQmp } from './qmp/index.js';
+import type { RunAs } from './run-as.js';
+import type { SandboxOption } from './sandbox.js';
+import { probeSandbox } from './sandbox-probe.js';
 import { SocketChannel } from './socket-channel.js';
 import { tcgClockArgs } from './tcg-clock.js';
 import { Vm } from './vm.js';
@@ -47,6 +52,7 @@ export interface LaunchDeps {
   chooseAccelerator: typeof chooseAccelerator;
   spawnQemu: typeof spawnQemu;
   connectQmp: typeof connectQmp;
+  probeSandbox: typeof probeSandbox;
 }
 
 /** What to launch. */
@@ -77,6 +83,11 @@ export interface LaunchOptions {
   consoleLog?: string;
   /** Greeting + negotiation deadline in ms (default 30 s). */
   qmpConnectTimeout?: number;
+  /** QEMU's seccomp filter: true (default) denies every group (obsolete, elevatePrivileges,
+   *  spawn, resourceControl); a policy allows some; false runs without. Probed once per binary. */
+  sandbox?: SandboxOption;
+  /** Run QEMU under this user (set before exec; vmlaunch must be root). Default: our uid. */
+  runAs?: RunAs;
   logger?: Logger;
   deps?: Partial<LaunchDeps>;
 }
@@ -92,6 +103,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     chooseAccelerator,
     spawnQemu,
     connectQmp,
+    probeSandbox,
     ...options.deps,
   };
   // The VM's id: in its logs and in the names of the host links attached for it.
@@ -110,9 +122,10 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     checkReadable(options.kernel, 'kernel');
     if (options.initrd !== undefined) checkReadable(options.initrd, 'initrd');
     if (options.consoleLog !== undefined) checkLogWritable(options.consoleLog, 'consoleLog');
-    // The whole config, checked before any endpoint is attached (NICs are checked once known);
-    // without endpoints the real build below checks it all before anything is spawned.
-    if (options.endpoints?.length) {
+    const { sandbox, identity } = await prepareConfinement(options);
+    // The whole config, checked before any endpoint is attached or the sandbox probe spawns
+    // QEMU (NICs are checked once known); otherwise the real build below checks it all first.
+    if (options.endpoints?.length || sandbox) {
       const probe = new SocketChannel();
       try {
         buildCommand(vmConfig(options, 'tcg', probe.childFd, probe.parentFd, false));
@@ -120,11 +133,18 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
         probe.close();
       }
     }
+    step = 'sandbox';
+    if (sandbox) await deps.probeSandbox({ qemuBinary: options.qemu, policy: sandbox, logger });
+    if (sandbox || identity) logger.info({ sandbox, runAs: identity }, 'QEMU confinement');
+
     step = 'accelerator';
-    const accel: AcceleratorChoice =
+    const accel: AcceleratorChoice = await accelForIdentity(
       options.accel === undefined || options.accel === 'auto'
         ? await deps.chooseAccelerator({ kernel: options.kernel, qemuBinary: options.qemu, logger })
-        : { accel: options.accel, reason: 'chosen by the caller', cached: false };
+        : { accel: options.accel, reason: 'chosen by the caller', cached: false },
+      identity,
+      options.accel,
+    );
     logger.info({ accel: accel.accel, reason: accel.reason }, 'accelerator');
     const clock = tcgClockArgs(
       resolveTemplate(options.template ?? 'q35', options.templateOverrides),
@@ -174,6 +194,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
       args: argv.slice(1),
       fds: command.fds,
       logger,
+      ...(identity ? { runAs: identity } : {}),
     });
     const spawned = qemu;
     undo.push('kill QEMU', async () => {
@@ -226,7 +247,11 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
       error.rollbackErrors.push(...rollbackErrors);
       throw error;
     }
-    if (isValidation(error) && rollbackErrors.length === 0) throw error;
+    // Config errors, and what this host cannot do found before anything was created (no
+    // sandbox in this QEMU, no uid change without root), keep their own types.
+    const early = step === 'validate' || step === 'sandbox';
+    const typed = isValidation(error) || (early && error instanceof UnsupportedError);
+    if (typed && rollbackErrors.length === 0) throw error;
     const reason = error instanceof Error ? error.message : String(error);
     const launchError = new LaunchError(`launch failed at ${step}: ${reason}`, fields, {
       cause: error,

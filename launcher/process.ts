@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import { LaunchError, type ExitInfo } from './errors.js';
 import { silentLogger, type Logger } from './log.js';
 import { TextRing } from './ring-buffer.js';
+import { setprivIdentityArgs, type QemuIdentity } from './run-as.js';
 
 /** How to start QEMU. */
 export interface QemuSpawnOptions {
@@ -19,6 +20,8 @@ export interface QemuSpawnOptions {
   fds?: number[];
   /** Kill QEMU when our process dies, even by SIGKILL (default true). */
   killOnParentDeath?: boolean;
+  /** Start QEMU under this uid/gid/groups (set by setpriv before exec; needs root). */
+  runAs?: QemuIdentity;
   /** Characters of stderr kept for errors (default 8192). */
   stderrTail?: number;
   logger?: Logger;
@@ -145,9 +148,23 @@ export async function spawnQemu(options: QemuSpawnOptions): Promise<QemuProcess>
   const logger = options.logger ?? silentLogger;
   const binary = resolveBinary(options.binary);
   const argv = [binary, ...options.args];
-  const wrapper = options.killOnParentDeath === false ? undefined : deathSignalWrapper();
+  const deathSignal = options.killOnParentDeath !== false;
+  const wrapper = deathSignal || options.runAs ? deathSignalWrapper() : undefined;
+  if (options.runAs && !wrapper) {
+    throw new LaunchError('runAs needs setpriv (util-linux) to start QEMU under another uid', {
+      argv,
+      step: 'spawn',
+      code: 'SETPRIV_MISSING',
+    });
+  }
+  // setpriv changes the ids first and sets the death signal after them (a uid change would
+  // clear it: prctl(2) PR_SET_PDEATHSIG), then execs QEMU: same pid.
+  const wrapperArgs = [
+    ...(options.runAs ? setprivIdentityArgs(options.runAs) : []),
+    ...(deathSignal ? ['--pdeathsig', 'SIGKILL'] : []),
+  ];
   const [file, args] = wrapper
-    ? [wrapper, ['--pdeathsig', 'SIGKILL', '--', ...argv]]
+    ? [wrapper, [...wrapperArgs, '--', ...argv]]
     : [binary, options.args];
   const run = options.spawn ?? execa;
   const child = run(file, args, {

@@ -3,6 +3,7 @@
 import { ValidationError } from '../network/errors.js';
 import type { TemplateName, TemplateOverrides } from '../qemu-templates/index.js';
 import type { Accel } from './devices/machine-args.js';
+import { resolveSandbox, type ResolvedSandbox } from './sandbox.js';
 
 /** Where the serial console goes: our end of a socketpair (fd), a log file, or nowhere. */
 export type ConsoleConfig =
@@ -27,6 +28,8 @@ export interface VmConfig {
   paused?: boolean;
   /** Keep QEMU alive after the guest powers off (-no-shutdown). */
   noShutdown?: boolean;
+  /** QEMU's seccomp filter (-sandbox on,...), every group decided; none when absent. */
+  sandbox?: ResolvedSandbox;
 }
 
 const TOP_KEYS = [
@@ -41,6 +44,7 @@ const TOP_KEYS = [
   'console',
   'paused',
   'noShutdown',
+  'sandbox',
 ];
 
 // Refuses keys we do not know, so a typo ('noShutdwon') is an error rather than ignored.
@@ -121,6 +125,7 @@ export function validateVmConfig(input: unknown): VmConfig {
   if (config.console !== undefined) validateConsole(config.console, qmp.fd as number);
   optional(config.paused, 'boolean', 'paused');
   optional(config.noShutdown, 'boolean', 'noShutdown');
+  if (config.sandbox !== undefined) resolveSandbox(object(config.sandbox, 'sandbox'), 'sandbox');
   return config as unknown as VmConfig;
 }
 

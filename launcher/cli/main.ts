@@ -22,9 +22,12 @@ usage:
   vmlaunch run [--name NAME] [--kernel K --initrd I] [--append "..."] [--memory MiB]
                [--cpus N] [--template microvm|microvm-pcie|q35|pc] [--accel auto|kvm|tcg]
                [--net SPEC ...] [--console-log FILE] [--print]
+               [--sandbox on|off|GROUP=allow|deny,...] [--run-as USER|UID:GID]
       boots a VM (the default guest when no --kernel), console on this terminal;
       Ctrl-C shuts it down; --print shows the QEMU command line instead. It serves the
-      commands below on /run/vmlaunch/NAME/control.sock (NAME default: vm-<pid>)
+      commands below on /run/vmlaunch/NAME/control.sock (NAME default: vm-<pid>).
+      QEMU runs under its seccomp sandbox (--sandbox, default on: obsolete, elevateprivileges,
+      spawn, resourcecontrol all denied) and, with --run-as, under that user (set before exec)
   vmlaunch attach NAME SPEC [--id ID] [--timeout MS]
       hot-plugs an endpoint into VM NAME (q35: one free root port per NIC)
   vmlaunch detach NAME ID [--timeout MS]
@@ -35,8 +38,9 @@ usage:
       the VMs served here, with their NICs
   vmlaunch doctor [--json] [--kernel K | --no-probe]
       what this host can do (QEMU, KVM or TCG and why, tun, vhost-net, macvtap, VFIO)
-  vmlaunch gc [--netns NAME ...] [--dry-run] [--json]
+  vmlaunch gc [--netns NAME ...] [--journal DIR] [--dry-run] [--json]
       removes what a killed vmlaunch left behind (links of dead owners, dangling redirects)
+      and from its crash journal puts borrowed veths back and deletes the netns it created
 
 endpoint SPECs for --net:
 ${ENDPOINT_SPEC_HELP.map((l) => `  ${l}`).join('\n')}

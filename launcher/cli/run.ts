@@ -7,6 +7,9 @@ import { locateGuestImage } from '../guest-image.js';
 import { launch, type EndpointSpec, type LaunchOptions } from '../launch.js';
 import type { HostNic } from '../../network/host-nic.js';
 import type { TemplateName } from '../../qemu-templates/index.js';
+import { resolveRunAs, setprivIdentityArgs } from '../run-as.js';
+import { resolveSandbox } from '../sandbox.js';
+import { parseRunAsFlag, parseSandboxFlag } from './confinement-flags.js';
 import { parseEndpointSpec } from './endpoint-spec.js';
 import { claimControl, defaultVmName } from './run-control.js';
 import type { ControlServer } from '../control/server.js';
@@ -70,8 +73,13 @@ export async function runCommand(argv: string[]): Promise<number> {
       'console-log': { type: 'string' },
       qemu: { type: 'string' },
       name: { type: 'string' },
+      sandbox: { type: 'string' },
+      'run-as': { type: 'string' },
     },
   });
+  const usage = 'vmlaunch run ... [--sandbox on|off|GROUP=allow|deny,...] [--run-as USER|UID:GID]';
+  const sandbox = parseSandboxFlag(values.sandbox, usage);
+  const runAs = parseRunAsFlag(values['run-as'], usage);
   let { kernel, initrd } = values;
   const cmdline = values.append?.split(/\s+/).filter(Boolean) ?? [];
   if (!kernel) {
@@ -94,9 +102,16 @@ export async function runCommand(argv: string[]): Promise<number> {
     endpoints,
     ...(values.qemu ? { qemu: values.qemu } : {}),
     ...(values['console-log'] ? { consoleLog: values['console-log'] } : {}),
+    sandbox,
+    ...(runAs ? { runAs } : {}),
   };
   if (values.print) {
     const accel = options.accel === 'auto' ? 'tcg' : (options.accel ?? 'tcg');
+    const policy = resolveSandbox(sandbox);
+    // runAs is not a QEMU option: setpriv sets the ids, then execs QEMU (as launch does).
+    const setpriv = runAs
+      ? ['setpriv', ...setprivIdentityArgs(await resolveRunAs(runAs)), '--']
+      : [];
     const command = buildCommand(
       {
         ...(options.qemu ? { qemu: options.qemu } : {}),
@@ -114,10 +129,13 @@ export async function runCommand(argv: string[]): Promise<number> {
         },
         qmp: { fd: 3 },
         console: { kind: 'fd', fd: 4 },
+        ...(policy ? { sandbox: policy } : {}),
       },
       dryRunNics(endpoints),
     );
-    process.stdout.write(`${formatDryRun(command)}\n`);
+    process.stdout.write(
+      `${formatDryRun({ argv: [...setpriv, ...command.argv], fds: command.fds })}\n`,
+    );
     return 0;
   }
 

@@ -10,6 +10,7 @@ import { ValidationError } from '../../../network/errors.js';
 import { diffSnapshots, takeSnapshot } from '../../helpers/leaks.js';
 
 // Fake QEMUs (shell scripts) make the launch faults of RELIABILITY.md T1-T3 happen on demand.
+// A shell script cannot run QEMU's seccomp sandbox (on by default), so those launches turn it off.
 const ws = useFakeQemuWorkspace('launch');
 const fakeQemu = (name: string, body: string): string => ws.script(name, body);
 
@@ -32,7 +33,7 @@ describe('launch failures', () => {
       'exits',
       'echo "qemu-system-x86_64: -kernel: could not open" >&2; exit 1',
     );
-    const error = (await launch({ kernel: ws.kernel, accel: 'tcg', qemu }).catch(
+    const error = (await launch({ kernel: ws.kernel, accel: 'tcg', qemu, sandbox: false }).catch(
       (e: unknown) => e,
     )) as LaunchError;
     expect(error).toBeInstanceOf(LaunchError);
@@ -57,6 +58,7 @@ describe('launch failures', () => {
       accel: 'tcg',
       qemu,
       qmpConnectTimeout: 400,
+      sandbox: false,
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LaunchError);
     expect(error).toMatchObject({ code: 'QMP_TIMEOUT', step: 'qmp-connect' });
@@ -72,6 +74,7 @@ describe('launch failures', () => {
       qemu,
       template: 'microvm',
       cmdline: ['quiet'],
+      sandbox: false,
     }).catch((e: unknown) => e)) as LaunchError;
     const append = error.argv[error.argv.indexOf('-append') + 1]!.split(' ');
     const clock = tcgClockArgs(resolveTemplate('microvm'), 'tcg').args;
@@ -133,6 +136,7 @@ describe('launch failures', () => {
       kernel: ws.kernel,
       accel: 'tcg',
       qemu: join(ws.dir, 'absent'),
+      sandbox: false,
       endpoints: [{ endpoint: { kind: 'tap', name: 'vmlt0' } }],
       deps: {
         attach: (endpoint, ctx) => {
