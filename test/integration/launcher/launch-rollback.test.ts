@@ -12,6 +12,7 @@ import { ip, withTestNetns } from '../../helpers/netns.js';
 import { prerequisite, rootNetnsMissing } from '../../helpers/prereq.js';
 
 const ws = useFakeQemuWorkspace('launch-rb');
+// A shell script cannot run QEMU's seccomp sandbox (on by default), so these launches turn it off.
 
 /** A veth eth0 (peer in the same netns) and the endpoints launch attaches in `netns`. */
 function endpointsIn(netns: string): Pick<LaunchOptions, 'endpoints'> {
@@ -41,6 +42,7 @@ describe.runIf(prerequisite('launch rollback', rootNetnsMissing()))(
         const error = await launch({
           kernel: ws.kernel,
           accel: 'tcg',
+          sandbox: false,
           qemu: join(ws.dir, 'absent'),
           ...options,
         }).catch((e: unknown) => e);
@@ -58,9 +60,13 @@ describe.runIf(prerequisite('launch rollback', rootNetnsMissing()))(
           'echo "qemu-system-x86_64: -netdev tap: fake failure" >&2; exit 1',
         );
         const before = snap(netns);
-        const error = (await launch({ kernel: ws.kernel, accel: 'tcg', qemu, ...options }).catch(
-          (e: unknown) => e,
-        )) as LaunchError;
+        const error = (await launch({
+          kernel: ws.kernel,
+          accel: 'tcg',
+          sandbox: false,
+          qemu,
+          ...options,
+        }).catch((e: unknown) => e)) as LaunchError;
         expect(error).toBeInstanceOf(LaunchError);
         expect(error).toMatchObject({
           code: 'QEMU_EXITED',

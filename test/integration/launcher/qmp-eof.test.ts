@@ -13,6 +13,7 @@ import { prerequisite } from '../../helpers/prereq.js';
 
 const ws = useFakeQemuWorkspace('qmp-eof');
 
+// A Python program cannot run QEMU's seccomp sandbox (on by default): these launches turn it off.
 // QMP on the inherited fd 3 (launch passes the socketpair end there), console on fd 4 (ignored).
 const FAKE_QEMU = `exec python3 - "$@" <<'PY'
 import json, os, signal, socket, sys, time
@@ -64,7 +65,13 @@ describe.runIf(prerequisite('QMP EOF with a fake QEMU', pythonMissing()))(
     it('T5: a pending call rejects as interrupted, later calls fail at once, and the VM is crashed once the exit is seen', async () => {
       const before = ours();
       const qemu = ws.script('qemu-eof', FAKE_QEMU);
-      const vm = await launch({ kernel: ws.kernel, accel: 'tcg', qemu, qmpConnectTimeout: 10_000 });
+      const vm = await launch({
+        kernel: ws.kernel,
+        accel: 'tcg',
+        sandbox: false,
+        qemu,
+        qmpConnectTimeout: 10_000,
+      });
       try {
         expect(await vm.qmp.queryStatus()).toMatchObject({ status: 'running' });
         // A call QEMU never answers is pending when the monitor goes away.
@@ -101,7 +108,13 @@ describe.runIf(prerequisite('QMP EOF with a fake QEMU', pythonMissing()))(
     it('T5: an idle EOF followed by shutdown() climbs down the ladder without waiting on the dead monitor', async () => {
       const before = ours();
       const qemu = ws.script('qemu-eof-shutdown', FAKE_QEMU);
-      const vm = await launch({ kernel: ws.kernel, accel: 'tcg', qemu, qmpConnectTimeout: 10_000 });
+      const vm = await launch({
+        kernel: ws.kernel,
+        accel: 'tcg',
+        sandbox: false,
+        qemu,
+        qmpConnectTimeout: 10_000,
+      });
       const closed = vm.qmp.whenClosed();
       process.kill(vm.pid, 'SIGUSR1');
       await closed;
