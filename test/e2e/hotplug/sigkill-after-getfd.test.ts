@@ -19,21 +19,37 @@ describe.runIf(prerequisite('hot-plug SIGKILL after getfd', qemuMissing() ?? roo
         const vm = await bootGuest();
         const qmp = vm.qmp;
         const execute = qmp.execute.bind(qmp);
-        const getfds: string[] = [];
+        const getfds: Promise<void>[] = [];
         const afterKill: string[] = [];
         let killed = false;
+        const deviceDel = qmp.deviceDel.bind(qmp);
+        qmp.deviceDel = (args, options) => {
+          if (killed) afterKill.push('device_del');
+          return deviceDel(args, options);
+        };
         const getfd = qmp.getfd.bind(qmp);
         qmp.getfd = (args, options) => {
-          getfds.push(args.fdname);
-          return getfd(args, options);
+          const reply = getfd(args, options);
+          getfds.push(reply);
+          return reply;
         };
+        // The removals rollback could send; attach pipelines device_add behind netdev_add, so
+        // that one may still be called (and fail unsent) after the kill.
+        const removals = new Set(['closefd', 'netdev_del', 'device_del', 'remove-fd']);
+        // From netdev_add on, every call waits until QEMU, holding both fds (getfd answered),
+        // has been killed: QEMU never sees netdev_add or anything after it.
+        let gate: Promise<void> | undefined;
         qmp.execute = async <T>(command: string, args?: object, options?: object) => {
-          if (killed) afterKill.push(command);
-          if (command === 'netdev_add' && !killed) {
-            killed = true;
-            process.kill(vm.pid, 'SIGKILL');
-            await vm.process.exited;
+          if (killed && removals.has(command)) afterKill.push(command);
+          if (command === 'netdev_add') {
+            gate ??= (async () => {
+              await Promise.all(getfds);
+              killed = true;
+              process.kill(vm.pid, 'SIGKILL');
+              await vm.process.exited;
+            })();
           }
+          if (gate) await gate;
           return execute<T>(command, args, options);
         };
         const error = await vm
