@@ -96,6 +96,7 @@ export async function attachNic(
 
     // A device_add during boot can be lost or read as an unplug: wait for the guest first.
     progress.step = 'wait-guest-ready';
+    deadline.check(progress.step); // an already aborted signal: nothing is asked of anyone
     if (ctx.guest) await ctx.guest.waitReady({ timeout: deadline.left(), signal: deadline.signal });
     deadline.check(progress.step);
 
@@ -154,7 +155,7 @@ export async function attachNic(
 
     t = performance.now();
     try {
-      await plugOverQmp(ctx, named.fds, devices, undo, progress, deadline.left);
+      await plugOverQmp(ctx, named.fds, devices, undo, progress, deadline.left, options.signal);
     } catch (error) {
       if (progress.deviceMaybeAdded) record = register();
       throw error;
@@ -182,8 +183,9 @@ export async function attachNic(
     // A device QEMU may hold goes through detach (device_del, DEVICE_DELETED, then the rest);
     // if the guest does not release it in time the NIC stays a pending unplug, its backend and
     // host side intact until the late DEVICE_DELETED or VM exit (never pulled from under QEMU).
+    const aborted = options.signal?.aborted === true;
     const rollbackErrors = record ? await unplugForRollback(ctx, id) : await undo.unwind();
-    throw new HotplugError(id, progress.step, error, rollbackErrors);
+    throw new HotplugError(id, progress.step, error, rollbackErrors, undefined, aborted);
   }
 }
 

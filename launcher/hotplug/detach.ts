@@ -27,11 +27,37 @@ export const BUSY_BACKOFF_MS = 300;
 const ALREADY_UNPLUGGING = /already in (the )?(process|progress) of unplug/i;
 const BUSY = /busy|in progress/i;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+// Waits `ms`; an abort ends the wait early (the caller checks the signal next).
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
 
-// device_del, retried while the guest is busy; "already unplugging" counts as sent.
-async function requestUnplug(ctx: HotplugContext, record: NicRecord, endsAt: number) {
+/** The caller aborted before QEMU accepted device_del: nothing was asked of QEMU. */
+class NotRequested extends Error {
+  constructor(readonly reason: unknown) {
+    super('aborted before device_del was accepted');
+  }
+}
+
+// device_del, retried while the guest is busy; "already unplugging" counts as sent. The call
+// itself is not cut short by `signal` (its answer says whether QEMU took the request; it is
+// bounded); an abort before a call, or during a backoff, throws NotRequested.
+async function requestUnplug(
+  ctx: HotplugContext,
+  record: NicRecord,
+  endsAt: number,
+  signal: AbortSignal | undefined,
+) {
   for (let attempt = 0; ; attempt++) {
+    if (signal?.aborted) throw new NotRequested(signal.reason);
     try {
       await ctx.qmp.deviceDel({ id: record.deviceId }, { timeout: CLEANUP_CALL_TIMEOUT });
       return;
@@ -41,9 +67,14 @@ async function requestUnplug(ctx: HotplugContext, record: NicRecord, endsAt: num
       const busy = error instanceof QmpCommandError && BUSY.test(error.desc);
       if (!busy || attempt >= BUSY_RETRIES || Date.now() + wait >= endsAt) throw error;
       ctx.logger?.debug({ nic: record.nic.id, attempt, err: error }, 'device_del: busy, retrying');
-      await sleep(wait);
+      await sleep(wait, signal);
     }
   }
+}
+
+// A detach the caller aborted before QEMU took device_del: the NIC is as it was.
+function abortedBeforeRequest(id: string, reason: unknown): HotplugError {
+  return new HotplugError(id, 'device_del', reason, [], false, true);
 }
 
 // Runs the cleanup owed after removal; a failure is a HotplugError naming the leftovers.
@@ -53,7 +84,7 @@ async function finishRemoval(ctx: HotplugContext, record: NicRecord): Promise<vo
     throw new HotplugError(record.nic.id, 'cleanup', errors[0], errors.slice(1));
 }
 
-type Outcome = 'deleted' | 'gone' | 'refused' | 'timeout';
+type Outcome = 'deleted' | 'gone' | 'refused' | 'timeout' | 'aborted';
 
 // The first of: DEVICE_DELETED, QEMU gone, the guest's refusal, the deadline or the signal.
 function firstOutcome(
@@ -66,7 +97,7 @@ function firstOutcome(
   let onAbort: (() => void) | undefined;
   return new Promise<Outcome>((resolve, reject) => {
     if (Number.isFinite(ms)) timer = setTimeout(() => resolve('timeout'), ms);
-    onAbort = () => resolve('timeout');
+    onAbort = () => resolve('aborted');
     signal?.addEventListener('abort', onAbort, { once: true });
     if (signal?.aborted) onAbort();
     deleted.promise.then(
@@ -113,10 +144,41 @@ function completeLater(
   return completion;
 }
 
+// A pending NIC's completion, the deadline or the signal, whichever comes first.
+function raceCompletion(
+  completion: Promise<void>,
+  ms: number,
+  signal: AbortSignal | undefined,
+): Promise<'removed' | 'timeout' | 'aborted'> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  return new Promise<'removed' | 'timeout' | 'aborted'>((resolve, reject) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+    onAbort = () => resolve('aborted');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    completion.then(
+      () => resolve('removed'),
+      (error: unknown) => reject(error instanceof Error ? error : new Error(String(error))),
+    );
+  }).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  });
+}
+
 // Words for a pending result: where things stand and how it ends.
-function pendingResult(record: NicRecord, ms: number, timeout: number): DetachResult {
+function pendingResult(
+  record: NicRecord,
+  ms: number,
+  timeout: number,
+  aborted: boolean,
+): DetachResult {
+  const waited = aborted
+    ? `the caller aborted the wait after ${ms} ms; the guest has not released ${record.deviceId} yet`
+    : `the guest has not released ${record.deviceId} within ${timeout} ms`;
   const explanation =
-    `the guest has not released ${record.deviceId} within ${timeout} ms. QEMU still holds the ` +
+    `${waited}. QEMU still holds the ` +
     `device, its backend and the host side (${record.nic.bus} stays taken). Removal completes ` +
     'by itself on the late DEVICE_DELETED, a guest reset, or VM exit (await `completion`); ' +
     'calling detach again re-sends device_del and waits again.';
@@ -158,6 +220,9 @@ async function detachRecord(
   const timeout = options.timeout ?? DETACH_TIMEOUT;
   const endsAt = Date.now() + timeout;
   const id = record.nic.id;
+  const signal = options.signal;
+  // Nothing done yet: an aborted detach leaves the NIC as it is (attached, or pending).
+  if (signal?.aborted) throw abortedBeforeRequest(id, signal.reason);
   if (!monitorAlive(ctx)) {
     // QEMU is gone and took the device with it: only the host side is left.
     await finishRemoval(ctx, record);
@@ -165,17 +230,14 @@ async function detachRecord(
   }
   if (record.state === 'pending' && record.completion) {
     const completion = record.completion;
-    await requestUnplug(ctx, record, endsAt).catch((error: unknown) => {
+    await requestUnplug(ctx, record, endsAt, signal).catch((error: unknown) => {
+      if (error instanceof NotRequested) throw abortedBeforeRequest(id, error.reason);
       if (!isNotFound(error)) throw new HotplugError(id, 'device_del', error);
     });
-    let timer: NodeJS.Timeout | undefined;
-    const done = await Promise.race([
-      completion.then(() => true),
-      new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), Math.max(0, endsAt - Date.now()));
-      }),
-    ]).finally(() => clearTimeout(timer));
-    return done ? { status: 'removed', id, ms: ms() } : pendingResult(record, ms(), timeout);
+    const done = await raceCompletion(completion, Math.max(0, endsAt - Date.now()), signal);
+    return done === 'removed'
+      ? { status: 'removed', id, ms: ms() }
+      : pendingResult(record, ms(), timeout, done === 'aborted');
   }
 
   // Listeners first: the event can arrive before device_del's reply.
@@ -185,11 +247,12 @@ async function detachRecord(
   const refused = ctx.qmp.expectEvent('DEVICE_UNPLUG_GUEST_ERROR', byDevice, forever);
   record.state = 'detaching';
   try {
-    await requestUnplug(ctx, record, endsAt);
+    await requestUnplug(ctx, record, endsAt, signal);
   } catch (error) {
     deleted.cancel();
     refused.cancel();
     record.state = 'attached';
+    if (error instanceof NotRequested) throw abortedBeforeRequest(id, error.reason);
     if (isNotFound(error) || !monitorAlive(ctx)) {
       await finishRemoval(ctx, record); // already gone from QEMU
       return { status: 'removed', id, ms: ms() };
@@ -197,22 +260,19 @@ async function detachRecord(
     throw new HotplugError(id, 'device_del', error);
   }
 
-  const outcome = await firstOutcome(
-    deleted,
-    refused,
-    Math.max(0, endsAt - Date.now()),
-    options.signal,
-  );
+  // From here QEMU has the request: an abort stops the wait and leaves a pending unplug (the
+  // host side is never pulled from under QEMU), as a timeout does.
+  const outcome = await firstOutcome(deleted, refused, Math.max(0, endsAt - Date.now()), signal);
   if (outcome === 'refused') {
     deleted.cancel();
     record.state = 'attached';
     throw new UnplugRejectedError(id, record.deviceId);
   }
-  if (outcome === 'timeout') {
+  if (outcome === 'timeout' || outcome === 'aborted') {
     record.state = 'pending';
     record.completion = completeLater(ctx, record, deleted, refused);
-    ctx.logger?.warn({ nic: id, timeout }, 'unplug pending: no DEVICE_DELETED by the deadline');
-    return pendingResult(record, ms(), timeout);
+    ctx.logger?.warn({ nic: id, timeout, outcome }, 'unplug pending: no DEVICE_DELETED yet');
+    return pendingResult(record, ms(), timeout, outcome === 'aborted');
   }
   refused.cancel();
   await finishRemoval(ctx, record);

@@ -15,12 +15,14 @@ export function isInterruption(error: unknown): boolean {
  * An attach or detach failed at `step` (e.g. 'getfd tap1', 'netdev_add', 'device_add').
  * `cause` is the first error; `rollbackErrors` name whatever rollback could not undo.
  * `interrupted` is true when QEMU died (or its monitor closed) during the operation; the
- * code is then HOTPLUG_INTERRUPTED, else HOTPLUG_FAILED.
+ * code is then HOTPLUG_INTERRUPTED. `aborted` is true when the caller's AbortSignal ended it
+ * (`step` is where the abort was noticed); the code is then HOTPLUG_ABORTED, else HOTPLUG_FAILED.
  */
 export class HotplugError extends VmlaunchError {
   readonly step: string;
   readonly nicId: string;
   readonly interrupted: boolean;
+  readonly aborted: boolean;
   readonly rollbackErrors: Error[];
 
   constructor(
@@ -29,20 +31,26 @@ export class HotplugError extends VmlaunchError {
     cause: unknown,
     rollbackErrors: Error[] = [],
     interrupted = isInterruption(cause),
+    aborted = false,
   ) {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    const how = interrupted ? ' (QEMU went away during the operation)' : '';
+    const how = interrupted
+      ? ' (QEMU went away during the operation)'
+      : aborted
+        ? ' (aborted by the caller)'
+        : '';
     const leftovers = rollbackErrors.length
       ? `; rollback also failed: ${rollbackErrors.map((e) => e.message).join('; ')}`
       : '';
     super(
       `hot-plug of NIC ${nicId} failed at ${step}${how}: ${reason}${leftovers}`,
-      interrupted ? 'HOTPLUG_INTERRUPTED' : 'HOTPLUG_FAILED',
+      interrupted ? 'HOTPLUG_INTERRUPTED' : aborted ? 'HOTPLUG_ABORTED' : 'HOTPLUG_FAILED',
       { cause },
     );
     this.step = step;
     this.nicId = nicId;
     this.interrupted = interrupted;
+    this.aborted = aborted;
     this.rollbackErrors = rollbackErrors;
   }
 }

@@ -53,11 +53,13 @@ interface Sent {
   settle?: (ok: boolean, error: unknown, attachFailed: boolean) => void;
 }
 
-// Sends the fds and the objects' commands in one pipeline; on failure the caller unwinds `undo`.
-// All commands go out without waiting for replies (QEMU runs them in order; launcher/qmp/lane.ts
-// keeps fd calls from overlapping), which saves a round trip per command. Every inverse is
+// Sends the fds, then the objects' commands in one pipeline; on failure the caller unwinds
+// `undo`. The commands go out without waiting for each other's replies (QEMU runs them in
+// order), which saves a round trip per command; only the fds are awaited first (see below). Every inverse is
 // registered before its command is sent, and every reply is awaited before deciding, so undo
-// knows exactly what QEMU did even when a step in the middle failed.
+// knows exactly what QEMU did even when a step in the middle failed. The caller's `signal`
+// cuts the calls short (one not written yet is never sent; one written counts as maybe done,
+// and its inverse runs), as a timeout does.
 /** @throws the QMP error of the first failing step (progress.step names it). */
 export async function plugOverQmp(
   ctx: HotplugContext,
@@ -66,7 +68,9 @@ export async function plugOverQmp(
   undo: UndoStack,
   progress: PlugProgress,
   callTimeout: () => number,
+  signal?: AbortSignal,
 ): Promise<void> {
+  const cut = signal ? { signal } : {};
   let consumed = false;
   const sent: Sent[] = [];
   for (const { fd, name, role } of fds) {
@@ -74,8 +78,17 @@ export async function plugOverQmp(
     undo.push(`closefd ${name}`, () =>
       consumed ? undefined : removeQuietly(ctx, 'closefd', { fdname: name }),
     );
-    const reply = ctx.qmp.getfd({ fdname: name, fd }, { timeout: callTimeout() });
+    const reply = ctx.qmp.getfd({ fdname: name, fd }, { timeout: callTimeout(), ...cut });
     sent.push({ step: `getfd ${role}`, reply });
+  }
+  // The backend waits for every getfd: QEMU 7.2's netdev_add fds=a:b builds queue a before it
+  // finds b missing and leaves that half-made netdev behind (netdev_del then refuses it).
+  // After the fds, the commands are pipelined.
+  const fdsPassed = await Promise.allSettled(sent.map((s) => s.reply));
+  const missing = fdsPassed.findIndex((outcome) => outcome.status === 'rejected');
+  if (missing >= 0) {
+    progress.step = sent[missing]!.step;
+    throw (fdsPassed[missing] as PromiseRejectedResult).reason;
   }
   for (const device of devices) {
     for (const command of device.toQmp()) {
@@ -83,7 +96,7 @@ export async function plugOverQmp(
         // At least a second: a device_add given the last milliseconds of the deadline would
         // almost surely time out after QEMU acted on it.
         const timeout = Math.max(MIN_DEVICE_ADD_MS, callTimeout());
-        const reply = ctx.qmp.execute('device_add', command.arguments, { timeout });
+        const reply = ctx.qmp.execute('device_add', command.arguments, { timeout, ...cut });
         sent.push({
           step: 'device_add',
           reply,
@@ -100,6 +113,7 @@ export async function plugOverQmp(
       pushRemoval(ctx, undo, device);
       const reply = ctx.qmp.execute(command.execute, command.arguments, {
         timeout: callTimeout(),
+        ...cut,
       });
       sent.push({
         step: command.execute,

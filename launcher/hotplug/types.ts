@@ -12,6 +12,11 @@ export interface AttachOptions {
   id?: string;
   /** Overall deadline in ms (default 30 s). */
   timeout?: number;
+  /**
+   * Aborting ends the attach at its next await point: whatever was done is undone (a device
+   * QEMU may already hold goes through detach, which can leave it a pending unplug), and it
+   * rejects with a HotplugError coded HOTPLUG_ABORTED naming the step. No effect once resolved.
+   */
   signal?: AbortSignal;
   /** Wait until the guest kernel has bound the device (default true when the VM has a guest shell). */
   waitForGuest?: boolean;
@@ -41,6 +46,11 @@ export interface HotpluggedNic {
 export interface DetachOptions {
   /** How long to wait for DEVICE_DELETED (default 10 s; a Linux guest's PCIe unplug takes ~5 s). */
   timeout?: number;
+  /**
+   * Aborting stops the wait. Before QEMU accepted device_del it rejects with a HotplugError
+   * coded HOTPLUG_ABORTED and the NIC is as it was; after, the result is 'pending' (the guest
+   * may still release the device; the host side goes only then, or at VM exit).
+   */
   signal?: AbortSignal;
 }
 

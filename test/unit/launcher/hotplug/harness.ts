@@ -34,6 +34,8 @@ export class FakeQemu {
   readonly chardevs = new Set<string>();
   readonly devices = new Set<string>();
   private readonly counts = new Map<string, number>();
+  /** Milliseconds QEMU takes for each command (0: answers at once, in one batch). */
+  pace = 0;
 
   constructor(
     readonly fake: FakeQmp,
@@ -68,6 +70,7 @@ export class FakeQemu {
   private async serve(): Promise<void> {
     for (;;) {
       const command = await this.fake.nextCommand();
+      if (this.pace > 0) await settle(this.pace);
       const nth = (this.counts.get(command.execute) ?? 0) + 1;
       this.counts.set(command.execute, nth);
       const answer = this.script(command, nth) ?? 'ok';
