@@ -50,4 +50,11 @@ export {
   type MacvtapDevice,
   type MacvtapQueues,
 } from './macvtap-device.js';
-export { collectOrphans, type Orphan, type OrphanOptions } from './orphans.js';
+export { collectOrphans, type Orphan, type OrphanKind, type OrphanOptions } from './orphans.js';
+export {
+  JournalError,
+  defaultJournalDir,
+  readJournal,
+  type JournalEntry,
+  type JournalOwner,
+} from './journal/index.js';

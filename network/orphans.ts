@@ -2,24 +2,53 @@
 // T23): QEMU dies with us (death signal) and its non-persistent taps vanish, but persistent
 // objects stay — our macvtaps and bridges (ifalias `vmlaunch:<nic>:<pid>` with a dead pid),
 // and on a CNI veth our u32 mirred redirects to a tap that no longer exists (pref 49152), with
-// the ingress qdisc they hung on. Links of live owners and anything not ours are left alone.
-// Not recoverable here: a veth whose MAC and addresses the macvtap/bridged models moved (the
-// originals were only in the dead process).
+// the ingress qdisc they hung on. What only the dead process knew — a veth's MAC, addresses,
+// routes and master before the macvtap/bridged models changed them, the netns it created — is
+// in the crash journal (network/journal), which the journal pass reads first. Links of live
+// owners and anything not ours are left alone.
 import { REDIRECT_PREF } from './endpoints/interworking-tcfilter.js';
+import type { JournalOwner } from './journal/owner.js';
+import { defaultJournalDir } from './journal/store.js';
 import { listNetns } from './netns/index.js';
+import {
+  deleteDeadNetns,
+  readJournalState,
+  restoreDeadLinks,
+  type JournalPassOptions,
+} from './orphans-journal.js';
 import { netnsPath } from './netns/paths.js';
 import { openNetlink, type NetlinkClient } from './netlink/index.js';
 
-/** One thing left behind, and whether it was removed. */
+/**
+ * What an orphan is: one of our links, a dangling redirect, its ingress qdisc; a borrowed link
+ * put back from its journal entry; a netns we created; a journal entry that is malformed (kept)
+ * or a temp file of a writer that died mid-write.
+ */
+export type OrphanKind =
+  | 'link'
+  | 'redirect'
+  | 'ingress-qdisc'
+  | 'borrowed-link'
+  | 'netns'
+  | 'journal-entry'
+  | 'journal-temp';
+
+/** One thing left behind, and whether it was removed (for journal entries: dealt with). */
 export interface Orphan {
-  /** Netns name, or '' for the caller's own netns. */
+  /** Netns name, or '' for the caller's own netns (a path for a netns known only by path). */
   netns: string;
-  kind: 'link' | 'redirect' | 'ingress-qdisc';
-  /** The link it is (or hangs on). */
+  kind: OrphanKind;
+  /** The link it is (or hangs on); '' for a netns or a journal file. */
   ifname: string;
-  /** For links: the NIC id and the dead owner pid from the alias. */
+  /** The NIC id and the dead owner pid (from the alias or the journal entry). */
   nicId?: string;
   pid?: number;
+  /** The journal file it came from. */
+  entry?: string;
+  /** For a borrowed link: the changes that put it back ('set mac ..'; a dry run: would). */
+  restored?: string[];
+  /** Why nothing needed doing ('its netns is gone: nothing to put back'...). */
+  detail?: string;
   removed: boolean;
   error?: string;
 }
@@ -32,6 +61,10 @@ export interface OrphanOptions {
   dryRun?: boolean;
   /** Whether a pid is alive (injectable for tests). */
   alive?: (pid: number) => boolean;
+  /** The crash journal's directory (default defaultJournalDir()); false: links and tc only. */
+  journal?: string | false;
+  /** Whether a journal entry's owner still runs (default: pid, start time and boot id). */
+  ownerAlive?: (owner: JournalOwner) => boolean;
 }
 
 const ALIAS = /^vmlaunch:([A-Za-z0-9_.-]+):(\d+)$/;
@@ -51,6 +84,7 @@ async function collectIn(
   nl: NetlinkClient,
   netns: string,
   options: OrphanOptions,
+  covered: Set<string>,
 ): Promise<Orphan[]> {
   const alive = options.alive ?? pidAlive;
   const found: Orphan[] = [];
@@ -65,7 +99,8 @@ async function collectIn(
       entry.error = (error as Error).message;
     }
   };
-  const links = await nl.links.list();
+  // Links the journal pass has dealt with (or, in a dry run, listed) are its own.
+  const links = (await nl.links.list()).filter((l) => !covered.has(`${netns}/${l.name}`));
   for (const link of links) {
     const m = link.alias === undefined ? null : ALIAS.exec(link.alias);
     if (!m || alive(Number(m[2]))) continue;
@@ -96,19 +131,41 @@ async function collectIn(
 }
 
 /**
- * Finds (and unless dryRun removes) what a dead vmlaunch process left in the given netns.
+ * Finds (and unless dryRun removes) what a dead vmlaunch process left in the given netns:
+ * first the journal's borrowed links (put back), then links and redirects by label, then the
+ * netns it created. Journal entries of live owners are not touched; malformed ones are
+ * reported (removed: false) and kept.
  * @throws {ValidationError} a malformed netns name; netlink errors of the listing itself.
  */
 export async function collectOrphans(options: OrphanOptions = {}): Promise<Orphan[]> {
-  const targets = options.netns ?? ['', ...listNetns()];
   const found: Orphan[] = [];
+  const dir = options.journal ?? defaultJournalDir();
+  const pass: JournalPassOptions | undefined =
+    dir === false
+      ? undefined
+      : {
+          dir,
+          netns: options.netns,
+          dryRun: options.dryRun === true,
+          alive: options.alive ?? pidAlive,
+          ...(options.ownerAlive ? { ownerAlive: options.ownerAlive } : {}),
+        };
+  const journal = pass === undefined ? undefined : readJournalState(pass);
+  const covered = new Set<string>();
+  if (pass !== undefined && journal !== undefined) {
+    found.push(...journal.reported, ...(await restoreDeadLinks(journal, pass, covered)));
+  }
+  const targets = options.netns ?? ['', ...listNetns()];
   for (const netns of targets) {
     const nl = openNetlink(netns === '' ? undefined : netnsPath(netns));
     try {
-      found.push(...(await collectIn(nl, netns, options)));
+      found.push(...(await collectIn(nl, netns, options, covered)));
     } finally {
       await nl.close();
     }
+  }
+  if (pass !== undefined && journal !== undefined) {
+    found.push(...(await deleteDeadNetns(journal, pass)));
   }
   return found;
 }

@@ -199,7 +199,7 @@ export const controlCalls = {
 export function listVmNames(root = defaultRuntimeRoot()): string[] {
   try {
     return readdirSync(root, { withFileTypes: true })
-      .filter((d) => d.isDirectory())
+      .filter((d) => d.isDirectory() && !d.name.startsWith('.')) // '.journal' is not a VM
       .map((d) => d.name)
       .sort();
   } catch (error) {

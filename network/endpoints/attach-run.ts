@@ -49,6 +49,9 @@ export class AttachRun {
   private readonly stack = new UndoStack();
   private client: NetlinkClient;
   private handedOver = false;
+  /** Inverses that failed so far: a journal entry must outlive a restore that did not finish. */
+  private undoFailures = 0;
+  private readonly afterUndo: Array<() => void | Promise<void>> = [];
 
   constructor(ctx: AttachContext, client: NetlinkClient, deps: EndpointDeps) {
     this.ctx = ctx;
@@ -86,7 +89,34 @@ export class AttachRun {
   // Registers the inverse of what a step just made; it gets the client of whichever phase runs it.
   /** Pushes an inverse, run on failure or at detach (newest first). */
   undo(name: string, inverse: (nl: NetlinkClient) => Promise<void> | void): void {
-    this.stack.push(name, () => inverse(this.client));
+    this.stack.push(name, async () => {
+      try {
+        await inverse(this.client);
+      } catch (error) {
+        this.undoFailures++;
+        throw error;
+      }
+    });
+  }
+
+  // The crash journal's entry goes only once everything it describes has been put back.
+  /** Registers `action` to run after a rollback or detach in which every inverse succeeded. */
+  whenUndone(action: () => void | Promise<void>): void {
+    this.afterUndo.push(action);
+  }
+
+  // Runs the whenUndone actions (unless an inverse failed); returns their failures.
+  private async settle(): Promise<Error[]> {
+    const errors: Error[] = [];
+    if (this.undoFailures > 0) return errors;
+    for (const action of this.afterUndo.splice(0)) {
+      try {
+        await action();
+      } catch (error) {
+        errors.push(asError(error));
+      }
+    }
+    return errors;
   }
 
   // fds are ours until attach succeeds, then the caller's: only a failed attach closes them.
@@ -99,8 +129,9 @@ export class AttachRun {
 
   // Unwinds whatever is still registered (for failures outside a step).
   /** Undoes everything registered; returns the rollback failures. */
-  abandon(): Promise<Error[]> {
-    return this.stack.unwind();
+  async abandon(): Promise<Error[]> {
+    const errors = await this.stack.unwind();
+    return [...errors, ...(await this.settle())];
   }
 
   // Turns the remaining inverses into the detach of the attached endpoint.
@@ -114,9 +145,15 @@ export class AttachRun {
       detached = true;
       const given = this.ctx.netlink;
       const own = given !== undefined && !given.closed ? undefined : this.openForDetach();
-      if (own === null) return; // the netns is gone, and with it all we made there
+      if (own === null) {
+        // The netns is gone, and with it all we made or changed there.
+        const errors = await this.settle();
+        if (errors.length > 0) throw new StepError('detach', errors[0], errors.slice(1));
+        return;
+      }
       this.client = own ?? given!;
       const errors = await inverses.unwind();
+      if (errors.length === 0) errors.push(...(await this.settle()));
       // Closing our client must not hide the detach's own errors: it joins them instead.
       await own?.close().catch((error: unknown) => void errors.push(asError(error)));
       if (errors.length > 0) throw new StepError('detach', errors[0], errors.slice(1));

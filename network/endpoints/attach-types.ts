@@ -18,6 +18,11 @@ export interface AttachContext {
    * goes into the names of the links attach creates. launch() and hot-plug pass the VM's id.
    */
   owner?: string;
+  /**
+   * The crash journal's directory (default defaultJournalDir(): /run/vmlaunch/.journal as
+   * root); false: none. Models that change a link they do not own write an entry there first.
+   */
+  journal?: string | false;
   /** An open netlink client in that netns; attach opens (and closes) its own when absent. */
   netlink?: NetlinkClient;
   vhostNet?: VhostNetPolicy;

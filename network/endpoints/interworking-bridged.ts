@@ -6,6 +6,7 @@ import type { TapHostNic } from '../host-nic.js';
 import type { Link } from '../netlink/index.js';
 import type { AttachRun } from './attach-run.js';
 import { unlessGone } from './attach-run.js';
+import { journalBorrowedLink } from './borrow-journal.js';
 import { createTap } from './host-tap.js';
 import { ownerAlias, randomLocalMac } from './names.js';
 import type { VethEndpoint } from './types.js';
@@ -15,7 +16,7 @@ import { tapHostNic, vhostStep } from './vhost-net.js';
 // The bridged interworking model, each step named and undone.
 /**
  * Plumbs bridged interworking for `veth` (already read) and returns the HostNic.
- * @throws {StepError} 'create bridge', 'set bridge alias', 'open tap'..., 'set veth mac',
+ * @throws {StepError} 'journal <veth>', 'create bridge', 'set bridge alias', 'open tap'..., 'set veth mac',
  *   'clear veth addresses', 'join veth to bridge', 'join tap to bridge', 'set bridge up',
  *   'open vhost-net'.
  */
@@ -28,6 +29,7 @@ export async function attachBridged(
   const mtu = endpoint.mtu ?? veth.mtu;
   const mac = endpoint.mac ?? veth.mac ?? randomLocalMac();
   const bridgeName = run.linkName('b');
+  await journalBorrowedLink(run, veth, { addresses: true }, ['b', 't']);
   const bridge = await run.step('create bridge', async (nl) => {
     await nl.links.addBridge({ name: bridgeName, mtu: veth.mtu, mcastSnooping: false });
     // Registered before anything else can fail, by name (the ifindex is not known yet).

@@ -6,6 +6,7 @@ import type { Link } from '../netlink/index.js';
 import { openMacvtapQueues } from '../macvtap-device.js';
 import type { AttachRun } from './attach-run.js';
 import { unlessGone } from './attach-run.js';
+import { journalBorrowedLink } from './borrow-journal.js';
 import { createMacvtapLink } from './macvtap-link.js';
 import { ownerAlias, randomLocalMac } from './names.js';
 import type { VethEndpoint } from './types.js';
@@ -15,7 +16,7 @@ import { tapHostNic, vhostStep } from './vhost-net.js';
 // The macvtap interworking model, each step named and undone.
 /**
  * Plumbs macvtap interworking for `veth` (already read) and returns the HostNic.
- * @throws {StepError} 'set veth mac', 'create macvtap', 'set macvtap alias', 'set macvtap up',
+ * @throws {StepError} 'journal <veth>', 'set veth mac', 'create macvtap', 'set macvtap alias', 'set macvtap up',
  *   'clear veth addresses', 'open macvtap queues', 'open vhost-net'.
  */
 export async function attachMacvtapModel(
@@ -27,6 +28,7 @@ export async function attachMacvtapModel(
   const name = run.linkName('m');
   const mac = endpoint.mac ?? veth.mac ?? randomLocalMac();
   const mtu = endpoint.mtu ?? veth.mtu;
+  await journalBorrowedLink(run, veth, { addresses: true }, ['m']);
   // The macvtap cannot come up with its lower's MAC (macvlan_open: EADDRINUSE), so the veth
   // gives its MAC away first.
   await freshVethMac(run, veth);

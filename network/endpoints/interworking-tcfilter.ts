@@ -6,6 +6,7 @@ import type { TapHostNic } from '../host-nic.js';
 import type { Link } from '../netlink/index.js';
 import type { AttachRun } from './attach-run.js';
 import { unlessGone } from './attach-run.js';
+import { journalBorrowedLink } from './borrow-journal.js';
 import { createTap } from './host-tap.js';
 import { retryOnBusy } from './retry-busy.js';
 import { randomLocalMac } from './names.js';
@@ -58,7 +59,8 @@ async function redirect(
 // The default model: fast, no MAC games, the veth untouched apart from its ingress.
 /**
  * Plumbs tcfilter interworking for `veth` (already read) and returns the HostNic.
- * @throws {StepError} naming the failing step ('open tap', 'add veth ingress qdisc',
+ * @throws {StepError} naming the failing step ('journal <veth>', 'open tap',
+ *   'add veth ingress qdisc',
  *   'redirect veth to tap', 'open vhost-net'...).
  */
 export async function attachTcfilter(
@@ -68,6 +70,7 @@ export async function attachTcfilter(
 ): Promise<TapHostNic> {
   const queues = endpoint.queues ?? 1;
   const mtu = endpoint.mtu ?? veth.mtu;
+  await journalBorrowedLink(run, veth, { ingress: true }, ['t']);
   const tap = await createTap(run, queues, mtu);
   // Adding an ingress qdisc can raise a txqueuelen of 0 (as CNI leaves veths) to 1000; put it
   // back after the qdisc is gone (this undo runs after the qdisc's, being registered first).

@@ -9,7 +9,7 @@ import { unlessGone } from './attach-run.js';
 import { randomLocalMac } from './names.js';
 
 /** rtm_protocol of routes the kernel adds with an address (RTPROT_KERNEL). */
-const RTPROT_KERNEL = 2;
+export const RTPROT_KERNEL = 2;
 /** IFA_F_NODAD (if_addr.h): the address was added without duplicate address detection. */
 const IFA_F_NODAD = 0x02;
 
@@ -29,8 +29,14 @@ export async function freshVethMac(run: AttachRun, veth: Link): Promise<void> {
   });
 }
 
-// Adds an address back, treating "already there" as done.
-async function restoreAddress(nl: NetlinkClient, index: number, a: Address): Promise<void> {
+// Adds an address back, treating "already there" as done (detach, and the GC after a crash).
+export async function restoreAddress(
+  nl: NetlinkClient,
+  index: number,
+  a: Pick<Address, 'family' | 'address' | 'prefixLen' | 'flags'> & {
+    broadcast?: string | undefined;
+  },
+): Promise<void> {
   try {
     await nl.addresses.add(index, `${a.address}/${a.prefixLen}`, {
       noDad: a.family === 6 && (a.flags & IFA_F_NODAD) !== 0,
@@ -41,8 +47,12 @@ async function restoreAddress(nl: NetlinkClient, index: number, a: Address): Pro
   }
 }
 
-// Adds a route back unless an equal one exists already.
-async function restoreRoute(nl: NetlinkClient, index: number, r: Route): Promise<void> {
+// Adds a route back unless an equal one exists already (detach, and the GC after a crash).
+export async function restoreRoute(
+  nl: NetlinkClient,
+  index: number,
+  r: Pick<Route, 'family' | 'dst'> & Partial<Pick<Route, 'gateway' | 'mtu' | 'metric'>>,
+): Promise<void> {
   const present = (await nl.routes.list()).some(
     (x) => x.dst === r.dst && x.gateway === r.gateway && x.oifIndex === index,
   );

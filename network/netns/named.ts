@@ -8,12 +8,15 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  statSync,
   unlinkSync,
 } from 'node:fs';
 import * as native from '../../native/index.js';
 import { MountFlags } from '../../native/index.js';
 import { NetnsError, errorCode } from './errors.js';
 import { NETNS_RUN_DIR, netnsPath } from './paths.js';
+import { selfOwner } from '../journal/owner.js';
+import { defaultJournalDir, removeEntry, writeEntry } from '../journal/store.js';
 
 /** The addon calls named netns management makes; injectable so failure paths can be tested. */
 export interface NetnsNative {
@@ -75,14 +78,20 @@ function failure(
 }
 
 // Callers need a netns that `ip netns list`, `ip -n NAME` and other tools see, made without
-// spawning `ip`; the returned handle deletes it.
+// spawning `ip`; the returned handle deletes it. A journal entry names it from the moment its
+// file exists until the handle deletes it, so a GC can delete it if we are killed meanwhile.
 /**
  * Creates the named netns `name` at /run/netns/NAME. Nothing is left behind on failure.
+ * `journal`: the crash journal's directory (default defaultJournalDir()), or false for none.
  * @throws {ValidationError} when `name` is not a valid netns name (before any syscall).
  * @throws {NetnsError} code 'EEXIST' when the name is taken (the existing one is untouched),
- *   or the errno name of the step that failed (mkdir, mount, unshare...).
+ *   or the errno name of the step that failed (mkdir, mount, unshare, journal...).
  */
-export function createNetns(name: string, sys: NetnsNative = realNative): NamedNetns {
+export function createNetns(
+  name: string,
+  sys: NetnsNative = realNative,
+  journal: string | false = defaultJournalDir(),
+): NamedNetns {
   const path = netnsPath(name);
   try {
     ensureRunDir(sys);
@@ -100,27 +109,52 @@ export function createNetns(name: string, sys: NetnsNative = realNative): NamedN
     }
     throw failure('create', name, path, `creating ${path}`, error);
   }
+  let step = 'journalling it';
+  let entry: string | undefined;
   try {
+    entry = journalNetnsEntry(journal, name);
+    step = 'binding a new netns';
     sys.netnsCreate(path);
+    step = 'journalling its inode';
+    journalNetnsEntry(journal, name, statSync(path).ino);
   } catch (error) {
-    let rollbackError: unknown;
-    try {
-      unlinkSync(path);
-    } catch (unlinkError) {
-      rollbackError = unlinkError;
-    }
-    throw failure('create', name, path, 'binding a new netns', error, rollbackError);
+    const rollbackError = undoCreate(sys, path, step === 'journalling its inode', entry);
+    throw failure('create', name, path, step, error, rollbackError);
   }
-  return namedHandle(name, path, sys);
+  return namedHandle(name, path, sys, entry);
+}
+
+// Writes (or with the inode, rewrites) our entry for `name`; undefined without a journal.
+function journalNetnsEntry(journal: string | false, name: string, ino?: number) {
+  if (journal === false) return undefined;
+  const entry = { version: 1, kind: 'netns', owner: selfOwner(), at: Date.now(), name } as const;
+  return writeEntry(journal, ino === undefined ? entry : { ...entry, ino }, true);
+}
+
+// Takes back a create that failed half-way; returns the first error of doing so.
+function undoCreate(sys: NetnsNative, path: string, bound: boolean, entry?: string): unknown {
+  let first: unknown;
+  const attempt = (action: () => void): void => {
+    try {
+      action();
+    } catch (error) {
+      first ??= error;
+    }
+  };
+  if (bound) attempt(() => sys.umount(path, MountFlags.MNT_DETACH));
+  attempt(() => unlinkSync(path));
+  if (entry !== undefined) attempt(() => removeEntry(entry));
+  return first;
 }
 
 // Wraps a created netns so it can be deleted once, explicitly or by disposal.
-function namedHandle(name: string, path: string, sys: NetnsNative): NamedNetns {
+function namedHandle(name: string, path: string, sys: NetnsNative, entry?: string): NamedNetns {
   let deleted = false;
   const remove = (): void => {
     if (deleted) return;
     deleteNetns(name, sys);
     deleted = true;
+    if (entry !== undefined) removeEntry(entry);
   };
   return { name, path, delete: remove, [Symbol.dispose]: remove };
 }

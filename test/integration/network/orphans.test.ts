@@ -5,6 +5,7 @@ import type { TapHostNic } from '../../../network/host-nic.js';
 import { collectOrphans } from '../../../network/orphans.js';
 import { ip, ipJson, tcJson, withTestNetns } from '../../helpers/netns.js';
 import { prerequisite, rootNetnsMissing } from '../../helpers/prereq.js';
+import { withJournal } from './orphans-fixture.js';
 
 // The netns's links and tc state, as ip/tc show them.
 function state(ns: string): unknown {
@@ -26,6 +27,7 @@ function addVeth(ns: string, peerNs: string): void {
 describe.runIf(prerequisite('orphans', rootNetnsMissing()))(
   'collecting what a dead vmlaunch process left behind',
   () => {
+    // Without the journal (journal: false), labels and redirects alone are what GC goes by.
     it('removes a dead attach of a tcfilter veth: the dangling redirect and its ingress qdisc', () =>
       withTestNetns('orph', (ns) =>
         withTestNetns('orphp', async (peerNs) => {
@@ -33,44 +35,54 @@ describe.runIf(prerequisite('orphans', rootNetnsMissing()))(
           const before = state(ns);
           const attached = await attachEndpoint(
             { kind: 'veth', name: 'eth0', interworking: 'tcfilter' },
-            { netns: ns, nicId: 'n0' },
+            { netns: ns, nicId: 'n0', journal: false },
           );
           // Our process "dies": QEMU's copies and ours close, nothing is detached.
           closeAll((attached.hostNic as TapHostNic).tapFds);
           await new Promise((r) => setTimeout(r, 100));
           expect(state(ns)).not.toEqual(before);
 
-          const dry = await collectOrphans({ netns: [ns], dryRun: true });
+          const dry = await collectOrphans({ netns: [ns], dryRun: true, journal: false });
           expect(dry.map((o) => o.kind).sort()).toEqual(['ingress-qdisc', 'redirect']);
           expect(dry.every((o) => !o.removed)).toBe(true);
 
-          const done = await collectOrphans({ netns: [ns] });
+          const done = await collectOrphans({ netns: [ns], journal: false });
           expect(done.every((o) => o.removed)).toBe(true);
           expect(state(ns)).toEqual(before);
-          expect(await collectOrphans({ netns: [ns] })).toEqual([]);
+          expect(await collectOrphans({ netns: [ns], journal: false })).toEqual([]);
         }),
       ));
 
     it('removes our links whose owner died, and keeps those of a live owner', () =>
-      withTestNetns('orpl', (ns) =>
-        withTestNetns('orplp', async (peerNs) => {
-          addVeth(ns, peerNs);
-          const attached = await attachEndpoint(
-            { kind: 'veth', name: 'eth0', interworking: 'macvtap' },
-            { netns: ns, nicId: 'n1' },
-          );
-          closeAll((attached.hostNic as TapHostNic).tapFds);
-          // Our own pid is alive: nothing of ours is an orphan yet.
-          expect(await collectOrphans({ netns: [ns] })).toEqual([]);
-          const found = await collectOrphans({ netns: [ns], alive: () => false });
-          expect(found).toEqual([
-            expect.objectContaining({ kind: 'link', nicId: 'n1', pid: process.pid, removed: true }),
-          ]);
-          const kinds = ipJson<{ linkinfo?: { info_kind?: string } }[]>('-n', ns, '-d', 'link').map(
-            (l) => l.linkinfo?.info_kind,
-          );
-          expect(kinds).not.toContain('macvtap');
-        }),
+      withJournal((journal) =>
+        withTestNetns('orpl', (ns) =>
+          withTestNetns('orplp', async (peerNs) => {
+            addVeth(ns, peerNs);
+            const attached = await attachEndpoint(
+              { kind: 'veth', name: 'eth0', interworking: 'macvtap' },
+              { netns: ns, nicId: 'n1', journal },
+            );
+            closeAll((attached.hostNic as TapHostNic).tapFds);
+            // Our own pid is alive: nothing of ours is an orphan yet, journal entry included.
+            expect(await collectOrphans({ netns: [ns], journal })).toEqual([]);
+            const found = await collectOrphans({ netns: [ns], journal, alive: () => false });
+            expect(found).toEqual([
+              expect.objectContaining({
+                kind: 'link',
+                nicId: 'n1',
+                pid: process.pid,
+                removed: true,
+              }),
+            ]);
+            const kinds = ipJson<{ linkinfo?: { info_kind?: string } }[]>(
+              '-n',
+              ns,
+              '-d',
+              'link',
+            ).map((l) => l.linkinfo?.info_kind);
+            expect(kinds).not.toContain('macvtap');
+          }),
+        ),
       ));
   },
 );

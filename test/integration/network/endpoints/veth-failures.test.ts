@@ -22,6 +22,7 @@ const NIC = 'net0';
 const NETLINK_STEPS: Record<Interworking, string[]> = {
   tcfilter: [
     'read veth',
+    'journal eth0',
     'open tap',
     'set tap alias',
     'set tap mtu',
@@ -33,6 +34,7 @@ const NETLINK_STEPS: Record<Interworking, string[]> = {
   ],
   macvtap: [
     'read veth',
+    'journal eth0',
     'set veth mac',
     'create macvtap',
     'set macvtap alias',
@@ -41,6 +43,7 @@ const NETLINK_STEPS: Record<Interworking, string[]> = {
   ],
   bridged: [
     'read veth',
+    'journal eth0',
     'create bridge',
     'set bridge alias',
     'open tap',
