@@ -1,6 +1,12 @@
 // Hand-written types of the C++ addon (native/src). Every function is synchronous and throws
 // Node-style system errors ({ code, errno, syscall, path? }) or a TypeError naming its usage.
 
+/** Options of a netlink socket: multicast groups (RTMGRP_* bits), a read timeout. */
+export interface NetlinkOpenOptions {
+  groups?: number;
+  recvTimeoutMs?: number;
+}
+
 /** The raw addon, as loaded from vmlaunch_native.node. */
 export interface NativeBinding {
   /** Name of a (positive) errno number, e.g. 17 -> 'EEXIST'. */
@@ -10,7 +16,7 @@ export interface NativeBinding {
   /** Creates a netns that lives as long as the returned fd. */
   netnsCreateAnonymous(): number;
   /** A NETLINK_ROUTE socket inside `netns` (a path; null = the caller's). */
-  netlinkOpen(netns: string | null): number;
+  netlinkOpen(netns: string | null, options?: NetlinkOpenOptions): number;
   /** mount(2). */
   mount(source: string | null, target: string, fstype: string | null, flags: number): void;
   /** umount2(2). */
@@ -37,4 +43,10 @@ export interface NativeBinding {
   socketpair(): [number, number];
   /** close(2). */
   close(fd: number): void;
+  /** Sends `data` on a dup of `socket` from a thread of its own, which then closes the dup. */
+  sendDetached(socket: number, data: Buffer): void;
+  /** Closes `fds` from a thread of its own. */
+  closeDetached(fds: number[]): void;
+  /** Detached calls not finished yet. */
+  detachedInFlight(): number;
 }

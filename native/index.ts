@@ -1,10 +1,10 @@
 // The native layer's public face: each addon primitive, with its errors wrapped as NativeError.
-import type { NativeBinding } from './binding.js';
+import type { NativeBinding, NetlinkOpenOptions } from './binding.js';
 import { NativeError } from './errors.js';
 import { loadBinding } from './load.js';
 
 export { NativeError, VmlaunchError } from './errors.js';
-export type { NativeBinding } from './binding.js';
+export type { NativeBinding, NetlinkOpenOptions } from './binding.js';
 export { candidatePaths, loadBinding } from './load.js';
 
 let binding: NativeBinding | undefined;
@@ -49,8 +49,10 @@ export function netnsCreateAnonymous(): number {
 }
 
 /** Opens a NETLINK_ROUTE socket that belongs to `netns` (a path; null for the caller's). */
-export function netlinkOpen(netns: string | null): number {
-  return call('netlinkOpen', (b) => b.netlinkOpen(netns));
+export function netlinkOpen(netns: string | null, options?: NetlinkOpenOptions): number {
+  return call('netlinkOpen', (b) =>
+    options === undefined ? b.netlinkOpen(netns) : b.netlinkOpen(netns, options),
+  );
 }
 
 /** mount(2). */
@@ -129,6 +131,25 @@ export function socketpair(): [number, number] {
 /** Closes an fd; EBADF surfaces so double closes are caught. */
 export function closeFd(fd: number): void {
   call('close', (b) => b.close(fd));
+}
+
+/**
+ * Closes `fds` on a thread of their own: closing a tap's last queue fd makes the kernel tear
+ * the tap down and wait for RCU (15-30 ms) before close returns. The fds are the thread's from
+ * this call on; watch RTM_DELLINK (network/netlink) to know when the link is gone.
+ */
+export function closeDetached(fds: number[]): void {
+  call('closeDetached', (b) => b.closeDetached(fds));
+}
+
+/** How many closeDetached / sendDetached calls have not finished (each still holds its fds). */
+export function detachedInFlight(): number {
+  return call('detachedInFlight', (b) => b.detachedInFlight());
+}
+
+/** Sends `data` on `socket` from a thread of its own (a request the kernel holds for long). */
+export function sendDetached(socket: number, data: Buffer): void {
+  call('sendDetached', (b) => b.sendDetached(socket, data));
 }
 
 /** Closes every fd, keeping the first error and still closing the rest. */

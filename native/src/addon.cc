@@ -6,6 +6,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitNetns(env, exports);
   InitTap(env, exports);
   InitFds(env, exports);
+  InitDetached(env, exports);
   return exports;
 }
 

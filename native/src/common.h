@@ -57,3 +57,4 @@ void InitErrors(Napi::Env env, Napi::Object exports);
 void InitNetns(Napi::Env env, Napi::Object exports);
 void InitTap(Napi::Env env, Napi::Object exports);
 void InitFds(Napi::Env env, Napi::Object exports);
+void InitDetached(Napi::Env env, Napi::Object exports);

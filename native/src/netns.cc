@@ -15,7 +15,8 @@ namespace {
 
 const char* kCreateUsage = "netnsCreate(path: string)";
 const char* kAnonUsage = "netnsCreateAnonymous()";
-const char* kNetlinkUsage = "netlinkOpen(netns: string | null)";
+const char* kNetlinkUsage =
+    "netlinkOpen(netns: string | null, options?: { groups?: number, recvTimeoutMs?: number })";
 const char* kMountUsage =
     "mount(source: string | null, target: string, fstype: string | null, flags: number)";
 const char* kUmountUsage = "umount(target: string, flags: number)";
@@ -58,6 +59,22 @@ Napi::Value NetnsCreateAnonymous(const Napi::CallbackInfo& info) {
 Napi::Value NetlinkOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string netns = vml::OptionalString(info, 0, kNetlinkUsage);
+  uint32_t groups = 0;
+  int recvTimeoutMs = 0;
+  if (info.Length() > 1 && !info[1].IsUndefined()) {
+    if (!info[1].IsObject()) vml::ThrowUsage(env, kNetlinkUsage);
+    Napi::Object options = info[1].As<Napi::Object>();
+    Napi::Value g = options.Get("groups");
+    Napi::Value t = options.Get("recvTimeoutMs");
+    if (!g.IsUndefined()) {
+      if (!g.IsNumber() || g.As<Napi::Number>().Int64Value() < 0) vml::ThrowUsage(env, kNetlinkUsage);
+      groups = static_cast<uint32_t>(g.As<Napi::Number>().Int64Value());
+    }
+    if (!t.IsUndefined()) {
+      if (!t.IsNumber() || t.As<Napi::Number>().Int32Value() < 0) vml::ThrowUsage(env, kNetlinkUsage);
+      recvTimeoutMs = t.As<Napi::Number>().Int32Value();
+    }
+  }
   const char* syscall = "";
   vml::NetnsGuard guard;
   int err = guard.Enter(netns, &syscall);
@@ -69,6 +86,13 @@ Napi::Value NetlinkOpen(const Napi::CallbackInfo& info) {
   struct sockaddr_nl addr;
   memset(&addr, 0, sizeof(addr));
   addr.nl_family = AF_NETLINK;
+  // Multicast groups (RTMGRP_* bits): notifications such as RTM_DELLINK reach this socket.
+  addr.nl_groups = groups;
+  // A blocking read then returns EAGAIN after this long, so a waiting reader can look around.
+  if (recvTimeoutMs > 0) {
+    struct timeval tv = {recvTimeoutMs / 1000, (recvTimeoutMs % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
   if (setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one)) != 0 ||
       setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one)) != 0) {
     err = errno;

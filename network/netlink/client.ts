@@ -5,6 +5,7 @@ import { netlinkOpen } from '../../native/index.js';
 import { ValidationError } from '../errors.js';
 import { AddressApi } from './addresses.js';
 import { LinkApi } from './links.js';
+import { removalIo, type RemovalIo } from './link-removal.js';
 import { netnsPath } from './netns-ref.js';
 import { RouteApi } from './routes.js';
 import type { NetlinkIo } from './socket.js';
@@ -21,10 +22,10 @@ export class NetlinkClient {
   readonly routes: RouteApi;
   readonly tc: TcApi;
 
-  constructor(socket: NetlinkSocket, netns?: string) {
+  constructor(socket: NetlinkSocket, netns?: string, removal?: RemovalIo) {
     this.netns = netns;
     this.socket = socket;
-    this.links = new LinkApi(socket);
+    this.links = new LinkApi(socket, removal);
     this.addresses = new AddressApi(socket, this.links);
     this.routes = new RouteApi(socket, this.links);
     this.tc = new TcApi(socket, this.links);
@@ -66,5 +67,8 @@ export function openNetlink(netns?: string, options: OpenNetlinkOptions = {}): N
       throw new ValidationError('netns', netns, `no network namespace at ${path}`);
   }
   const fd = (options.open ?? netlinkOpen)(path);
-  return new NetlinkClient(new NetlinkSocket(fd, options.io ?? fdIo), netns);
+  // Deletes that resolve once the link left the netns need real sockets in it (not test seams).
+  const removal =
+    options.open === undefined && options.io === undefined ? removalIo(path) : undefined;
+  return new NetlinkClient(new NetlinkSocket(fd, options.io ?? fdIo), netns, removal);
 }

@@ -5,6 +5,13 @@ export type { OpenNetlinkOptions } from './client.js';
 export { NetlinkClosedError, NetlinkSocket } from './socket.js';
 export type { NetlinkIo } from './socket.js';
 export { LinkApi, validateLinkRef } from './links.js';
+export {
+  backgroundRemovals,
+  removeUnlisted,
+  removalIo,
+  REMOVAL_TIMEOUT_MS,
+} from './link-removal.js';
+export type { RemovalIo } from './link-removal.js';
 export type { BridgeOptions, LinkCreateOptions, MacvlanOptions, VethOptions } from './links.js';
 export type { LinkRef } from './link-requests.js';
 export { MACVLAN_MODES } from './link-parse.js';

@@ -1,0 +1,139 @@
+// Removing a link without sitting in the kernel's RCU wait. A link delete (or closing a tap's
+// last fd) returns from the kernel only after netdev_run_todo's rcu_barrier (15-30 ms here),
+// yet the link has left its netns 1-3 ms in: unlisted, its name, addresses, qdiscs gone, and
+// RTM_DELLINK sent (net/core/dev.c, unregister_netdevice_many_notify). removeUnlisted() sends
+// the delete from a thread of its own on a socket subscribed to link notifications and resolves
+// at that RTM_DELLINK, or at the kernel's answer if it comes first (an error rejects). The
+// thread finishes the kernel's wait in the background (holding a dup of the socket until then);
+// backgroundRemovals() awaits those threads, e.g. before counting open fds.
+import { read } from 'node:fs';
+import {
+  closeFd,
+  detachedInFlight,
+  errnoName,
+  netlinkOpen,
+  sendDetached,
+} from '../../native/index.js';
+import { NetlinkError } from '../errors.js';
+import { NLM_F_ACK, NLM_F_REQUEST, NLMSG_ERROR, RTM_DELLINK } from './constants.js';
+import { decodeError, decodeIfInfoMsg, decodeMessages, encodeMessage } from './message.js';
+import type { NetlinkMessage } from './message.js';
+
+/** RTMGRP_LINK (rtnetlink.h): the legacy multicast bit of link notifications. */
+export const RTMGRP_LINK = 1;
+/** A watcher's blocking read returns after this long with nothing, to look around. */
+const WATCH_TICK_MS = 100;
+/** How long a removal may take before it is an error (the kernel normally needs < 50 ms). */
+export const REMOVAL_TIMEOUT_MS = 30_000;
+const READ_BUFFER_BYTES = 64 * 1024;
+
+/** The side effects of a removal, injectable for unit tests. */
+export interface RemovalIo {
+  /** A socket in the link's netns, subscribed to link notifications, with a read timeout. */
+  openWatcher(): number;
+  read(fd: number, into: Buffer): Promise<number>;
+  sendDetached(fd: number, data: Buffer): void;
+  close(fd: number): void;
+  errnoName(errno: number): string;
+}
+
+// Real I/O for the netns at `netnsPath` (null: the caller's).
+export function removalIo(netnsPath: string | null): RemovalIo {
+  return {
+    openWatcher: () =>
+      netlinkOpen(netnsPath, { groups: RTMGRP_LINK, recvTimeoutMs: WATCH_TICK_MS }),
+    read: (fd, into) =>
+      new Promise((resolve, reject) =>
+        read(fd, into, 0, into.length, null, (err, n) => (err ? reject(err) : resolve(n))),
+      ),
+    sendDetached,
+    close: closeFd,
+    errnoName,
+  };
+}
+
+// Resolves once every detached send or close has ended (the kernel's RCU wait behind a
+// removal): until then each holds an fd. Polls the addon's count; nothing else waits on it.
+export async function backgroundRemovals(inFlight = detachedInFlight): Promise<void> {
+  while (inFlight() > 0) await new Promise((resolve) => setTimeout(resolve, 2));
+}
+
+/** What one watcher read found. */
+type Seen = 'unlisted' | 'acked' | undefined;
+
+// Reads the watcher until `stop` says so; ticks without news ask `stillThere`.
+async function watch(
+  io: RemovalIo,
+  fd: number,
+  each: (m: NetlinkMessage) => Seen,
+  stop: (seen: Seen) => boolean,
+  stillThere: () => Promise<boolean>,
+  operation: string,
+): Promise<Seen> {
+  const buffer = Buffer.alloc(READ_BUFFER_BYTES);
+  const endsAt = Date.now() + REMOVAL_TIMEOUT_MS;
+  let last: Seen;
+  for (;;) {
+    let n: number;
+    try {
+      n = await io.read(fd, buffer);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // EAGAIN: a tick without news. ENOBUFS: notifications overran the buffer (some lost).
+      if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK' && code !== 'ENOBUFS') throw error;
+      if (!(await stillThere())) return last ?? 'unlisted';
+      if (Date.now() > endsAt) {
+        throw new NetlinkError(
+          operation,
+          110,
+          'ETIMEDOUT',
+          `still there after ${REMOVAL_TIMEOUT_MS} ms`,
+        );
+      }
+      continue;
+    }
+    for (const m of decodeMessages(buffer.subarray(0, n))) {
+      const seen = each(m);
+      if (seen !== undefined) last = seen;
+      if (stop(last)) return last;
+    }
+  }
+}
+
+/**
+ * Deletes link `index` (RTM_DELLINK) and resolves once it has left its netns.
+ * `stillThere` answers whether the link is still listed (asked when notifications are late).
+ * @throws {NetlinkError} the kernel refused the delete (e.g. ENODEV), or ETIMEDOUT.
+ */
+export async function removeUnlisted(
+  io: RemovalIo,
+  index: number,
+  request: Buffer[],
+  stillThere: () => Promise<boolean>,
+  operation: string,
+  seq = Math.floor(Math.random() * 0x7fffffff),
+): Promise<void> {
+  const fd = io.openWatcher();
+  let error: NetlinkError | undefined;
+  const each = (m: NetlinkMessage): Seen => {
+    if (m.type === RTM_DELLINK && decodeIfInfoMsg(m.payload).index === index) return 'unlisted';
+    if (m.type === NLMSG_ERROR && m.seq === seq) {
+      const e = decodeError(m);
+      if (e.errno !== 0 && error === undefined) {
+        error = new NetlinkError(operation, e.errno, io.errnoName(e.errno), e.kernelMessage);
+      }
+      return 'acked';
+    }
+    return undefined;
+  };
+  let seen: Seen;
+  try {
+    io.sendDetached(fd, encodeMessage(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, seq, request));
+    seen = await watch(io, fd, each, (s) => s !== undefined, stillThere, operation);
+  } catch (failure) {
+    io.close(fd);
+    throw failure;
+  }
+  io.close(fd); // the sending thread has its own dup of the socket
+  if (seen === 'acked' && error) throw error;
+}
