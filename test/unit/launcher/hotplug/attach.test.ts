@@ -14,9 +14,9 @@ import { failingAttach, rigPerTest, TAP, tapNic, type FakeQemu } from './harness
 const start = rigPerTest();
 
 describe('attaching a tap NIC', () => {
-  it('pipelines the commands: netdev_add and device_add are on their way before getfd is answered', async () => {
+  it('pipelines the commands once the fds are in: device_add is on its way before netdev_add is answered', async () => {
     const rg = await start({
-      script: (c) => (c.execute === 'getfd' ? 'apply-silently' : undefined),
+      script: (c) => (c.execute === 'netdev_add' ? 'apply-silently' : undefined),
     });
     const attaching = attachNic(rg.ctx, TAP, { id: 'hp0', timeout: 5000 });
     await vi.waitFor(() => expect(rg.qemu.transcript.length).toBe(4));
@@ -25,8 +25,7 @@ describe('attaching a tap NIC', () => {
       'netdev_add',
       'device_add',
     ]);
-    const getfd = rg.qemu.fake.received[1]!;
-    rg.qemu.fake.reply(getfd); // the late reply; the other two were answered already
+    rg.qemu.fake.reply(rg.qemu.fake.received[2]!); // netdev_add's late reply
     await expect(attaching).resolves.toMatchObject({ id: 'hp0', bus: 'rp0' });
   });
 
@@ -146,9 +145,7 @@ describe('rolling back a failed attach', () => {
     expect(rg.qemu.transcript.slice(1).map((t) => t.replace(/_[0-9a-f]{8}_/, '_*_'))).toEqual([
       'getfd vml_hp0_*_tap0',
       'getfd vml_hp0_*_tap1',
-      'netdev_add netdev-hp0', // pipelined behind the getfds; refused: no fd named tap1
-      'device_add nic-hp0', // refused too: no such netdev
-      'netdev_del netdev-hp0', // "not found": fine
+      // no netdev_add: QEMU 7.2 would half-build a netdev from the fds it has
       'closefd vml_hp0_*_tap1', // "not found": fine, it never got there
       'closefd vml_hp0_*_tap0',
     ]);
