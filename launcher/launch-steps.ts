@@ -77,25 +77,31 @@ export function isValidation(error: unknown): boolean {
 }
 
 // Negotiates QMP, but fails at once (with QEMU's exit) if QEMU dies before greeting (T2), and
-// after the deadline if it never greets (T3).
+// after the deadline if it never greets (T3); the caller's `signal` ends it too (T27).
 export async function connectBeforeExit(
   deps: LaunchDeps,
   fd: number,
   qemu: QemuProcess,
   timeout: number,
   logger: Logger,
+  signal?: AbortSignal,
 ): Promise<QmpClient> {
   const controller = new AbortController();
   const died = qemu.exited.then((exit) => {
     controller.abort();
     return exit;
   });
+  const either = signal ? AbortSignal.any([controller.signal, signal]) : controller.signal;
   try {
-    return await deps.connectQmp(
-      { fd },
-      { connectTimeout: timeout, signal: controller.signal, logger },
-    );
+    return await deps.connectQmp({ fd }, { connectTimeout: timeout, signal: either, logger });
   } catch (error) {
+    if (signal?.aborted) {
+      throw new LaunchError(
+        'launch aborted during the QMP handshake',
+        { argv: qemu.argv, step: 'qmp-connect', stderrTail: qemu.stderrTail(), code: 'ABORTED' },
+        { cause: error },
+      );
+    }
     // The socket's EOF can arrive before Node has seen the exit: give the exit a moment.
     const exit = await Promise.race([
       died,

@@ -88,6 +88,9 @@ export interface LaunchOptions {
   sandbox?: SandboxOption;
   /** Run QEMU under this user (set before exec; vmlaunch must be root). Default: our uid. */
   runAs?: RunAs;
+  /** Aborting ends the launch at its next await point: everything made so far is undone and
+   *  it rejects with a LaunchError coded ABORTED naming the step. No effect once resolved. */
+  signal?: AbortSignal;
   logger?: Logger;
   deps?: Partial<LaunchDeps>;
 }
@@ -118,11 +121,15 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
   const owned: number[] = (options.nics ?? []).flatMap(tapFdsOf);
   const closeOwned = (): void => closeAll(owned.splice(0));
   undo.push('close NIC fds', closeOwned);
+  // Where an abort is noticed: before the first step and after each await (T27).
+  const checkAbort = (): void => options.signal?.throwIfAborted();
   try {
+    checkAbort();
     checkReadable(options.kernel, 'kernel');
     if (options.initrd !== undefined) checkReadable(options.initrd, 'initrd');
     if (options.consoleLog !== undefined) checkLogWritable(options.consoleLog, 'consoleLog');
     const { sandbox, identity } = await prepareConfinement(options);
+    checkAbort();
     // The whole config, checked before any endpoint is attached or the sandbox probe spawns
     // QEMU (NICs are checked once known); otherwise the real build below checks it all first.
     if (options.endpoints?.length || sandbox) {
@@ -135,6 +142,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     }
     step = 'sandbox';
     if (sandbox) await deps.probeSandbox({ qemuBinary: options.qemu, policy: sandbox, logger });
+    checkAbort();
     if (sandbox || identity) logger.info({ sandbox, runAs: identity }, 'QEMU confinement');
 
     step = 'accelerator';
@@ -145,6 +153,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
       identity,
       options.accel,
     );
+    checkAbort();
     logger.info({ accel: accel.accel, reason: accel.reason }, 'accelerator');
     const clock = tcgClockArgs(
       resolveTemplate(options.template ?? 'q35', options.templateOverrides),
@@ -161,12 +170,15 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
         nicId,
         owner: vmId,
         ...(spec.netns ? { netns: spec.netns } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
       });
       attached.push(endpoint);
       undo.push(`detach ${nicId}`, () => endpoint.detach());
+      // Its fds are ours from here (closed by the undo above or once QEMU holds copies).
+      owned.push(...tapFdsOf(endpoint.hostNic));
+      checkAbort();
     }
     const nics = [...attached.map((a) => a.hostNic), ...(options.nics ?? [])];
-    owned.push(...attached.flatMap((a) => tapFdsOf(a.hostNic)));
 
     step = 'channels';
     const qmpChannel = new SocketChannel();
@@ -210,6 +222,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
       options.consoleLog ? { logFile: options.consoleLog } : {},
     );
     undo.push('close console', () => console.close());
+    checkAbort();
 
     step = 'qmp-connect';
     const qmp = await connectBeforeExit(
@@ -218,6 +231,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
       spawned,
       options.qmpConnectTimeout ?? 30_000,
       logger,
+      options.signal,
     );
 
     const teardown = undo.transfer();
@@ -232,6 +246,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
       teardown,
       logger,
       id: vmId,
+      attach: deps.attach,
     });
   } catch (error) {
     if (qemu?.running) qemu.kill('SIGKILL');
@@ -240,6 +255,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     const fields = {
       argv,
       step,
+      ...(options.signal?.aborted ? { code: 'ABORTED' } : {}),
       ...(exit ? { exit } : {}),
       ...(qemu ? { stderrTail: qemu.stderrTail() } : {}),
     };

@@ -78,6 +78,8 @@ export interface VmParts {
   logger: Logger;
   /** The VM's id (logs, and the names of host links attached for it); random when absent. */
   id?: string;
+  /** The host-side attach of hot-plugged endpoints (launch's deps.attach); default the real one. */
+  attach?: HotplugContext['attachEndpoint'];
 }
 
 /** A launched VM. Dispose with `await using vm = await launch(...)` or `await vm.shutdown()`. */
@@ -113,7 +115,7 @@ export class Vm implements AsyncDisposable {
     this.endpoints = parts.endpoints;
     this.teardown = parts.teardown;
     this.logger = parts.logger;
-    this.hotplug = this.hotplugContext();
+    this.hotplug = this.hotplugContext(parts.attach ?? attachEndpoint);
     // Pushed last, so it runs first: hot-plugged NICs go before the cold-plugged endpoints.
     this.teardown.push('detach hot-plugged NICs', () => this.hotplug.registry.vmExited());
     this.exited = this.process.exited.then(async (exit) => {
@@ -240,7 +242,7 @@ export class Vm implements AsyncDisposable {
   }
 
   // The hot-plug view of this VM: its root ports, placement rules and guest hooks.
-  private hotplugContext(): HotplugContext {
+  private hotplugContext(attach: HotplugContext['attachEndpoint']): HotplugContext {
     const { command } = this;
     const coldIds = command.devices
       .filter((d) => d.kind === 'virtio-net' || d.kind === 'vfio-pci')
@@ -258,7 +260,7 @@ export class Vm implements AsyncDisposable {
       ...(guest ? { guest } : {}),
       // QEMU alive (not the VM's state): while it stops, an unplug still waits for QEMU.
       running: () => this.process.running,
-      attachEndpoint,
+      attachEndpoint: attach,
       closeFds: closeAll,
       logger: this.logger,
     };
