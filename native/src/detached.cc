@@ -5,11 +5,17 @@
 // TypeScript decides when (and watches RTM_DELLINK to know the link is gone).
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <system_error>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -23,20 +29,60 @@ std::atomic<int> gInFlight{0};
 const char* kSendUsage = "sendDetached(socket: number, data: Buffer)";
 const char* kCloseUsage = "closeDetached(fds: number[])";
 
-// Starts `work` on a detached thread; returns 0 or an errno when no thread could be made.
+// Tells the calling thread when the detached one has its own fd table.
+struct Handoff {
+  std::mutex m;
+  std::condition_variable cv;
+  bool ready = false;
+  bool isolated = false;
+};
+
+// Gives this thread a private fd table holding only `keep` (unshare CLONE_FILES copies the
+// process's table; close_range drops the rest of the copy). Returns whether it worked.
+bool Isolate(std::vector<int> keep) {
+  if (unshare(CLONE_FILES) != 0) return false;
+  std::sort(keep.begin(), keep.end());
+  unsigned int from = 0;
+  for (int fd : keep) {
+    if (static_cast<unsigned int>(fd) > from) syscall(SYS_close_range, from, fd - 1, 0);
+    from = static_cast<unsigned int>(fd) + 1;
+  }
+  syscall(SYS_close_range, from, ~0U, 0);
+  return true;
+}
+
+// Runs `work` on a thread of its own that keeps private copies of `fds`. Once the copies exist
+// the caller's are closed here, so the process's fd table is clean when this returns and the
+// kernel's slow release (a tap teardown, a netlink request's RCU wait) happens in the thread.
+// Returns 0, or an errno when no thread could be made (the fds are then still the caller's).
 template <typename Work>
-int RunDetached(Work work) {
+int RunDetached(const std::vector<int>& fds, Work work) {
+  auto handoff = std::make_shared<Handoff>();
   gInFlight++;
   try {
-    std::thread([work = std::move(work)]() mutable {
+    std::thread([fds, handoff, work = std::move(work)]() mutable {
+      bool isolated = Isolate(fds);
+      {
+        std::lock_guard<std::mutex> lock(handoff->m);
+        handoff->ready = true;
+        handoff->isolated = isolated;
+      }
+      handoff->cv.notify_one();
       work();
+      // Private copies (or, when isolation failed, the shared fds) are closed here.
+      for (int fd : fds) close(fd);
       gInFlight--;
     }).detach();
-    return 0;
   } catch (const std::system_error& e) {
     gInFlight--;
     return e.code().value() != 0 ? e.code().value() : EAGAIN;
   }
+  std::unique_lock<std::mutex> lock(handoff->m);
+  handoff->cv.wait(lock, [&] { return handoff->ready; });
+  if (handoff->isolated) {
+    for (int fd : fds) close(fd);  // the thread holds its own references now
+  }
+  return 0;
 }
 
 // Sends `data` on a dup of `socket` from a thread of its own, then closes the dup. The caller
@@ -50,12 +96,11 @@ Napi::Value SendDetached(const Napi::CallbackInfo& info) {
   int dup = fcntl(sock, F_DUPFD_CLOEXEC, 0);
   if (dup < 0) vml::ThrowSystemError(env, errno, "fcntl");
   std::vector<uint8_t> bytes(data.Data(), data.Data() + data.Length());
-  int err = RunDetached([dup, bytes = std::move(bytes)]() {
+  int err = RunDetached({dup}, [dup, bytes = std::move(bytes)]() {
     ssize_t n;
     do {
       n = send(dup, bytes.data(), bytes.size(), 0);
     } while (n < 0 && errno == EINTR);
-    close(dup);
   });
   if (err != 0) {
     close(dup);
@@ -69,9 +114,7 @@ Napi::Value CloseDetached(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::vector<int> fds = vml::FdArrayArg(info, 0, kCloseUsage);
   if (fds.empty()) return env.Undefined();
-  int err = RunDetached([fds]() {
-    for (int fd : fds) close(fd);  // Linux releases an fd even when close reports EINTR
-  });
+  int err = RunDetached(fds, []() {});
   if (err != 0) {
     vml::CloseAll(fds);
     vml::ThrowSystemError(env, err, "pthread_create");
@@ -79,7 +122,7 @@ Napi::Value CloseDetached(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// How many detached calls have not finished yet (their fds are still open until then).
+// How many detached calls have not finished yet.
 Napi::Value DetachedInFlight(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), gInFlight.load());
 }

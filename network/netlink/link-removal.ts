@@ -4,8 +4,8 @@
 // RTM_DELLINK sent (net/core/dev.c, unregister_netdevice_many_notify). removeUnlisted() sends
 // the delete from a thread of its own on a socket subscribed to link notifications and resolves
 // at that RTM_DELLINK, or at the kernel's answer if it comes first (an error rejects). The
-// thread finishes the kernel's wait in the background (holding a dup of the socket until then);
-// backgroundRemovals() awaits those threads, e.g. before counting open fds.
+// thread finishes the kernel's wait in the background, with the socket in an fd table of its
+// own (our process's table is clean at once); backgroundRemovals() awaits those threads.
 import { read } from 'node:fs';
 import {
   closeFd,
@@ -53,7 +53,7 @@ export function removalIo(netnsPath: string | null): RemovalIo {
 }
 
 // Resolves once every detached send or close has ended (the kernel's RCU wait behind a
-// removal): until then each holds an fd. Polls the addon's count; nothing else waits on it.
+// removal). Polls the addon's count; nothing else waits on it.
 export async function backgroundRemovals(inFlight = detachedInFlight): Promise<void> {
   while (inFlight() > 0) await new Promise((resolve) => setTimeout(resolve, 2));
 }

@@ -2,7 +2,7 @@
 // (RTM_DELLINK), before the kernel's RCU wait ends; checked with `ip -json` as the oracle.
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { detachedInFlight } from '../../../../native/index.js';
+import { closeDetached, detachedInFlight, tapOpen } from '../../../../native/index.js';
 import { NetlinkError } from '../../../../network/errors.js';
 import { backgroundRemovals, openNetlink } from '../../../../network/netlink/index.js';
 import { ip, ipJson, withTestNetns } from '../../../helpers/netns.js';
@@ -26,7 +26,10 @@ describe.runIf(prerequisite('link removal', rootNetnsMissing()))(
               peer: { name: 'vml-b', netns: peerNs },
             });
             await c.links.setUp(link.index);
+            const open = fdCount();
             await c.links.delete(link.index, { until: 'unlisted' });
+            // The thread finishing the kernel's wait holds its socket in an fd table of its own.
+            expect(fdCount()).toBe(open);
             expect(names(ns)).not.toContain('vml-a');
             expect(names(peerNs)).not.toContain('vml-b');
             const again = await c.links.addVeth({
@@ -92,6 +95,17 @@ describe.runIf(prerequisite('link removal', rootNetnsMissing()))(
         }
         await backgroundRemovals();
         expect(fdCount()).toBe(fds);
+      }));
+
+    it('closes tap fds on a thread of its own: our fd table is clean at once, the tap goes soon after', () =>
+      withTestNetns('rmtap', async (ns) => {
+        const fds = fdCount();
+        const tap = tapOpen(`/run/netns/${ns}`, 'vml-t0', { queues: 2 });
+        expect(names(ns)).toContain('vml-t0');
+        closeDetached(tap.fds);
+        expect(fdCount()).toBe(fds);
+        await backgroundRemovals();
+        expect(names(ns)).not.toContain('vml-t0');
       }));
   },
 );
