@@ -144,12 +144,14 @@ export async function resolveRunAs(
 }
 
 // setpriv's options for an identity: real, effective and saved ids all changed, groups set
-// exactly (none: --clear-groups), so nothing of root is kept.
+// exactly (none: --clear-groups), so nothing of root is kept; no_new_privs so that no exec
+// (a set-user-ID helper, even without the sandbox's spawn=deny) can regain any.
 export function setprivIdentityArgs(identity: QemuIdentity): string[] {
   return [
     `--reuid=${identity.uid}`,
     `--regid=${identity.gid}`,
     identity.groups.length > 0 ? `--groups=${identity.groups.join(',')}` : '--clear-groups',
+    '--no-new-privs',
   ];
 }
 

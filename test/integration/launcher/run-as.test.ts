@@ -137,7 +137,7 @@ describe.runIf(prerequisite('runAs as root', rootAndNobodyMissing()))('runAs on 
     expect(auto.reason).toContain(`cannot open ${KVM_DEVICE}`);
   });
 
-  it('starts the process under that uid, with no capabilities, and it still dies with us', async () => {
+  it('starts the process under that uid, without capabilities or a way to regain them, tied to us', async () => {
     const sleeper = join(open, 'sleeper');
     writeFileSync(sleeper, '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
     const runner = join(dir, 'runner.mjs');
@@ -166,6 +166,7 @@ describe.runIf(prerequisite('runAs as root', rootAndNobodyMissing()))('runAs on 
         ),
       );
       expect(status).toMatch(/^CapEff:\s+0+$/m);
+      expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
       expect(status).toMatch(new RegExp(`^PPid:\\s+${parent.pid}$`, 'm'));
       parent.kill('SIGKILL');
       let state = processState(pid);

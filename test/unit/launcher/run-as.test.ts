@@ -112,11 +112,12 @@ describe('resolving runAs', () => {
 });
 
 describe('the identity setpriv sets', () => {
-  it('changes real and effective ids and sets the groups exactly', () => {
+  it('changes real and effective ids, sets the groups exactly, and forbids regaining privileges', () => {
     expect(setprivIdentityArgs({ uid: 120, gid: 130, groups: [130, 108] })).toEqual([
       '--reuid=120',
       '--regid=130',
       '--groups=130,108',
+      '--no-new-privs',
     ]);
   });
 
@@ -125,6 +126,7 @@ describe('the identity setpriv sets', () => {
       '--reuid=1234',
       '--regid=1234',
       '--clear-groups',
+      '--no-new-privs',
     ]);
   });
 
