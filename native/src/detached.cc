@@ -35,6 +35,7 @@ struct Handoff {
   std::condition_variable cv;
   bool ready = false;
   bool isolated = false;
+  bool released = false;  // the caller has closed its own copies
 };
 
 // Gives this thread a private fd table holding only `keep` (unshare CLONE_FILES copies the
@@ -67,8 +68,13 @@ int RunDetached(const std::vector<int>& fds, Work work) {
         handoff->ready = true;
         handoff->isolated = isolated;
       }
-      handoff->cv.notify_one();
+      handoff->cv.notify_all();
       work();
+      // Ours are the last references only once the caller has dropped its copies.
+      {
+        std::unique_lock<std::mutex> lock(handoff->m);
+        handoff->cv.wait(lock, [&] { return handoff->released; });
+      }
       // Private copies (or, when isolation failed, the shared fds) are closed here.
       for (int fd : fds) close(fd);
       gInFlight--;
@@ -77,11 +83,15 @@ int RunDetached(const std::vector<int>& fds, Work work) {
     gInFlight--;
     return e.code().value() != 0 ? e.code().value() : EAGAIN;
   }
-  std::unique_lock<std::mutex> lock(handoff->m);
-  handoff->cv.wait(lock, [&] { return handoff->ready; });
-  if (handoff->isolated) {
-    for (int fd : fds) close(fd);  // the thread holds its own references now
+  {
+    std::unique_lock<std::mutex> lock(handoff->m);
+    handoff->cv.wait(lock, [&] { return handoff->ready; });
+    if (handoff->isolated) {
+      for (int fd : fds) close(fd);  // the thread holds its own references now
+    }
+    handoff->released = true;
   }
+  handoff->cv.notify_all();
   return 0;
 }
 

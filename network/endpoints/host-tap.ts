@@ -48,7 +48,8 @@ export async function createTap(
       await unlessGone(async () => {
         const link = await client.links.find(index);
         if (link !== undefined && link.name === name && link.alias === alias) {
-          await client.links.delete(index);
+          // Done once the tap has left the netns; the kernel's RCU wait ends in the background.
+          await client.links.delete(index, { until: 'unlisted' });
         }
       });
     });
