@@ -6,8 +6,9 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
-/** 'p50 12.3 ms, p95 45.6 ms, max 78.9 ms (n=1000)'. */
+/** 'p50 12.3 ms, p95 45.6 ms, max 78.9 ms (n=1000)', or 'none (n=0)'. */
 export function latencySummary(values: readonly number[]): string {
+  if (values.length === 0) return 'none (n=0)';
   const f = (v: number): string => v.toFixed(1);
   return (
     `p50 ${f(percentile(values, 50))} ms, p95 ${f(percentile(values, 95))} ms, ` +

@@ -20,6 +20,6 @@ describe.runIf(prerequisite('hot-plug soak', qemuMissing() ?? rootNetnsMissing()
       expect(report.check).toHaveLength(CYCLES);
       expect(report.qemuFds[1]).toBe(report.qemuFds[0]);
       expect(report.ourFds[1]).toBe(report.ourFds[0]);
-    }, 900_000);
+    }, 600_000);
   },
 );

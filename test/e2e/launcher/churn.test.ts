@@ -21,6 +21,6 @@ describe.runIf(prerequisite('create/destroy churn', qemuMissing() ?? rootNetnsMi
       expect(report.check).toHaveLength(CYCLES);
       expect(report.boots).toBe(CYCLES / BOOT_EVERY + 1);
       expect(report.powerdown).toHaveLength(report.boots);
-    }, 600_000);
+    }, 300_000);
   },
 );

@@ -18,6 +18,6 @@ describe.runIf(prerequisite('parallel VMs', qemuMissing() ?? rootNetnsMissing())
       console.log(parallelReportLines(report).join('\n'));
       expect(report.launch).toHaveLength(VMS * ROUNDS);
       expect(report.check).toHaveLength(ROUNDS);
-    }, 600_000);
+    }, 300_000);
   },
 );
