@@ -81,14 +81,17 @@ export async function plugOverQmp(
     const reply = ctx.qmp.getfd({ fdname: name, fd }, { timeout: callTimeout(), ...cut });
     sent.push({ step: `getfd ${role}`, reply });
   }
-  // The backend waits for every getfd: QEMU 7.2's netdev_add fds=a:b builds queue a before it
-  // finds b missing and leaves that half-made netdev behind (netdev_del then refuses it).
-  // After the fds, the commands are pipelined.
-  const fdsPassed = await Promise.allSettled(sent.map((s) => s.reply));
-  const missing = fdsPassed.findIndex((outcome) => outcome.status === 'rejected');
-  if (missing >= 0) {
-    progress.step = sent[missing]!.step;
-    throw (fdsPassed[missing] as PromiseRejectedResult).reason;
+  // With several fds the backend waits for every getfd: QEMU 7.2's netdev_add fds=a:b builds
+  // queue a before it finds b missing and leaves that half-made netdev behind (netdev_del then
+  // refuses it). A single missing fd makes netdev_add fail before it builds anything, so one
+  // fd is pipelined with the rest.
+  if (sent.length > 1) {
+    const fdsPassed = await Promise.allSettled(sent.map((s) => s.reply));
+    const missing = fdsPassed.findIndex((outcome) => outcome.status === 'rejected');
+    if (missing >= 0) {
+      progress.step = sent[missing]!.step;
+      throw (fdsPassed[missing] as PromiseRejectedResult).reason;
+    }
   }
   for (const device of devices) {
     for (const command of device.toQmp()) {

@@ -155,6 +155,25 @@ describe('rolling back a failed attach', () => {
     expect(rg.ctx.registry.occupancy.get('rp0')).toBeUndefined();
   });
 
+  it('a refused getfd of a single-queue NIC: netdev_add and device_add were pipelined and refused too, nothing is left', async () => {
+    const rg = await start({
+      script: (c) => (c.execute === 'getfd' ? { error: 'injected' } : undefined),
+    });
+    const error = await failingAttach(rg);
+    expect(error.step).toBe('getfd tap0');
+    expect(rg.qemu.transcript.slice(1).map((t) => t.replace(/_[0-9a-f]{8}_/, '_*_'))).toEqual([
+      'getfd vml_hp0_*_tap0',
+      'netdev_add netdev-hp0', // refused: no such fd, nothing built (a single fd)
+      'device_add nic-hp0', // refused: no such netdev
+      'netdev_del netdev-hp0', // "not found": fine
+      'closefd vml_hp0_*_tap0', // "not found": fine
+    ]);
+    expect(rg.qemu.openFds).toBe(0);
+    expect(rg.qemu.netdevs.size).toBe(0);
+    expect(rg.qemu.devices.size).toBe(0);
+    expect(rg.host.detached).toBe(1);
+  });
+
   it('netdev_add fails -> netdev_del (a no-op) and closefd for every fd sent, host side detached', async () => {
     const rg = await start({
       nic: () => tapNic('x', 2),

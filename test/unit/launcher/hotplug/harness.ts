@@ -116,7 +116,7 @@ export class FakeQemu {
         // Like QEMU: an unknown fd name, chardev or a taken id refuses the whole command.
         const missing = names.find((n) => !this.namedFds.has(n));
         if (missing !== undefined)
-          return ['GenericError', `No file descriptor named ${missing} found`];
+          return ['GenericError', `File descriptor named '${missing}' has not been found`];
         if (a.chardev !== undefined && !this.chardevs.has(a.chardev))
           return ['GenericError', `chardev "${a.chardev}" not found`];
         if (this.netdevs.has(id)) return ['GenericError', `Duplicate ID '${id}' for netdev`];
