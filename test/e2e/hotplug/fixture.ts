@@ -95,8 +95,8 @@ export function qemuFdCount(vm: Vm): number {
 export function snapshot(net: TestNet): LeakSnapshot {
   return takeSnapshot({
     netns: [net.netns, net.peer],
-    // This test's own netns only: hot-plug files running in the other vitest worker make and
-    // remove vml-hp netns of their own meanwhile.
+    // This test's own netns only: other hot-plug tests running meanwhile (another vitest worker
+    // or another run on this host) make and remove vml-hp netns of their own.
     netnsFilter: (n) => n === net.netns || n === net.peer,
   });
 }

@@ -1,15 +1,16 @@
-// T28, hot-plug part, at full size: 1000 attach/detach cycles of a tcfilter veth on one q35 VM
-// (about 3 min here). After every cycle the guest no longer shows the NIC, and our fds and
-// handles, children, netns, the links and tc objects of both test netns (read over netlink),
-// QEMU's fds, peripherals and fd sets all equal the baseline; every 100 cycles the ip/tc oracle
-// agrees; the guest pings the peer through the NIC on the first and the last cycle.
-// `npm run soak` runs the same with its report.
+// T28, hot-plug part, CI-sized: 300 attach/detach cycles of a tcfilter veth on one q35 VM (70 s
+// here). After every cycle the guest no longer shows the NIC, and our fds and handles,
+// children, netns, the links and tc objects of both test netns (read over netlink), QEMU's fds,
+// peripherals and fd sets all equal the baseline; every 100 cycles the ip/tc oracle agrees; the
+// guest pings the peer through the NIC on the first and the last cycle. The full 1000 cycles
+// (about 3.5 min) run in `npm run soak`: with them the whole suite measured 11.6 min, over the
+// 10 min CI budget.
 import { describe, expect, it } from 'vitest';
 import { qemuMissing } from '../../helpers/guest.js';
 import { prerequisite, rootNetnsMissing } from '../../helpers/prereq.js';
 import { hotplugReportLines, runHotplugSoak } from '../../helpers/soak-hotplug.js';
 
-const CYCLES = 1000;
+const CYCLES = 300;
 
 describe.runIf(prerequisite('hot-plug soak', qemuMissing() ?? rootNetnsMissing()))(
   'hot-plug soak (T28)',
@@ -20,6 +21,6 @@ describe.runIf(prerequisite('hot-plug soak', qemuMissing() ?? rootNetnsMissing()
       expect(report.check).toHaveLength(CYCLES);
       expect(report.qemuFds[1]).toBe(report.qemuFds[0]);
       expect(report.ourFds[1]).toBe(report.ourFds[0]);
-    }, 600_000);
+    }, 300_000);
   },
 );
