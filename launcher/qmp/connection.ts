@@ -198,6 +198,8 @@ export class QmpConnection {
             this.pending.set(callId, { command, resolve, reject });
             expire = reject;
           });
+          // Awaited below, unless the fd send fails or is cut short first: never unhandled.
+          answer.catch(() => undefined);
           this.logger.debug({ id: callId, command }, 'QMP: send');
           if (!withFds) {
             this.transport.write(line);

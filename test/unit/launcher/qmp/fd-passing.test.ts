@@ -134,6 +134,18 @@ describe('passing fds over the QMP socket', () => {
     expect(fake.received.map((c) => c.execute)).toEqual(['qmp_capabilities', 'getfd', 'after']);
   });
 
+  it('an fd call aborted in the tick it was made rejects once, with no unhandled rejection', async () => {
+    pair = await connectedToFake();
+    const ctl = new AbortController();
+    const sent = pair.qmp.getfd({ fdname: 'a', fd }, { signal: ctl.signal });
+    ctl.abort();
+    await expect(sent).rejects.toMatchObject({ code: 'ABORT_ERR' });
+    const command = await pair.fake.nextCommand();
+    for (const received of command.fds) closeFd(received);
+    pair.fake.reply(command); // the late reply of the abandoned call is dropped
+    await settle();
+  });
+
   it('surfaces a refused getfd as a command error and keeps the connection usable', async () => {
     pair = await connectedToFake();
     const sent = pair.qmp.getfd({ fdname: 'x', fd });
