@@ -185,7 +185,7 @@ export class QmpConnection {
     let id: number | undefined;
     try {
       // Written in call order (synchronously when nothing waits ahead); see lane.ts.
-      const { reply, sent } = await this.lane.submit(
+      const submitted = this.lane.submit(
         withFds,
         () => {
           if (this.stateNow === 'closed') {
@@ -198,14 +198,14 @@ export class QmpConnection {
             this.pending.set(callId, { command, resolve, reject });
             expire = reject;
           });
-          // Awaited below, unless the fd send fails or is cut short first: never unhandled.
-          answer.catch(() => undefined);
           this.logger.debug({ id: callId, command }, 'QMP: send');
           if (!withFds) {
             this.transport.write(line);
             id = callId;
             return { reply: answer, sent: undefined };
           }
+          // Awaited below, unless the fd send fails or is cut short first: never unhandled.
+          answer.catch(() => undefined);
           this.fdCalls.add(callId);
           const written = this.transport.writeWithFds(line, fds);
           // A sendmsg that failed reached nobody: no reply will free the lane, so free it here.
@@ -215,6 +215,7 @@ export class QmpConnection {
         },
         deadline,
       );
+      const { reply, sent } = 'now' in submitted ? submitted.now : await submitted;
       if (sent) await deadline.race(sent);
       return await reply;
     } catch (error) {

@@ -25,17 +25,12 @@ export class FdLane {
 
   /**
    * Runs `write` (which writes the call and returns what the caller needs) as soon as the
-   * call may go: at once, synchronously, when nothing waits ahead of it. A write that throws
+   * call may go: at once, synchronously, when nothing waits ahead of it (then its result is
+   * returned as is, and a throw is thrown: no promise on the hot path). A write that throws
    * wrote nothing. While queued, an expiring `deadline` takes the call out of the queue.
    */
-  submit<T>(fd: boolean, write: () => T, deadline: Deadline): Promise<T> {
-    if (this.queue.length === 0 && this.mayGo(fd)) {
-      try {
-        return Promise.resolve(this.written(fd, write()));
-      } catch (error) {
-        return Promise.reject(asError(error));
-      }
-    }
+  submit<T>(fd: boolean, write: () => T, deadline: Deadline): { now: T } | Promise<T> {
+    if (this.queue.length === 0 && this.mayGo(fd)) return { now: this.written(fd, write()) };
     return new Promise<T>((resolve, reject) => {
       const entry: Waiting = {
         fd,
