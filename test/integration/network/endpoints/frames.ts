@@ -100,18 +100,28 @@ export async function waitForCount(
 }
 
 /**
- * Reads frames from a tap fd until an ARP reply turns up, reading only as many frames as
- * `queued()` says have arrived (so a read never blocks): other traffic (IPv6 neighbour
- * discovery, router solicitations) may sit in the queue before the reply.
+ * Asks (`ask` writes the ARP request) and reads frames from a tap fd until an ARP reply turns
+ * up, reading only as many frames as `queued()` says have arrived (so a read never blocks):
+ * other traffic (IPv6 neighbour discovery, router solicitations) may sit in the queue before
+ * the reply. Like an ARP client, it asks again every `retryMs`: a frame sent in the moment
+ * after a link comes up can be dropped (its qdisc is noop until linkwatch activates it, which
+ * a loaded host delays).
  */
-export async function readArpReply(
+export async function askArp(
   fd: number,
+  ask: () => void,
   queued: () => number,
   ms = 5000,
+  retryMs = 500,
 ): Promise<ArpSeen | undefined> {
   const deadline = Date.now() + ms;
   let read = 0;
+  let askedAt = 0;
   for (;;) {
+    if (Date.now() - askedAt >= retryMs) {
+      ask();
+      askedAt = Date.now();
+    }
     const available = queued();
     while (read < available) {
       read += 1;

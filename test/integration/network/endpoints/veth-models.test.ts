@@ -12,7 +12,7 @@ import type { Interworking } from '../../../../network/endpoints/types.js';
 import { findMacvtapDevice, makedev } from '../../../../network/macvtap-device.js';
 import { ip } from '../../../helpers/netns.js';
 import { prerequisite, rootNetnsMissing } from '../../../helpers/prereq.js';
-import { mirredPackets, rxPackets, waitForCount, writeArpRequest, readArpReply } from './frames.js';
+import { askArp, mirredPackets, rxPackets, waitForCount, writeArpRequest } from './frames.js';
 import {
   leakSnapshot,
   leaksSince,
@@ -86,16 +86,16 @@ describe.runIf(prerequisite('endpoints', rootNetnsMissing()))('veth endpoints', 
   it('tcfilter carries packets both ways: an ARP request written on the tap fd is answered by the peer, and the reply is read back from the tap', async () => {
     await roundTrip('tcfilter', 1, async (_a, nic, netns, peer) => {
       const peerRx = rxPackets(peer, 'peer0');
-      writeArpRequest(nic.tapFds[0]!, nic.mac, '10.9.0.2', '10.9.0.1');
-      // tap -> veth: the frame left through the veth and arrived at the peer.
-      expect(await waitForCount(() => mirredPackets(netns, TAP), 1)).toBeGreaterThanOrEqual(1);
+      const ask = () => writeArpRequest(nic.tapFds[0]!, nic.mac, '10.9.0.2', '10.9.0.1');
+      // veth -> tap: the peer's reply was redirected into the tap (counted before reading, so
+      // the blocking read cannot hang).
+      const seen = await askArp(nic.tapFds[0]!, ask, () => mirredPackets(netns, 'eth0'));
+      expect(seen).toEqual({ op: 2, senderIp: '10.9.0.1', dstMac: nic.mac });
+      // tap -> veth: the request left through the veth and arrived at the peer.
+      expect(mirredPackets(netns, TAP)).toBeGreaterThanOrEqual(1);
       expect(await waitForCount(() => rxPackets(peer, 'peer0'), peerRx + 1)).toBeGreaterThan(
         peerRx,
       );
-      // veth -> tap: the peer's reply was redirected into the tap (counted before reading, so
-      // the blocking read cannot hang).
-      const seen = await readArpReply(nic.tapFds[0]!, () => mirredPackets(netns, 'eth0'));
-      expect(seen).toEqual({ op: 2, senderIp: '10.9.0.1', dstMac: nic.mac });
     });
   });
 
@@ -124,8 +124,8 @@ describe.runIf(prerequisite('endpoints', rootNetnsMissing()))('veth endpoints', 
     await withVethPair('epmvtr', async ({ netns }) => {
       await roundTripIn(netns, 'macvtap', 1, async (nic) => {
         const rx = rxPackets(netns, MACVTAP);
-        writeArpRequest(nic.tapFds[0]!, nic.mac, '10.9.0.2', '10.9.0.1');
-        const seen = await readArpReply(nic.tapFds[0]!, () => rxPackets(netns, MACVTAP) - rx);
+        const ask = () => writeArpRequest(nic.tapFds[0]!, nic.mac, '10.9.0.2', '10.9.0.1');
+        const seen = await askArp(nic.tapFds[0]!, ask, () => rxPackets(netns, MACVTAP) - rx);
         expect(seen).toEqual({ op: 2, senderIp: '10.9.0.1', dstMac: nic.mac });
       });
     });
