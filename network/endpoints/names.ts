@@ -20,6 +20,12 @@ export function linkName(nicId: string, role: LinkRole, owner?: string): string 
   return `${LINK_PREFIX}${role}${hash}`;
 }
 
+// Names vmlaunch gives its own links: a user-named link of that shape could be taken for ours.
+/** True for `vml<role><8 hex>`, the shape linkName() makes. */
+export function isReservedLinkName(name: string): boolean {
+  return new RegExp(`^${LINK_PREFIX}[tmb][0-9a-f]{8}$`).test(name);
+}
+
 // A GC reads this back: which NIC a link served and which process made it.
 /** The ifalias set on created links: `vmlaunch:<nicId>:<pid>`. */
 export function ownerAlias(nicId: string, pid = process.pid): string {

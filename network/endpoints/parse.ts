@@ -2,6 +2,7 @@
 // unknown fields refused, each error naming the field path and the offending value.
 import { ValidationError } from '../errors.js';
 import { parsePrefix, validateIfName, validateMac, validateMtu } from '../validate.js';
+import { isReservedLinkName } from './names.js';
 import { ENDPOINT_KINDS, INTERWORKING_MODELS, type Endpoint, type EndpointRoute } from './types.js';
 
 /** Largest queue count for a tap (MAX_TAP_QUEUES in drivers/net/tun.c). */
@@ -163,6 +164,14 @@ export function parseEndpoint(input: unknown, path = 'endpoint'): Endpoint {
       validateIfName(value.name, `${path}.name`);
       if (value.create !== undefined && typeof value.create !== 'boolean') {
         throw new ValidationError(`${path}.create`, value.create, 'expected a boolean', 'TYPE');
+      }
+      // T18: a tap we create under a name of our own links' shape could clash with one of them.
+      if (value.create === true && isReservedLinkName(value.name as string)) {
+        throw new ValidationError(
+          `${path}.name`,
+          value.name,
+          'names of the form vml<t|m|b><8 hex digits> are reserved for the links vmlaunch names itself',
+        );
       }
       nicFields(value, path);
       break;

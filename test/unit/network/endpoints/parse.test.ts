@@ -48,8 +48,19 @@ describe('parseEndpoint', () => {
       'VALIDATION',
     ],
     [{ kind: 'macvtap', name: 'm0', fds: [3] }, 'ep.fds', 'UNKNOWN_FIELD'],
+    // T18: the shape of vmlaunch's own link names is reserved for links it names itself.
+    [{ kind: 'tap', name: 'vmlt3f2a9c01', create: true }, 'ep.name', 'VALIDATION'],
   ])('rejects %j at %s', (input, path, code) => {
     expect(rejection(input)).toEqual({ path, code });
+  });
+
+  it('accepts a tap to create whose name only starts like ours, and an existing tap of our shape', () => {
+    expect(parseEndpoint({ kind: 'tap', name: 'vmltap1', create: true })).toMatchObject({
+      name: 'vmltap1',
+    });
+    expect(parseEndpoint({ kind: 'tap', name: 'vmlt3f2a9c01' })).toMatchObject({
+      name: 'vmlt3f2a9c01',
+    });
   });
 
   it('accepts a vhost-user path of exactly 107 bytes', () => {
