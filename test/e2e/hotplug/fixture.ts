@@ -25,10 +25,11 @@ export interface TestNet {
 /** The prefix of every netns these tests make. */
 export const NETNS_PREFIX = 'vml-hp';
 
-// Two vml- netns joined by a veth with MTU 1400; nothing outside them is touched.
-export function createTestNet(): TestNet {
+// Two vml- netns joined by a veth with MTU 1400; nothing outside them is touched. `prefix`
+// keeps another suite's nets (the soak's) apart from these tests' snapshots.
+export function createTestNet(prefix = NETNS_PREFIX): TestNet {
   const id = randomBytes(3).toString('hex');
-  const netns = `${NETNS_PREFIX}-${id}`;
+  const netns = `${prefix}-${id}`;
   const peer = `${netns}-p`;
   const subnet = `10.${100 + (parseInt(id.slice(0, 2), 16) % 100)}.${parseInt(id.slice(2, 4), 16)}`;
   const remove = (): void => {
