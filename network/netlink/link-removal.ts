@@ -58,21 +58,19 @@ export async function backgroundRemovals(inFlight = detachedInFlight): Promise<v
   while (inFlight() > 0) await new Promise((resolve) => setTimeout(resolve, 2));
 }
 
-/** What one watcher read found. */
+/** What one watcher message tells: the link left the netns, or the kernel answered. */
 type Seen = 'unlisted' | 'acked' | undefined;
 
-// Reads the watcher until `stop` says so; ticks without news ask `stillThere`.
+// Reads the watcher until a message tells something; ticks without news ask `stillThere`.
 async function watch(
   io: RemovalIo,
   fd: number,
-  each: (m: NetlinkMessage) => Seen,
-  stop: (seen: Seen) => boolean,
+  classify: (m: NetlinkMessage) => Seen,
   stillThere: () => Promise<boolean>,
   operation: string,
-): Promise<Seen> {
+): Promise<Exclude<Seen, undefined>> {
   const buffer = Buffer.alloc(READ_BUFFER_BYTES);
   const endsAt = Date.now() + REMOVAL_TIMEOUT_MS;
-  let last: Seen;
   for (;;) {
     let n: number;
     try {
@@ -81,7 +79,7 @@ async function watch(
       const code = (error as NodeJS.ErrnoException).code;
       // EAGAIN: a tick without news. ENOBUFS: notifications overran the buffer (some lost).
       if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK' && code !== 'ENOBUFS') throw error;
-      if (!(await stillThere())) return last ?? 'unlisted';
+      if (!(await stillThere())) return 'unlisted';
       if (Date.now() > endsAt) {
         throw new NetlinkError(
           operation,
@@ -93,9 +91,8 @@ async function watch(
       continue;
     }
     for (const m of decodeMessages(buffer.subarray(0, n))) {
-      const seen = each(m);
-      if (seen !== undefined) last = seen;
-      if (stop(last)) return last;
+      const seen = classify(m);
+      if (seen !== undefined) return seen;
     }
   }
 }
@@ -115,25 +112,20 @@ export async function removeUnlisted(
 ): Promise<void> {
   const fd = io.openWatcher();
   let error: NetlinkError | undefined;
-  const each = (m: NetlinkMessage): Seen => {
+  const classify = (m: NetlinkMessage): Seen => {
     if (m.type === RTM_DELLINK && decodeIfInfoMsg(m.payload).index === index) return 'unlisted';
-    if (m.type === NLMSG_ERROR && m.seq === seq) {
-      const e = decodeError(m);
-      if (e.errno !== 0 && error === undefined) {
-        error = new NetlinkError(operation, e.errno, io.errnoName(e.errno), e.kernelMessage);
-      }
-      return 'acked';
+    if (m.type !== NLMSG_ERROR || m.seq !== seq) return undefined;
+    const e = decodeError(m);
+    if (e.errno !== 0) {
+      error = new NetlinkError(operation, e.errno, io.errnoName(e.errno), e.kernelMessage);
     }
-    return undefined;
+    return 'acked';
   };
-  let seen: Seen;
   try {
     io.sendDetached(fd, encodeMessage(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, seq, request));
-    seen = await watch(io, fd, each, (s) => s !== undefined, stillThere, operation);
-  } catch (failure) {
-    io.close(fd);
-    throw failure;
+    await watch(io, fd, classify, stillThere, operation);
+  } finally {
+    io.close(fd); // the sending thread has its own dup of the socket
   }
-  io.close(fd); // the sending thread has its own dup of the socket
-  if (seen === 'acked' && error) throw error;
+  if (error) throw error;
 }
