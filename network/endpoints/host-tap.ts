@@ -3,9 +3,13 @@
 // our ifalias, given its MTU and brought up. Used by the tcfilter, bridged and none models and
 // by tap endpoints with `create: true`.
 import { NetlinkError } from '../errors.js';
+import type { TapHostNic } from '../host-nic.js';
+import type { Link } from '../netlink/index.js';
 import type { AttachRun } from './attach-run.js';
 import { unlessGone } from './attach-run.js';
-import { nativeNetnsPath, ownerAlias } from './names.js';
+import { nativeNetnsPath, ownerAlias, randomLocalMac } from './names.js';
+import type { VethEndpoint } from './types.js';
+import { tapHostNic, vhostStep } from './vhost-net.js';
 
 /** A tap made by createTap: its name, ifindex and queue fds (the caller's after attach). */
 export interface CreatedTap {
@@ -60,4 +64,25 @@ export async function createTap(
   if (mtu !== undefined) await run.step('set tap mtu', (nl) => nl.links.setMtu(index, mtu));
   await run.step('set tap up', (nl) => nl.links.setUp(index));
   return tap;
+}
+
+// The models that give the guest a tap of their own for a veth (tcfilter, none) hand it over
+// alike: vhost-net per the policy, the endpoint's MAC, else the veth's.
+/** The TapHostNic of `tap`, made for `veth`. */
+export async function vethTapNic(
+  run: AttachRun,
+  endpoint: VethEndpoint,
+  veth: Link,
+  tap: CreatedTap,
+  queues: number,
+  mtu: number,
+): Promise<TapHostNic> {
+  const vhost = await vhostStep(run, queues);
+  return tapHostNic(run, {
+    mac: endpoint.mac ?? veth.mac ?? randomLocalMac(),
+    mtu,
+    ifname: tap.name,
+    tapFds: tap.fds,
+    vhost,
+  });
 }

@@ -3,10 +3,8 @@
 import type { TapHostNic } from '../host-nic.js';
 import type { Link } from '../netlink/index.js';
 import type { AttachRun } from './attach-run.js';
-import { createTap } from './host-tap.js';
-import { randomLocalMac } from './names.js';
+import { createTap, vethTapNic } from './host-tap.js';
 import type { VethEndpoint } from './types.js';
-import { tapHostNic, vhostStep } from './vhost-net.js';
 
 // No interworking: a tap for the guest, nothing else touched.
 /**
@@ -21,12 +19,5 @@ export async function attachNone(
   const queues = endpoint.queues ?? 1;
   const mtu = endpoint.mtu ?? veth.mtu;
   const tap = await createTap(run, queues, mtu);
-  const vhost = await vhostStep(run, queues);
-  return tapHostNic(run, {
-    mac: endpoint.mac ?? veth.mac ?? randomLocalMac(),
-    mtu,
-    ifname: tap.name,
-    tapFds: tap.fds,
-    vhost,
-  });
+  return vethTapNic(run, endpoint, veth, tap, queues, mtu);
 }

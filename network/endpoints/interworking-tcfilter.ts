@@ -7,11 +7,9 @@ import type { Link } from '../netlink/index.js';
 import type { AttachRun } from './attach-run.js';
 import { unlessGone } from './attach-run.js';
 import { journalBorrowedLink } from './borrow-journal.js';
-import { createTap } from './host-tap.js';
+import { createTap, vethTapNic } from './host-tap.js';
 import { retryOnBusy } from './retry-busy.js';
-import { randomLocalMac } from './names.js';
 import type { VethEndpoint } from './types.js';
-import { tapHostNic, vhostStep } from './vhost-net.js';
 
 /** The filter priority of our redirects on an ingress qdisc we created (tc's first default). */
 export const REDIRECT_PREF = 49152;
@@ -98,12 +96,5 @@ export async function attachTcfilter(
   const tapOwn = await ensureIngress(run, 'add tap ingress qdisc', tap.index, WITH_THE_TAP);
   await redirect(run, 'redirect veth to tap', veth.index, tap.index, vethOwn);
   await redirect(run, 'redirect tap to veth', tap.index, veth.index, tapOwn, WITH_THE_TAP);
-  const vhost = await vhostStep(run, queues);
-  return tapHostNic(run, {
-    mac: endpoint.mac ?? veth.mac ?? randomLocalMac(),
-    mtu,
-    ifname: tap.name,
-    tapFds: tap.fds,
-    vhost,
-  });
+  return vethTapNic(run, endpoint, veth, tap, queues, mtu);
 }
