@@ -28,6 +28,7 @@ import type { SandboxOption } from './sandbox.js';
 import { probeSandbox } from './sandbox-probe.js';
 import { SocketChannel } from './socket-channel.js';
 import { tcgClockArgs } from './tcg-clock.js';
+import { createVmRunDir } from './vm-run-dir.js';
 import { Vm } from './vm.js';
 import {
   checkLogWritable,
@@ -145,6 +146,10 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     checkAbort();
     if (sandbox || identity) logger.info({ sandbox, runAs: identity }, 'QEMU confinement');
 
+    step = 'run-dir';
+    const runDir = createVmRunDir(vmId);
+    undo.push('remove run dir', () => runDir.remove());
+
     step = 'accelerator';
     const accel: AcceleratorChoice = await accelForIdentity(
       options.accel === undefined || options.accel === 'auto'
@@ -246,6 +251,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
       teardown,
       logger,
       id: vmId,
+      runDir: runDir.path,
       attach: deps.attach,
     });
   } catch (error) {

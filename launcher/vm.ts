@@ -78,6 +78,8 @@ export interface VmParts {
   logger: Logger;
   /** The VM's id (logs, and the names of host links attached for it); random when absent. */
   id?: string;
+  /** The VM's private run directory (removed by `teardown`), when launch made one. */
+  runDir?: string;
   /** The host-side attach of hot-plugged endpoints (launch's deps.attach); default the real one. */
   attach?: HotplugContext['attachEndpoint'];
 }
@@ -86,6 +88,8 @@ export interface VmParts {
 export class Vm implements AsyncDisposable {
   /** This VM's id: in its logs and in the names of the host links attached for it. */
   readonly id: string;
+  /** The VM's private run directory (overlays, sockets), removed at cleanup. */
+  readonly runDir: string | undefined;
   readonly process: QemuProcess;
   readonly qmp: QmpClient;
   readonly console: SerialConsole;
@@ -106,6 +110,7 @@ export class Vm implements AsyncDisposable {
 
   constructor(parts: VmParts) {
     this.id = parts.id ?? randomBytes(4).toString('hex');
+    this.runDir = parts.runDir;
     this.process = parts.process;
     this.qmp = parts.qmp;
     this.console = parts.console;

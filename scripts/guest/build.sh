@@ -46,7 +46,7 @@ die() {
 # hot-plug (CONFIG_HOTPLUG_PCI_PCIE=y, pciehp) and the 8250 serial console are built in.
 # button+evdev let busybox acpid turn QMP system_powerdown into a clean poweroff.
 WANTED_MODULES=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
-  virtio_mmio failover net_failover virtio_net button evdev)
+  virtio_mmio failover net_failover virtio_net virtio_blk fuse virtiofs button evdev)
 KERNEL_META=linux-image-cloud-amd64
 BUSYBOX_PKG=busybox-static
 # Fixed timestamps in the cpio so the same inputs give the same initrd bytes.

@@ -83,7 +83,7 @@ export function privateRuntimeFiles(): RuntimeFiles {
     tmp,
     leftBy(vm) {
       const out = list(tmp).map((f) => `${tmp}/${f}`);
-      for (const dir of ['/dev/shm', '/run/vmlaunch']) {
+      for (const dir of ['/dev/shm', '/run/vmlaunch', '/run/vmlaunch/.vm']) {
         for (const f of list(dir)) {
           if (f.includes(vm.id) || f.includes(String(vm.pid))) out.push(`${dir}/${f}`);
         }
