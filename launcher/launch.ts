@@ -16,7 +16,7 @@ import {
 } from '../qemu-templates/index.js';
 import { chooseAccelerator, type AcceleratorChoice } from './accel.js';
 import { buildCommand, type BuiltCommand } from './command.js';
-import { accelForIdentity, prepareConfinement } from './confinement.js';
+import { accelForIdentity, prepareConfinement, requireKvmDevice } from './confinement.js';
 import { SerialConsole } from './console.js';
 import type { Accel } from './devices/machine-args.js';
 import { LaunchError } from './errors.js';
@@ -126,6 +126,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
   const checkAbort = (): void => options.signal?.throwIfAborted();
   try {
     checkAbort();
+    if (options.accel === 'kvm') requireKvmDevice();
     checkReadable(options.kernel, 'kernel');
     if (options.initrd !== undefined) checkReadable(options.initrd, 'initrd');
     if (options.consoleLog !== undefined) checkLogWritable(options.consoleLog, 'consoleLog');
