@@ -14,15 +14,9 @@ import {
   type KvmDeviceState,
 } from './accel.js';
 import { resolveBinary } from './process.js';
+import { guestKernelChecks, workloadToolChecks, type HostCheck } from './workload-report.js';
 
-/** One capability: available or not, why, and what vmlaunch does without it. */
-export interface HostCheck {
-  name: string;
-  ok: boolean;
-  detail: string;
-  /** What vmlaunch does when this is missing. */
-  fallback?: string;
-}
+export type { HostCheck };
 
 /** Everything `vmlaunch doctor` reports. */
 export interface HostReport {
@@ -86,10 +80,11 @@ async function qemuVersion(binary: string): Promise<HostReport['qemu']> {
 
 /**
  * Inspects this host: QEMU, the accelerator (with a real probe boot of `kernel` when given),
- * TUN, vhost-net, macvtap, bridges, VFIO, CAP_NET_ADMIN.
+ * TUN, vhost-net, macvtap, bridges, VFIO, CAP_NET_ADMIN, qemu-img, virtiofsd, and (given the
+ * default guest's manifest) what its kernel offers drives, shares and NICs.
  */
 export async function inspectHost(
-  options: { qemu?: string; kernel?: string; kvmDevice?: string } = {},
+  options: { qemu?: string; kernel?: string; kvmDevice?: string; guestManifest?: string } = {},
 ): Promise<HostReport> {
   const qemu = await qemuVersion(options.qemu ?? 'qemu-system-x86_64');
   const kvm = inspectKvmDevice(options.kvmDevice);
@@ -154,5 +149,7 @@ export async function inspectHost(
       : 'no vfio-pci driver (/sys/bus/pci/drivers/vfio-pci is absent)',
     ...(vfio ? {} : { fallback: 'physical (VFIO) endpoints are unavailable' }),
   });
+  checks.push(...(await workloadToolChecks()));
+  if (options.guestManifest) checks.push(...guestKernelChecks(options.guestManifest));
   return { qemu, accelerator, kvm, checks };
 }

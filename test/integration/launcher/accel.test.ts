@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { useFakeQemuWorkspace } from '../../helpers/fake-qemu.js';
 import { chooseAccelerator, inspectKvmDevice, probeKvmBoot } from '../../../launcher/accel.js';
 import { inspectHost } from '../../../launcher/host-report.js';
+import { defaultGuest } from '../../helpers/guest.js';
 
 // Fake QEMUs stand in for the three outcomes a probe can see, and KVM device nodes the test
 // makes itself for the three states of the device, so every case runs on every host.
@@ -156,4 +157,24 @@ describe('chooseAccelerator', () => {
     expect(choices.every((c) => c.accel === 'kvm' && !c.cached)).toBe(true);
     expect(readFileSync(runs, 'utf8')).toBe('run\n');
   });
+});
+
+describe('doctor: workload tools and the default guest kernel', () => {
+  it('finds qemu-img and virtiofsd (installed by setup) and reads the guest kernel config', async () => {
+    const guest = await defaultGuest();
+    const report = await inspectHost({
+      kvmDevice: join(ws.dir, 'no-kvm'),
+      guestManifest: guest.manifest,
+    });
+    const checks = Object.fromEntries(report.checks.map((c) => [c.name, c]));
+    expect(checks['qemu-img']).toMatchObject({ ok: true });
+    expect(checks['qemu-img']?.detail).toMatch(/^qemu-img version \d/);
+    expect(checks.virtiofsd).toMatchObject({ ok: true });
+    // Debian's cloud kernel: drives and virtiofs as modules, ext4 built in, no 9p, no ip=.
+    expect(checks['guest virtio-blk']?.ok).toBe(true);
+    expect(checks['guest virtiofs']?.ok).toBe(true);
+    expect(checks['guest ext4']?.detail).toContain('built in');
+    expect(checks['guest 9p']?.ok).toBe(false);
+    expect(checks['guest ip= autoconf']?.ok).toBe(false);
+  }, 120_000);
 });
