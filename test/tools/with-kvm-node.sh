@@ -16,14 +16,15 @@ unshare --mount --propagation private bash -c '
   set -euo pipefail
   dev=$1
   shift
+  # An overlay over the host /dev: nodes the kernel makes later (e.g. /dev/tapN of a new
+  # macvtap) still show through from devtmpfs; the kvm node lives only in the upper layer.
   mount -t tmpfs -o mode=0755 tmpfs "$dev"
-  # Device nodes and links of the top level; the mounts below /dev come back as binds.
-  cp -a --no-preserve=ownership /dev/. "$dev"/ 2>/dev/null || true
-  for m in $(awk "\$2 ~ \"^/dev/\" {print \$2}" /proc/self/mounts); do
-    mkdir -p "$dev${m#/dev}" && mount --rbind "$m" "$dev${m#/dev}"
-  done
-  mknod -m 0660 "$dev/kvm" c 10 232
-  mount --rbind "$dev" /dev
+  mkdir "$dev/upper" "$dev/work" "$dev/merged"
+  subs=$(awk "\$2 ~ \"^/dev/\" {print \$2}" /proc/self/mounts)
+  mount -t overlay overlay -o "lowerdir=/dev,upperdir=$dev/upper,workdir=$dev/work" "$dev/merged"
+  for m in $subs; do mount --rbind "$m" "$dev/merged${m#/dev}"; done
+  mknod -m 0660 "$dev/merged/kvm" c 10 232
+  mount --move "$dev/merged" /dev
   echo "with-kvm-node: /dev/kvm is $(stat -c "%F %t:%T" /dev/kvm) in this namespace" >&2
   exec "$@"
 ' with-kvm-node "$dev" "$@"
