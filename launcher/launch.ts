@@ -122,7 +122,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
   const owned: number[] = (options.nics ?? []).flatMap(tapFdsOf);
   const closeOwned = (): void => closeAll(owned.splice(0));
   undo.push('close NIC fds', closeOwned);
-  // Where an abort is noticed: before the first step and after each await (T27).
+  // Where an abort is noticed: before the first step and after each await (docs/faults.md T27).
   const checkAbort = (): void => options.signal?.throwIfAborted();
   try {
     checkAbort();
