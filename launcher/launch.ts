@@ -62,7 +62,7 @@ export interface LaunchOptions {
   initrd?: string;
   /** Extra kernel command-line words (the template adds console=...). */
   cmdline?: string[];
-  /** Machine preset; default q35 (boots reliably under TCG here, and can hot-plug). */
+  /** Machine preset; default q35 (the one with hot-plug slots; needs no clock hint under TCG). */
   template?: TemplateName;
   templateOverrides?: TemplateOverrides;
   /** 'auto' (default) probes KVM once and falls back to TCG, saying why. */
