@@ -203,7 +203,7 @@ export async function chooseAccelerator(
   if (hit) return { ...hit.choice, cached: true };
 
   if (!file) return { ...(await probeKvmBoot({ ...options, qemuBinary: qemu })), cached: false };
-  // Launches started together (T28: 20 VMs at once, cold cache) share one probe boot.
+  // Launches started together share one probe boot (docs/faults.md T28: 20 VMs, cold cache).
   const flight = `${file}\0${key}`;
   let probe = probesInFlight.get(flight);
   if (probe === undefined) {

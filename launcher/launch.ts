@@ -62,7 +62,7 @@ export interface LaunchOptions {
   initrd?: string;
   /** Extra kernel command-line words (the template adds console=...). */
   cmdline?: string[];
-  /** Machine preset; default q35 (boots reliably under TCG here, and can hot-plug). */
+  /** Machine preset; default q35 (the one with hot-plug slots; needs no clock hint under TCG). */
   template?: TemplateName;
   templateOverrides?: TemplateOverrides;
   /** 'auto' (default) probes KVM once and falls back to TCG, saying why. */
@@ -122,7 +122,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
   const owned: number[] = (options.nics ?? []).flatMap(tapFdsOf);
   const closeOwned = (): void => closeAll(owned.splice(0));
   undo.push('close NIC fds', closeOwned);
-  // Where an abort is noticed: before the first step and after each await (T27).
+  // Where an abort is noticed: before the first step and after each await (docs/faults.md T27).
   const checkAbort = (): void => options.signal?.throwIfAborted();
   try {
     checkAbort();

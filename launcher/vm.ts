@@ -236,7 +236,7 @@ export class Vm implements AsyncDisposable {
       } catch (error) {
         logger.debug({ rung, err: error }, 'shutdown rung failed');
         // A dead monitor just sends us down the ladder faster: a request never sent asks
-        // nothing of QEMU, so its deadline is not waited out (T5).
+        // nothing of QEMU, so its deadline is not waited out (docs/faults.md T5).
         if (error instanceof QmpDisconnectedError && !error.interrupted) continue;
       }
       if (await within(exited, deadline)) return this.exited;

@@ -135,7 +135,7 @@ export function closeFd(fd: number): void {
 
 /**
  * Closes `fds` on a thread of their own: closing a tap's last queue fd makes the kernel tear
- * the tap down and wait for RCU (15-30 ms) before close returns. When this returns the fds are
+ * the tap down and wait for RCU (tens of ms) before close returns. When this returns the fds are
  * gone from our fd table (the thread holds private copies); watch RTM_DELLINK
  * (network/netlink) to know when the link is gone.
  */

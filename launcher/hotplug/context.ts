@@ -45,7 +45,7 @@ export interface HotplugContext {
 export const CLEANUP_CALL_TIMEOUT = 5000;
 
 // QMP cleanup on a dead monitor is pointless (QEMU took the objects with it) and would only
-// fail: RELIABILITY.md T7, libvirt's virDomainObjIsActive check before its try_remove.
+// fail: docs/faults.md T7, libvirt's virDomainObjIsActive check before its try_remove.
 export function monitorAlive(ctx: HotplugContext): boolean {
   return ctx.qmp.state === 'ready' && ctx.running();
 }

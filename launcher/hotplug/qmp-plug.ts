@@ -2,10 +2,10 @@
 // operation, then run each QEMU object's commands (chardev-add, netdev_add, device_add) in
 // order, registering every inverse on the attach's undo stack before or as the step runs.
 //
-// QEMU 7.2 facts (checked here, see DESIGN.md / launcher/qmp): netdev_add fd=<name> CONSUMES a
+// QEMU 7.2 facts (checked on real QEMU, see launcher/qmp): netdev_add fd=<name> CONSUMES a
 // getfd'd fd (a later closefd fails with "not found"); so closefd is only owed for fds that no
 // successful netdev_add took. Removal commands treat "not found" as already done, and none is
-// sent on a dead monitor (RELIABILITY.md T7).
+// sent on a dead monitor (docs/faults.md T7).
 import { randomBytes } from 'node:crypto';
 import type { UndoStack } from '../../network/undo.js';
 import type { FdRef, QemuDevice, QmpCommandSpec } from '../devices/types.js';

@@ -44,7 +44,7 @@ export interface HotpluggedNic {
 
 /** Options of vm.detach(). */
 export interface DetachOptions {
-  /** How long to wait for DEVICE_DELETED (default 10 s; a Linux guest's PCIe unplug takes ~5 s). */
+  /** How long to wait for DEVICE_DELETED (default 10 s; native PCIe unplug takes seconds). */
   timeout?: number;
   /**
    * Aborting stops the wait. Before QEMU accepted device_del it rejects with a HotplugError
