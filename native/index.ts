@@ -1,10 +1,10 @@
 // The native layer's public face: each addon primitive, with its errors wrapped as NativeError.
-import type { NativeBinding, NetlinkOpenOptions } from './binding.js';
+import type { NativeBinding, NetlinkOpenOptions } from './binding-types.js';
 import { NativeError } from './errors.js';
 import { loadBinding } from './load.js';
 
 export { NativeError, VmlaunchError } from './errors.js';
-export type { NativeBinding, NetlinkOpenOptions } from './binding.js';
+export type { NativeBinding, NetlinkOpenOptions } from './binding-types.js';
 export { candidatePaths, loadBinding } from './load.js';
 
 let binding: NativeBinding | undefined;

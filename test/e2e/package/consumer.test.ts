@@ -73,5 +73,31 @@ describe.runIf(prerequisite('package consumer', qemuMissing()))('the packed pack
     expect(report.result.output).toMatch(/^consumer-42 \d+\.\d+/);
     expect(report.exit.unexpected).toBe(false);
     expect(report.validation).toBe('function');
+
+    // The published types resolve for a TypeScript consumer (strict, node16 resolution).
+    writeFileSync(
+      join(project, 'check.ts'),
+      "import { launch, type LaunchOptions, type Vm } from 'vmlaunch';\n" +
+        "const options: LaunchOptions = { kernel: '/vmlinuz', template: 'q35' };\n" +
+        'const start: (o: LaunchOptions) => Promise<Vm> = launch;\n' +
+        'export { options, start };\n',
+    );
+    execFileSync(
+      process.execPath,
+      [
+        join(repo, 'node_modules', 'typescript', 'bin', 'tsc'),
+        ...['--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16'],
+        ...[
+          '--target',
+          'es2022',
+          '--types',
+          'node',
+          '--typeRoots',
+          join(repo, 'node_modules', '@types'),
+        ],
+        'check.ts',
+      ],
+      { cwd: project, stdio: ['ignore', 'inherit', 'inherit'] },
+    );
   }, 600_000);
 });
