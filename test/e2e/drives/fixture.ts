@@ -77,7 +77,8 @@ export async function guestDisk(vm: Vm, serial: string): Promise<string> {
  * button, and checks that no fd or child process of ours is left and the run dir is gone.
  */
 export async function withDriveVm(
-  options: ColdplugOptions,
+  // kernel/initrd: another copy of the default guest (they override the cached one).
+  options: ColdplugOptions & { kernel?: string; initrd?: string },
   body: (vm: Vm) => Promise<void>,
 ): Promise<void> {
   // Drives make no netns; others' parallel tests do, so netns are not ours to count here.
