@@ -30,6 +30,9 @@ import { SocketChannel } from './socket-channel.js';
 import { tcgClockArgs } from './tcg-clock.js';
 import { createVmRunDir } from './vm-run-dir.js';
 import { Vm } from './vm.js';
+import { driveCmdline, explainDriveFailure } from './workload/drive-errors.js';
+import { openDrives, removeOverlays, type OpenedDrives } from './workload/drive-open.js';
+import { checkDriveSpecs, type DriveSpec } from './workload/drive-spec.js';
 import {
   checkLogWritable,
   checkReadable,
@@ -77,6 +80,8 @@ export interface LaunchOptions {
   /** NICs the caller attached; launch owns their fds from the call on: handed to QEMU and
    *  then closed here, or closed when the launch fails at any step. */
   nics?: HostNic[];
+  /** Disk images: vmlaunch opens them and hands QEMU the fds (see docs/drives.md). */
+  drives?: DriveSpec[];
   /** Start with CPUs stopped (-S). */
   paused?: boolean;
   qemu?: string;
@@ -124,12 +129,18 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
   undo.push('close NIC fds', closeOwned);
   // Where an abort is noticed: before the first step and after each await (docs/faults.md T27).
   const checkAbort = (): void => options.signal?.throwIfAborted();
+  let drives: OpenedDrives | undefined;
+  let checkedDrives: Awaited<ReturnType<typeof checkDriveSpecs>> = [];
   try {
     checkAbort();
     if (options.accel === 'kvm') requireKvmDevice();
     checkReadable(options.kernel, 'kernel');
     if (options.initrd !== undefined) checkReadable(options.initrd, 'initrd');
     if (options.consoleLog !== undefined) checkLogWritable(options.consoleLog, 'consoleLog');
+    checkedDrives = await checkDriveSpecs(options.drives, {
+      template: resolveTemplate(options.template ?? 'q35', options.templateOverrides),
+      nics: (options.nics?.length ?? 0) + (options.endpoints?.length ?? 0),
+    });
     const { sandbox, identity } = await prepareConfinement(options);
     checkAbort();
     // The whole config, checked before any endpoint is attached or the sandbox probe spawns
@@ -150,6 +161,13 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     step = 'run-dir';
     const runDir = createVmRunDir(vmId);
     undo.push('remove run dir', () => runDir.remove());
+
+    step = 'drives';
+    const opened = await openDrives(checkedDrives, runDir.path);
+    drives = opened;
+    owned.push(...opened.fds); // closed with the NIC fds: once QEMU holds copies, or on failure
+    undo.push('remove drive overlays', () => removeOverlays(opened.overlays));
+    checkAbort();
 
     step = 'accelerator';
     const accel: AcceleratorChoice = await accelForIdentity(
@@ -193,14 +211,22 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     undo.push('close console channel', () => consoleChannel.close());
 
     step = 'build-command';
+    const config = vmConfig(
+      options,
+      accel.accel,
+      qmpChannel.childFd,
+      consoleChannel.childFd,
+      nics.some((n) => n.kind === 'vhost-user'),
+    );
     const command: BuiltCommand = buildCommand(
-      vmConfig(
-        options,
-        accel.accel,
-        qmpChannel.childFd,
-        consoleChannel.childFd,
-        nics.some((n) => n.kind === 'vhost-user'),
-      ),
+      {
+        ...config,
+        drives: opened.drives,
+        boot: {
+          ...config.boot,
+          cmdline: [...(config.boot.cmdline ?? []), ...driveCmdline(checkedDrives)],
+        },
+      },
       nics,
     );
     argv = command.argv;
@@ -267,8 +293,9 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
       ...(qemu ? { stderrTail: qemu.stderrTail() } : {}),
     };
     if (error instanceof LaunchError) {
-      error.rollbackErrors.push(...rollbackErrors);
-      throw error;
+      const explained = drives ? explainDriveFailure(error, drives.drives, checkedDrives) : error;
+      explained.rollbackErrors.push(...rollbackErrors);
+      throw explained;
     }
     // Config errors, and what this host cannot do found before anything was created (no
     // sandbox in this QEMU, no uid change without root), keep their own types.

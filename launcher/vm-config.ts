@@ -2,6 +2,7 @@
 // runs completely before anything is spawned and names the offending field.
 import { ValidationError } from '../network/errors.js';
 import type { TemplateName, TemplateOverrides } from '../qemu-templates/index.js';
+import type { DriveConfig } from './devices/blockdev-drive.js';
 import type { Accel } from './devices/machine-args.js';
 import { resolveSandbox, type ResolvedSandbox } from './sandbox.js';
 
@@ -30,6 +31,8 @@ export interface VmConfig {
   noShutdown?: boolean;
   /** QEMU's seccomp filter (-sandbox on,...), every group decided; none when absent. */
   sandbox?: ResolvedSandbox;
+  /** Drives with their image fds already open (ours; the child inherits them in fdsets). */
+  drives?: DriveConfig[];
 }
 
 const TOP_KEYS = [
@@ -45,6 +48,7 @@ const TOP_KEYS = [
   'paused',
   'noShutdown',
   'sandbox',
+  'drives',
 ];
 
 // Refuses keys we do not know, so a typo ('noShutdwon') is an error rather than ignored.
@@ -126,6 +130,7 @@ export function validateVmConfig(input: unknown): VmConfig {
   optional(config.paused, 'boolean', 'paused');
   optional(config.noShutdown, 'boolean', 'noShutdown');
   if (config.sandbox !== undefined) resolveSandbox(object(config.sandbox, 'sandbox'), 'sandbox');
+  if (config.drives !== undefined) validateDriveFds(config.drives);
   return config as unknown as VmConfig;
 }
 
@@ -157,4 +162,17 @@ function validateConsole(value: unknown, qmpFd: number): void {
       'TYPE',
     );
   }
+}
+
+// Drives are an array of objects whose fds are open fds of ours; the rest is checked by the
+// drive's devices when the command is built.
+function validateDriveFds(value: unknown): void {
+  if (!Array.isArray(value))
+    throw new ValidationError('drives', value, 'expected an array', 'TYPE');
+  value.forEach((item, i) => {
+    const drive = object(item, `drives[${i}]`);
+    fd(drive.fd, `drives[${i}].fd`);
+    if (drive.backing !== undefined)
+      fd(object(drive.backing, `drives[${i}].backing`).fd, `drives[${i}].backing.fd`);
+  });
 }
