@@ -19,6 +19,7 @@ import { pcieRootPort } from './devices/pcie-root-port.js';
 import { qmpMonitor } from './devices/qmp-monitor.js';
 import { serialConsole } from './devices/serial-console.js';
 import type { ArgGroup, FdRef, QemuDevice } from './devices/types.js';
+import { shareDevices } from './devices/vhost-user-fs.js';
 import { sandboxArgs } from './sandbox.js';
 import { formatShellCommand } from './shell-quote.js';
 import type { VmConfig } from './vm-config.js';
@@ -98,6 +99,14 @@ export function buildCommand(config: VmConfig, nics: readonly HostNic[] = []): B
     hotplugBuses.push(port.id);
   }
   devices.push(...nicObjects(nics, template, shared, (fd) => table.ref(fd), config.accel));
+  devices.push(
+    ...shareDevices(config.shares ?? [], {
+      transport: template.transport,
+      sharedMemory: shared,
+      fdRef: (fd) => table.ref(fd),
+    }),
+  );
+  checkMmioCount(devices, template);
 
   const groups: ArgGroup[] = [
     machineArgs(template.machineType, {
@@ -164,6 +173,20 @@ function nicObjects(
     }
   }
   return out;
+}
+
+// microvm's eight virtio-mmio transports are shared by every virtio device (NICs, shares...).
+function checkMmioCount(devices: readonly QemuDevice[], template: MachineTemplate): void {
+  if (template.transport !== 'mmio') return;
+  const count = devices.filter((d) => d.kind === 'virtio-net' || d.kind === 'vhost-user-fs').length;
+  if (count > MAX_MMIO_DEVICES) {
+    throw new ValidationError(
+      'shares',
+      count,
+      `${template.name} has at most ${MAX_MMIO_DEVICES} virtio-mmio devices (NICs and shares)`,
+      'TOO_MANY_DEVICES',
+    );
+  }
 }
 
 // A dry run: the command as it would paste into a shell, preceded by a comment saying which

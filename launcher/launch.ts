@@ -29,6 +29,10 @@ import { probeSandbox } from './sandbox-probe.js';
 import { SocketChannel } from './socket-channel.js';
 import { tcgClockArgs } from './tcg-clock.js';
 import { createVmRunDir } from './vm-run-dir.js';
+import { resolveLaunchShares, withShares } from './workload/share-config.js';
+import type { ShareSpec } from './workload/share-spec.js';
+import { startShares, type ShareSet } from './workload/shares.js';
+import { ShareError } from './workload/virtiofsd.js';
 import { Vm } from './vm.js';
 import {
   checkLogWritable,
@@ -72,6 +76,10 @@ export interface LaunchOptions {
   memoryMiB?: number;
   /** Guest RAM as a shared memfd (required for vhost-user; turned on by one automatically). */
   sharedMemory?: boolean;
+  /** Host directories shared over virtiofs: one virtiofsd each, stopped after QEMU. */
+  shares?: ShareSpec[];
+  /** The virtiofsd binary (default /usr/lib/qemu/virtiofsd); it must take that one's argv. */
+  virtiofsd?: string;
   /** Endpoints vmlaunch attaches and detaches. */
   endpoints?: EndpointSpec[];
   /** NICs the caller attached; launch owns their fds from the call on: handed to QEMU and
@@ -129,6 +137,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     checkReadable(options.kernel, 'kernel');
     if (options.initrd !== undefined) checkReadable(options.initrd, 'initrd');
     if (options.consoleLog !== undefined) checkLogWritable(options.consoleLog, 'consoleLog');
+    const shares = resolveLaunchShares(options);
     const { sandbox, identity } = await prepareConfinement(options);
     checkAbort();
     // The whole config, checked before any endpoint is attached or the sandbox probe spawns
@@ -185,6 +194,12 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     }
     const nics = [...attached.map((a) => a.hostNic), ...(options.nics ?? [])];
 
+    step = 'shares';
+    let shareSet: ShareSet | undefined;
+    if (shares.length > 0)
+      shareSet = await startShares(shares, runDir.path, undo, logger, options.virtiofsd);
+    checkAbort();
+
     step = 'channels';
     const qmpChannel = new SocketChannel();
     undo.push('close QMP channel', () => qmpChannel.close());
@@ -193,12 +208,16 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
 
     step = 'build-command';
     const command: BuiltCommand = buildCommand(
-      vmConfig(
-        options,
-        accel.accel,
-        qmpChannel.childFd,
-        consoleChannel.childFd,
-        nics.some((n) => n.kind === 'vhost-user'),
+      withShares(
+        vmConfig(
+          options,
+          accel.accel,
+          qmpChannel.childFd,
+          consoleChannel.childFd,
+          nics.some((n) => n.kind === 'vhost-user'),
+        ),
+        shares,
+        shareSet,
       ),
       nics,
     );
@@ -222,6 +241,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     qmpChannel.releaseChild();
     consoleChannel.releaseChild();
     closeOwned();
+    shareSet?.handOver(spawned);
     const console = new SerialConsole(
       consoleChannel.open(),
       options.consoleLog ? { logFile: options.consoleLog } : {},
@@ -253,6 +273,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
       id: vmId,
       runDir: runDir.path,
       attach: deps.attach,
+      shares: shareSet?.shares ?? [],
     });
   } catch (error) {
     if (qemu?.running) qemu.kill('SIGKILL');
@@ -262,6 +283,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
       argv,
       step,
       ...(options.signal?.aborted ? { code: 'ABORTED' } : {}),
+      ...(error instanceof ShareError ? { code: error.code } : {}),
       ...(exit ? { exit } : {}),
       ...(qemu ? { stderrTail: qemu.stderrTail() } : {}),
     };
