@@ -103,6 +103,7 @@ export function buildCommand(config: VmConfig, nics: readonly HostNic[] = []): B
     ...shareDevices(config.shares ?? [], {
       transport: template.transport,
       sharedMemory: shared,
+      accel: config.accel,
       fdRef: (fd) => table.ref(fd),
     }),
   );

@@ -1,6 +1,12 @@
 // What launch() does with shares around the command builder: the early checks against the rest
 // of the options, and the VmConfig of the started shares (devices, shared RAM, guest mounts).
 import { ValidationError } from '../../network/errors.js';
+import {
+  resolveTemplate,
+  type TemplateName,
+  type TemplateOverrides,
+} from '../../qemu-templates/index.js';
+import { mmioUnderTcg } from '../devices/vhost-user-fs.js';
 import type { VmConfig } from '../vm-config.js';
 import { resolveShares, shareCmdline, type ResolvedShare } from './share-spec.js';
 import type { ShareSet } from './shares.js';
@@ -10,6 +16,9 @@ import type { ShareSet } from './shares.js';
 export function resolveLaunchShares(options: {
   shares?: unknown;
   sharedMemory?: boolean;
+  accel?: string;
+  template?: TemplateName;
+  templateOverrides?: TemplateOverrides;
 }): ResolvedShare[] {
   const shares = resolveShares(options.shares);
   if (shares.length > 0 && options.sharedMemory === false) {
@@ -19,6 +28,10 @@ export function resolveLaunchShares(options: {
       'virtiofs shares need guest RAM in a shared memfd (vhost-user); leave sharedMemory unset or true',
       'VHOST_USER_NEEDS_SHARED_MEMORY',
     );
+  }
+  const template = resolveTemplate(options.template ?? 'q35', options.templateOverrides);
+  if (shares.length > 0 && options.accel === 'tcg' && template.transport === 'mmio') {
+    throw mmioUnderTcg('shares');
   }
   return shares;
 }

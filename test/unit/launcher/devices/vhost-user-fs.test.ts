@@ -47,10 +47,13 @@ describe('vhost-user-fs', () => {
     ]);
   });
 
-  it('microvm: vhost-user-fs-device on virtio-mmio', () => {
-    const cmd = buildCommand(
-      config({ machine: { template: 'microvm' }, shares: [{ id: 's', tag: 's', fd: 40 }] }),
-    );
+  it('microvm: vhost-user-fs-device on virtio-mmio (KVM), refused under TCG', () => {
+    const microvm = {
+      machine: { template: 'microvm' as const },
+      shares: [{ id: 's', tag: 's', fd: 40 }],
+    };
+    expectValidation(() => buildCommand(config(microvm)), 'shares[0]', 'SHARE_MMIO_TCG');
+    const cmd = buildCommand(config({ ...microvm, accel: 'kvm' }));
     expect(cmd.argv.slice(-2)).toEqual([
       '-device',
       'vhost-user-fs-device,id=fs-s,chardev=chr-fs-s,tag=s,queue-size=1024',
@@ -78,7 +81,7 @@ describe('vhost-user-fs', () => {
     );
     const nine = Array.from({ length: 9 }, (_, i) => ({ id: `s${i}`, tag: `s${i}`, fd: 40 + i }));
     expectValidation(
-      () => buildCommand(config({ machine: { template: 'microvm' }, shares: nine })),
+      () => buildCommand(config({ machine: { template: 'microvm' }, accel: 'kvm', shares: nine })),
       'shares',
       'TOO_MANY_DEVICES',
     );

@@ -132,6 +132,17 @@ describe('resolveShares', () => {
     );
     expect(resolveLaunchShares({ sharedMemory: false })).toEqual([]);
   });
+
+  it('refuses shares on microvm under TCG up front', () => {
+    const shares = [{ hostPath: dir }];
+    expectValidation(
+      () => resolveLaunchShares({ shares, template: 'microvm', accel: 'tcg' }),
+      'shares',
+      'SHARE_MMIO_TCG',
+    );
+    expect(resolveLaunchShares({ shares, template: 'microvm', accel: 'kvm' })).toHaveLength(1);
+    expect(resolveLaunchShares({ shares, accel: 'tcg' })).toHaveLength(1);
+  });
 });
 
 describe('the guest mount arguments and the virtiofsd argv', () => {
