@@ -20,6 +20,7 @@ import { pcieRootPort } from './devices/pcie-root-port.js';
 import { qmpMonitor } from './devices/qmp-monitor.js';
 import { serialConsole } from './devices/serial-console.js';
 import type { ArgGroup, FdRef, QemuDevice } from './devices/types.js';
+import { shareDevices } from './devices/vhost-user-fs.js';
 import { sandboxArgs } from './sandbox.js';
 import { formatShellCommand } from './shell-quote.js';
 import type { VmConfig } from './vm-config.js';
@@ -104,7 +105,23 @@ export function buildCommand(config: VmConfig, nics: readonly HostNic[] = []): B
     return ref.kind === 'inherited' ? ref.childFd : -1;
   });
   devices.push(...drives.devices);
-  checkMmioSlots(devices, template, (config.drives ?? []).length > 0 ? 'drives' : 'nics');
+  devices.push(
+    ...shareDevices(config.shares ?? [], {
+      transport: template.transport,
+      sharedMemory: shared,
+      accel: config.accel,
+      fdRef: (fd) => table.ref(fd),
+    }),
+  );
+  checkMmioSlots(
+    devices,
+    template,
+    (config.shares ?? []).length > 0
+      ? 'shares'
+      : (config.drives ?? []).length > 0
+        ? 'drives'
+        : 'nics',
+  );
 
   const groups: ArgGroup[] = [
     machineArgs(template.machineType, {

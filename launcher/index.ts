@@ -13,6 +13,7 @@ export * from './devices/vhost-user-netdev.js';
 export * from './devices/vfio-pci.js';
 export * from './devices/pcie-root-port.js';
 export * from './devices/memory-backend.js';
+export * from './devices/vhost-user-fs.js';
 export * from './devices/serial-console.js';
 export * from './devices/qmp-monitor.js';
 export * from './devices/machine-args.js';
@@ -40,6 +41,14 @@ export * from './run-as.js';
 export * from './run-as-access.js';
 export { prepareConfinement, accelForIdentity, type Confinement } from './confinement.js';
 export * from './vm.js';
+export * from './workload/share-spec.js';
+export { RunningShare, type ShareState, type ShareSet } from './workload/shares.js';
+export {
+  ShareError,
+  VIRTIOFSD_PATH,
+  virtiofsdArgv,
+  type VirtiofsdOptions,
+} from './workload/virtiofsd.js';
 export * from './qmp/index.js';
 export * from './tcg-clock.js';
 export * from './host-report.js';

@@ -29,6 +29,10 @@ import { probeSandbox } from './sandbox-probe.js';
 import { SocketChannel } from './socket-channel.js';
 import { tcgClockArgs } from './tcg-clock.js';
 import { createVmRunDir } from './vm-run-dir.js';
+import { resolveLaunchShares, withShares } from './workload/share-config.js';
+import type { ShareSpec } from './workload/share-spec.js';
+import { startShares, type ShareSet } from './workload/shares.js';
+import { ShareError } from './workload/virtiofsd.js';
 import { Vm } from './vm.js';
 import { driveCmdline, explainDriveFailure } from './workload/drive-errors.js';
 import { openDrives, removeOverlays, type OpenedDrives } from './workload/drive-open.js';
@@ -75,6 +79,10 @@ export interface LaunchOptions {
   memoryMiB?: number;
   /** Guest RAM as a shared memfd (required for vhost-user; turned on by one automatically). */
   sharedMemory?: boolean;
+  /** Host directories shared over virtiofs: one virtiofsd each, stopped after QEMU. */
+  shares?: ShareSpec[];
+  /** The virtiofsd binary (default /usr/lib/qemu/virtiofsd); it must take that one's argv. */
+  virtiofsd?: string;
   /** Endpoints vmlaunch attaches and detaches. */
   endpoints?: EndpointSpec[];
   /** NICs the caller attached; launch owns their fds from the call on: handed to QEMU and
@@ -141,6 +149,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
       template: resolveTemplate(options.template ?? 'q35', options.templateOverrides),
       nics: (options.nics?.length ?? 0) + (options.endpoints?.length ?? 0),
     });
+    const shares = resolveLaunchShares(options);
     const { sandbox, identity } = await prepareConfinement(options);
     checkAbort();
     // The whole config, checked before any endpoint is attached or the sandbox probe spawns
@@ -204,6 +213,12 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     }
     const nics = [...attached.map((a) => a.hostNic), ...(options.nics ?? [])];
 
+    step = 'shares';
+    let shareSet: ShareSet | undefined;
+    if (shares.length > 0)
+      shareSet = await startShares(shares, runDir.path, undo, logger, options.virtiofsd);
+    checkAbort();
+
     step = 'channels';
     const qmpChannel = new SocketChannel();
     undo.push('close QMP channel', () => qmpChannel.close());
@@ -219,14 +234,18 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
       nics.some((n) => n.kind === 'vhost-user'),
     );
     const command: BuiltCommand = buildCommand(
-      {
-        ...config,
-        drives: opened.drives,
-        boot: {
-          ...config.boot,
-          cmdline: [...(config.boot.cmdline ?? []), ...driveCmdline(checkedDrives)],
+      withShares(
+        {
+          ...config,
+          drives: opened.drives,
+          boot: {
+            ...config.boot,
+            cmdline: [...(config.boot.cmdline ?? []), ...driveCmdline(checkedDrives)],
+          },
         },
-      },
+        shares,
+        shareSet,
+      ),
       nics,
     );
     argv = command.argv;
@@ -249,6 +268,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     qmpChannel.releaseChild();
     consoleChannel.releaseChild();
     closeOwned();
+    shareSet?.handOver(spawned);
     const console = new SerialConsole(
       consoleChannel.open(),
       options.consoleLog ? { logFile: options.consoleLog } : {},
@@ -280,6 +300,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
       id: vmId,
       runDir: runDir.path,
       attach: deps.attach,
+      shares: shareSet?.shares ?? [],
     });
   } catch (error) {
     if (qemu?.running) qemu.kill('SIGKILL');
@@ -289,6 +310,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
       argv,
       step,
       ...(options.signal?.aborted ? { code: 'ABORTED' } : {}),
+      ...(error instanceof ShareError ? { code: error.code } : {}),
       ...(exit ? { exit } : {}),
       ...(qemu ? { stderrTail: qemu.stderrTail() } : {}),
     };

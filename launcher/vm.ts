@@ -26,6 +26,7 @@ import type {
   HotpluggedNic,
 } from './hotplug/types.js';
 import type { QemuProcess } from './process.js';
+import type { RunningShare } from './workload/shares.js';
 import { QmpDisconnectedError, type QmpClient } from './qmp/index.js';
 
 /** Where the VM is in its life. `crashed`: QEMU ended without being asked to. */
@@ -82,6 +83,8 @@ export interface VmParts {
   runDir?: string;
   /** The host-side attach of hot-plugged endpoints (launch's deps.attach); default the real one. */
   attach?: HotplugContext['attachEndpoint'];
+  /** The virtiofs shares (their daemons are stopped by `teardown`, after QEMU). */
+  shares?: RunningShare[];
 }
 
 /** A launched VM. Dispose with `await using vm = await launch(...)` or `await vm.shutdown()`. */
@@ -98,6 +101,8 @@ export class Vm implements AsyncDisposable {
   readonly command: BuiltCommand;
   readonly accel: AcceleratorChoice;
   readonly endpoints: readonly AttachedEndpoint[];
+  /** The virtiofs shares: each daemon's pid and argv, its state, and its 'failed' event. */
+  readonly shares: readonly RunningShare[];
   /** Resolves once QEMU has ended and cleanup has run; never rejects. */
   readonly exited: Promise<VmExit>;
   readonly logger: Logger;
@@ -118,6 +123,7 @@ export class Vm implements AsyncDisposable {
     this.command = parts.command;
     this.accel = parts.accel;
     this.endpoints = parts.endpoints;
+    this.shares = parts.shares ?? [];
     this.teardown = parts.teardown;
     this.logger = parts.logger;
     this.hotplug = this.hotplugContext(parts.attach ?? attachEndpoint);

@@ -4,6 +4,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ValidationError } from '../../network/errors.js';
+import { validateGuestPath } from './guest-path.js';
 import type { DriveAio, DriveCache, DriveDiscard, ImageFormat } from '../devices/blockdev.js';
 import { DRIVE_CACHE_MODES } from '../devices/blockdev.js';
 import { driveDevices, validateDriveId } from '../devices/blockdev-drive.js';
@@ -63,8 +64,6 @@ const KEYS = [
   'discard',
   'mount',
 ];
-/** Guest paths the init can take: absolute, no spaces or commas (it splits on them). */
-const GUEST_PATH_RE = /^\/[A-Za-z0-9._/+-]+$/;
 
 // One of `allowed`, or undefined, else a ValidationError.
 function oneOf<T extends string>(
@@ -85,19 +84,6 @@ function flag(value: unknown, path: string): boolean {
     throw new ValidationError(path, value, 'expected a boolean', 'TYPE');
   }
   return value === true;
-}
-
-// A guest mount point the init can use, else a ValidationError.
-export function validateGuestPath(value: unknown, path: string): string {
-  if (typeof value !== 'string' || !GUEST_PATH_RE.test(value) || value.split('/').includes('..')) {
-    throw new ValidationError(
-      path,
-      value,
-      'a guest path is absolute, not /, of [A-Za-z0-9._/+-] only (no spaces, commas or ..)',
-      'GUEST_PATH',
-    );
-  }
-  return value;
 }
 
 // The shape of one spec, defaults filled in; the image is not looked at yet.
