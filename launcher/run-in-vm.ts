@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { VmlaunchError } from '../native/index.js';
 import { AbortError, TimeoutError } from './errors.js';
-import { locateGuestImage } from './guest-image.js';
+import { quickGuestImage } from './guest-cache.js';
 import { GUEST_READY_MARKER } from './guest-shell.js';
 import { launch, type LaunchOptions } from './launch.js';
 import {
@@ -99,6 +99,34 @@ const SIGNALS: Record<number, NodeJS.Signals> = {
   15: 'SIGTERM',
 };
 
+// The launch options of a run's VM: the default guest unless a kernel is given, and the console
+// harness on (benchmarks launch the very same VM with them).
+/** @throws VmlaunchError GUEST_BUILD when the default guest cannot be built. */
+export async function runLaunchOptions(
+  options: Omit<RunInVmOptions, 'command'>,
+  signal?: AbortSignal,
+): Promise<LaunchOptions> {
+  const {
+    cwd: _cwd,
+    env: _env,
+    onOutput: _onOutput,
+    onProgress: _onProgress,
+    collect: _collect,
+    timeout: _timeout,
+    readyTimeout: _readyTimeout,
+    signal: _signal,
+    ...rest
+  } = options;
+  let { kernel, initrd } = rest;
+  if (kernel === undefined) {
+    const guest = await quickGuestImage(signal);
+    kernel = guest.kernel;
+    initrd ??= guest.initrd;
+  }
+  const cmdline = [...(rest.cmdline ?? []), 'vmlaunch.console=harness'];
+  return { ...rest, kernel, ...(initrd ? { initrd } : {}), cmdline };
+}
+
 /**
  * Boots a VM, runs `command` in it and returns its status and output; the VM is always stopped.
  * @throws VmlaunchError RUN_INVALID (bad command/env, before anything starts), ValidationError
@@ -133,14 +161,7 @@ export async function runInVm(options: RunInVmOptions): Promise<RunResult> {
     : deadline.signal;
   let vm: Vm | undefined;
   try {
-    let { kernel, initrd } = rest;
-    if (kernel === undefined) {
-      const guest = await locateGuestImage({ signal });
-      kernel = guest.kernel;
-      initrd ??= guest.initrd;
-    }
-    const cmdline = [...(rest.cmdline ?? []), 'vmlaunch.console=harness'];
-    vm = await launch({ ...rest, kernel, ...(initrd ? { initrd } : {}), cmdline, signal });
+    vm = await launch({ ...(await runLaunchOptions(rest, signal)), signal });
     onProgress?.('launched', since());
     const ready = await vm.console.waitFor(GUEST_READY_MARKER, {
       timeout: readyTimeout ?? 60_000,

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AbortError, TimeoutError } from '../../../launcher/errors.js';
+import { findCachedGuest } from '../../../launcher/guest-cache.js';
 import { runInVm } from '../../../launcher/run-in-vm.js';
 import { defaultGuest, qemuMissing } from '../../helpers/guest.js';
 import { diffSnapshots, takeSnapshot, type LeakSnapshot } from '../../helpers/leaks.js';
@@ -29,6 +30,10 @@ describe.runIf(prerequisite('runInVm e2e', qemuMissing()))('runInVm', () => {
     else process.env.VMLAUNCH_RUNTIME_DIR = saved;
     rmSync(root, { recursive: true, force: true });
   });
+  it('finds, without running build.sh, the very guest build.sh reports', async () => {
+    expect(findCachedGuest()?.key).toBe((await defaultGuest()).key);
+  });
+
   beforeEach(() => {
     before = snapshot();
   });
