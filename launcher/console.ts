@@ -42,6 +42,7 @@ export class SerialConsole {
   private readonly ring: TextRing;
   private readonly waiters = new Set<Waiter>();
   private readonly listeners = new Set<(chunk: string) => void>();
+  private readonly closeListeners = new Set<(reason: string) => void>();
   private readonly log: WriteStream | undefined;
   private closedReason: string | undefined;
   private logFailed = false;
@@ -67,6 +68,16 @@ export class SerialConsole {
   subscribe(listener: (chunk: string) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  // Calls `listener` once with the reason when the console closes (at once if it has).
+  whenClosed(listener: (reason: string) => void): () => void {
+    if (this.closedReason !== undefined) {
+      listener(this.closedReason);
+      return () => undefined;
+    }
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
   }
 
   /** Absolute offset of the end of what has been received so far. */
@@ -157,6 +168,8 @@ export class SerialConsole {
     for (const waiter of [...this.waiters]) {
       waiter.reject(new ConsoleClosedError(this.closedMessage(waiter.pattern)));
     }
+    for (const listener of [...this.closeListeners]) listener(reason);
+    this.closeListeners.clear();
   }
 
   private closedMessage(pattern: RegExp): string {

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VmlaunchError } from '../native/index.js';
+import { AbortError } from './errors.js';
 
 /** The cached default guest, as reported by scripts/guest/build.sh --json. */
 export interface GuestImage {
@@ -60,16 +61,24 @@ export function findGuestBuildScript(
 export function locateGuestImage(options: GuestImageOptions = {}): Promise<GuestImage> {
   const script = options.script ?? findGuestBuildScript();
   return new Promise((resolve, reject) => {
-    execFile(
+    options.signal?.throwIfAborted();
+    // Aborting kills the script and rejects once it has exited and been reaped (execFile's own
+    // signal option calls back at once, leaving the child and its pipes behind for a while).
+    const onAbort = (): void => void child.kill('SIGTERM');
+    const child = execFile(
       'bash',
       [script, '--json'],
       {
         env: options.env ?? process.env,
         timeout: options.timeout ?? 600_000,
         maxBuffer: 16 * 1024 * 1024,
-        ...(options.signal ? { signal: options.signal } : {}),
       },
       (error, stdout, stderr) => {
+        options.signal?.removeEventListener('abort', onAbort);
+        if (options.signal?.aborted) {
+          reject(new AbortError(`building the guest with ${script} was aborted`, { cause: error }));
+          return;
+        }
         if (error) {
           const tail = stderr.trim().split('\n').slice(-15).join('\n');
           reject(
@@ -94,6 +103,7 @@ export function locateGuestImage(options: GuestImageOptions = {}): Promise<Guest
         }
       },
     );
+    options.signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 

@@ -3,7 +3,9 @@
 // or with kernel messages, and travels base64-encoded so quotes and newlines survive.
 import { randomBytes } from 'node:crypto';
 import { VmlaunchError } from '../native/index.js';
-import type { SerialConsole } from './console.js';
+import { ConsoleClosedError, type SerialConsole } from './console.js';
+import { AbortError, TimeoutError } from './errors.js';
+import { MarkerSplitter } from './marker-stream.js';
 
 /** The line the default guest's init prints when its console shell is ready. */
 export const GUEST_READY_MARKER = 'VMLAUNCH-GUEST-READY';
@@ -36,6 +38,15 @@ export interface GuestExecOptions {
   signal?: AbortSignal;
 }
 
+/** Options of a streamed guest command. */
+export interface GuestStreamOptions {
+  /** Called with each piece of output as it arrives (stdout and stderr together, no \r). */
+  onOutput: (text: string) => void;
+  /** Deadline in ms; default none. */
+  timeout?: number;
+  signal?: AbortSignal;
+}
+
 /** A shell on the guest console (the default guest booted with vmlaunch.console=harness). */
 export class GuestShell {
   private queue: Promise<unknown> = Promise.resolve();
@@ -58,6 +69,14 @@ export class GuestShell {
     return run;
   }
 
+  // Like exec, but hands the output on as it arrives; resolves with the exit status.
+  /** @throws TimeoutError, AbortError, ConsoleClosedError (the guest command is interrupted). */
+  stream(command: string, options: GuestStreamOptions): Promise<number> {
+    const run = this.queue.then(() => this.streamNow(command, options));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   // Like exec, but a non-zero status is a GuestCommandError; resolves with the output.
   async check(command: string, options: GuestExecOptions = {}): Promise<string> {
     const result = await this.exec(command, options);
@@ -65,16 +84,52 @@ export class GuestShell {
     return result.output;
   }
 
+  private async streamNow(command: string, options: GuestStreamOptions): Promise<number> {
+    const id = randomBytes(6).toString('hex');
+    const splitter = new MarkerSplitter(id);
+    const cleanups: Array<() => void> = [];
+    const status = new Promise<number>((resolve, reject) => {
+      cleanups.push(
+        this.console.subscribe((chunk) => {
+          const pushed = splitter.push(chunk);
+          if (pushed.output) options.onOutput(pushed.output);
+          if (pushed.status !== undefined) resolve(pushed.status);
+        }),
+        this.console.whenClosed((reason) =>
+          reject(new ConsoleClosedError(`${reason} while a guest command was running`)),
+        ),
+      );
+      if (options.timeout !== undefined) {
+        const ms = options.timeout;
+        const timer = setTimeout(
+          () => reject(new TimeoutError(`the guest command did not end within ${ms} ms`)),
+          ms,
+        );
+        cleanups.push(() => clearTimeout(timer));
+      }
+      const onAbort = (): void => reject(new AbortError('the guest command was aborted'));
+      if (options.signal?.aborted) onAbort();
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      cleanups.push(() => options.signal?.removeEventListener('abort', onAbort));
+    });
+    try {
+      await this.console.write(commandLine(id, command));
+      return await status;
+    } catch (error) {
+      // Interrupt what is still running (Ctrl-C) so the next command gets the shell back.
+      if (!splitter.done) await this.console.write('\x03').catch(() => undefined);
+      throw error;
+    } finally {
+      for (const cleanup of cleanups) cleanup();
+      status.catch(() => undefined);
+    }
+  }
+
   private async execNow(command: string, options: GuestExecOptions): Promise<GuestResult> {
     const id = randomBytes(6).toString('hex');
     const begin = `__VML_BEGIN_${id}__`;
     const end = new RegExp(`__VML_END_${id}_(\\d+)__`);
-    const encoded = Buffer.from(command).toString('base64');
-    // The split literals ("B""EGIN") keep an echoed command line from matching the markers.
-    const line =
-      `echo "__VML_B""EGIN_${id}__"; ` +
-      `eval "$(echo ${encoded} | base64 -d)" 2>&1 </dev/null; ` +
-      `echo "__VML_E""ND_${id}_$?__"\n`;
+    const line = commandLine(id, command);
     const from = this.console.mark();
     const timeout = options.timeout ?? 30_000;
     const wait = { timeout, from, ...(options.signal ? { signal: options.signal } : {}) };
@@ -94,4 +149,18 @@ export class GuestShell {
       .replace(/^\n/, '');
     return { output, status: Number(tail.groups[0]) };
   }
+}
+
+// What the console shell gets: markers around the command, which travels base64-encoded in a
+// here-document of short lines, so quotes and newlines survive and no line nears the tty's
+// 4095-byte canonical-mode limit (a command of any size fits). The split literals ("B""EGIN")
+// keep an echoed command line from matching the markers.
+export function commandLine(id: string, command: string): string {
+  const encoded = Buffer.from(command).toString('base64').replace(/.{76}/g, '$&\n');
+  const eof = `__VML_EOF_${id}__`;
+  return (
+    `echo "__VML_B""EGIN_${id}__"; ` +
+    `eval "$(base64 -d <<'${eof}'\n${encoded.replace(/\n$/, '')}\n${eof}\n)" 2>&1 </dev/null; ` +
+    `echo "__VML_E""ND_${id}_$?__"\n`
+  );
 }

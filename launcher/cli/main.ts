@@ -28,6 +28,12 @@ usage:
       commands below on /run/vmlaunch/NAME/control.sock (NAME default: vm-<pid>).
       QEMU runs under its seccomp sandbox (--sandbox, default on: obsolete, elevateprivileges,
       spawn, resourcecontrol all denied) and, with --run-as, under that user (set before exec)
+  vmlaunch run [--drive SPEC]... [--share HOSTDIR:GUESTPATH[,ro]]... [--cwd DIR]
+               [--env NAME=VALUE]... [--timeout MS] [the run flags above] -- CMD [ARG...]
+      boots a VM, runs CMD in it with its arguments intact, streams its stdout and stderr
+      as they come and exits with its status; the VM is stopped and removed afterwards.
+      drive SPEC: PATH[,format=raw|qcow2][,ro][,ephemeral][,serial=S][,mount=GUESTPATH]
+      (",," for a comma in PATH); shares are mounted at GUESTPATH with virtiofs
   vmlaunch attach NAME SPEC [--id ID] [--timeout MS]
       hot-plugs an endpoint into VM NAME (q35: one free root port per NIC)
   vmlaunch detach NAME ID [--timeout MS]
@@ -46,7 +52,8 @@ endpoint SPECs for --net:
 ${ENDPOINT_SPEC_HELP.map((l) => `  ${l}`).join('\n')}
 
 exit codes: 0 ok, 1 failed, 2 usage, 3 detach pending, 4 no such VM (or its control
-socket did not answer), exec: the guest command's status (125: could not run it).
+socket did not answer), exec and run -- CMD: the guest command's status (125: could not
+run it; run -- CMD: 130/143 when interrupted by SIGINT/SIGTERM).
 --debug on any command prints stack traces.`;
 
 // Dispatches to a subcommand and returns the process exit code.
@@ -86,7 +93,8 @@ export async function main(args: string[]): Promise<number> {
     process.stderr.write(`vmlaunch: ${explainError(error, debug)}\n`);
     if (error instanceof UsageError) return EXIT.usage;
     if (error instanceof ControlError && command !== 'run') return EXIT.noVm;
-    return command === 'exec' ? EXIT.execFailed : EXIT.failed;
+    const guestCommand = command === 'exec' || (command === 'run' && argv.includes('--'));
+    return guestCommand ? EXIT.execFailed : EXIT.failed;
   }
 }
 

@@ -11,6 +11,7 @@ import { resolveRunAs, setprivIdentityArgs } from '../run-as.js';
 import { resolveSandbox } from '../sandbox.js';
 import { parseRunAsFlag, parseSandboxFlag } from './confinement-flags.js';
 import { parseEndpointSpec } from './endpoint-spec.js';
+import { runWorkloadCommand } from './run-workload.js';
 import { claimControl, defaultVmName } from './run-control.js';
 import type { ControlServer } from '../control/server.js';
 import type { Vm } from '../vm.js';
@@ -56,8 +57,12 @@ function dryRunNics(specs: EndpointSpec[]): HostNic[] {
   });
 }
 
-// Runs a VM until it ends or Ctrl-C; returns the exit code.
+// Runs a VM until it ends or Ctrl-C; returns the exit code. With `-- CMD...` it runs CMD in
+// the VM instead (run-workload.ts) and returns CMD's status.
 export async function runCommand(argv: string[]): Promise<number> {
+  const separator = argv.indexOf('--');
+  if (separator >= 0)
+    return runWorkloadCommand(argv.slice(0, separator), argv.slice(separator + 1));
   const { values } = parseArgs({
     args: argv,
     options: {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SerialConsole } from '../../../launcher/console.js';
-import { TimeoutError } from '../../../launcher/errors.js';
+import { AbortError, TimeoutError } from '../../../launcher/errors.js';
 import { GuestCommandError, GuestShell } from '../../../launcher/guest-shell.js';
 
 // A local `sh` stands in for the guest's console shell (same framing, same base64 decoding).
@@ -75,5 +75,52 @@ describe('GuestShell', () => {
   it('times out a command that never finishes', async () => {
     const guest = new GuestShell(localConsole());
     await expect(guest.exec('sleep 5', { timeout: 200 })).rejects.toBeInstanceOf(TimeoutError);
+  });
+
+  it('stream() hands output on as it comes, before the command ends', async () => {
+    const guest = new GuestShell(localConsole());
+    const started = performance.now();
+    const chunks: Array<{ at: number; text: string }> = [];
+    const status = await guest.stream(
+      'echo first; sleep 1; echo second; exit_code() { return 5; }; exit_code',
+      {
+        onOutput: (text) => chunks.push({ at: performance.now() - started, text }),
+      },
+    );
+    const ended = performance.now() - started;
+    expect(status).toBe(5);
+    expect(chunks.map((c) => c.text).join('')).toBe('first\nsecond\n');
+    expect(chunks[0]!.text).toBe('first\n');
+    expect(chunks[0]!.at).toBeLessThan(ended - 700);
+  });
+
+  it('stream() carries a command far longer than a tty line', async () => {
+    const guest = new GuestShell(localConsole());
+    const long = 'x'.repeat(20_000);
+    let out = '';
+    const status = await guest.stream(`printf '%s' '${long}' | wc -c`, {
+      onOutput: (text) => (out += text),
+    });
+    expect({ status, out: out.trim() }).toEqual({ status: 0, out: '20000' });
+  });
+
+  it('stream() rejects on its deadline and on abort', async () => {
+    const guest = new GuestShell(localConsole());
+    const onOutput = (): void => undefined;
+    await expect(guest.stream('sleep 5', { onOutput, timeout: 200 })).rejects.toBeInstanceOf(
+      TimeoutError,
+    );
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    await expect(
+      guest.stream('sleep 5', { onOutput, signal: controller.signal }),
+    ).rejects.toBeInstanceOf(AbortError);
+  });
+
+  it('stream() rejects when the console closes mid-command', async () => {
+    const console = localConsole();
+    const guest = new GuestShell(console);
+    setTimeout(() => void console.close(), 100);
+    await expect(guest.stream('sleep 5', { onOutput: () => undefined })).rejects.toThrow(/closed/);
   });
 });
