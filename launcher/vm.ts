@@ -13,6 +13,8 @@ import { GuestShell } from './guest-shell.js';
 import type { Logger } from './log.js';
 import { closeAll } from '../native/index.js';
 import { attachNic } from './hotplug/attach.js';
+import { attachDrive } from './hotplug/attach-drive.js';
+import type { DriveSpec } from './workload/drive-spec.js';
 import type { HotplugContext } from './hotplug/context.js';
 import { detachNic } from './hotplug/detach.js';
 import { HotplugStateError } from './hotplug/errors.js';
@@ -23,6 +25,7 @@ import type {
   DetachOptions,
   DetachResult,
   HotplugSource,
+  HotpluggedDrive,
   HotpluggedNic,
 } from './hotplug/types.js';
 import type { QemuProcess } from './process.js';
@@ -169,12 +172,25 @@ export class Vm implements AsyncDisposable {
    *   QEMU died meanwhile); HotplugStateError (VM not running, id taken); NoFreeSlotError as the
    *   cause when every root port is taken.
    */
-  attach(source: HotplugSource, options?: AttachOptions): Promise<HotpluggedNic> {
+  attach(source: HotplugSource, options?: AttachOptions): Promise<HotpluggedNic>;
+  /**
+   * Hot-plugs a drive (PCIe machines): the image is checked and opened as at launch and QEMU
+   * gets it by fd; by default (with the default guest's shell) waits until the guest shows it.
+   * Detach it with `detach(id)`, like a NIC.
+   * @throws ValidationError for a bad spec or image; HotplugError naming the failed step,
+   *   everything rolled back; HotplugStateError (VM not running, id taken).
+   */
+  attach(source: { drive: DriveSpec }, options?: AttachOptions): Promise<HotpluggedDrive>;
+  attach(
+    source: HotplugSource | { drive: DriveSpec },
+    options?: AttachOptions,
+  ): Promise<HotpluggedNic | HotpluggedDrive> {
     if (this.currentState !== 'running') {
       const error = new HotplugStateError(`cannot attach: the VM is ${this.currentState}`);
       return Promise.reject(error);
     }
     const logger = this.logger.child({ op: 'attach', ...(options?.id ? { nic: options.id } : {}) });
+    if ('drive' in source) return attachDrive({ ...this.hotplug, logger }, source.drive, options);
     return attachNic({ ...this.hotplug, logger }, source, options);
   }
 
@@ -194,7 +210,18 @@ export class Vm implements AsyncDisposable {
 
   /** The NICs hot-plugged now (attached, or waiting for the guest to release them). */
   get hotplugged(): readonly HotpluggedNic[] {
-    return this.hotplug.registry.list().map((r) => r.nic);
+    return this.hotplug.registry
+      .list()
+      .map((r) => r.nic)
+      .filter((item): item is HotpluggedNic => !('kind' in item));
+  }
+
+  /** The drives hot-plugged now (attached, or waiting for the guest to release them). */
+  get hotpluggedDrives(): readonly HotpluggedDrive[] {
+    return this.hotplug.registry
+      .list()
+      .map((r) => r.nic)
+      .filter((item): item is HotpluggedDrive => 'kind' in item && item.kind === 'drive');
   }
 
   /** Kills QEMU at once (SIGKILL) and cleans up. */
@@ -273,6 +300,8 @@ export class Vm implements AsyncDisposable {
       running: () => this.process.running,
       attachEndpoint: attach,
       closeFds: closeAll,
+      template: command.template,
+      ...(this.runDir !== undefined ? { runDir: this.runDir } : {}),
       logger: this.logger,
     };
   }

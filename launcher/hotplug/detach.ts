@@ -201,7 +201,7 @@ export function detachNic(
   const record = ctx.registry.get(id);
   if (record === undefined) {
     return Promise.reject(
-      new HotplugStateError(`no hot-plugged NIC ${id} in this VM`, 'HOTPLUG_UNKNOWN_NIC'),
+      new HotplugStateError(`no hot-plugged NIC or drive ${id} in this VM`, 'HOTPLUG_UNKNOWN_NIC'),
     );
   }
   record.detaching ??= detachRecord(ctx, record, options).finally(() => {
