@@ -90,8 +90,9 @@ export class RunningShare extends EventEmitter<{ failed: [ShareError] }> {
   async stop(termTimeoutMs = 2000): Promise<void> {
     this.stopping = true;
     this.daemon.connection.destroy();
-    const children = childPids(this.pid);
     const { process: daemon } = this.daemon;
+    // Only while its pid is surely still its own (not reaped, so not reused).
+    const children = daemon.running ? childPids(this.pid) : [];
     if (daemon.running) {
       daemon.kill('SIGTERM');
       const ended = await Promise.race([
