@@ -67,7 +67,16 @@ describe.runIf(prerequisite('virtiofs shares', missing()))('virtiofs shares', ()
     let argv: readonly string[] = [];
     try {
       const [share] = vm.shares;
-      expect(share).toMatchObject({ tag: 'src', mount: '/src', readOnly: false, state: 'running' });
+      expect(share).toMatchObject({
+        tag: 'src',
+        mount: '/src',
+        readOnly: false,
+        state: 'running',
+        deviceId: 'fs-src',
+        chardevId: 'chr-fs-src',
+      });
+      expect(share!.socketPath.startsWith(`${vm.runDir!}/`)).toBe(true);
+      expect(share!.argv).toContain(`--socket-path=${share!.socketPath}`);
       argv = share!.argv;
       expect(argv[0]).toBe(VIRTIOFSD_PATH);
       expect(argv).toContain(`source=${dir}`);
