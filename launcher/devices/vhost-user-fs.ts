@@ -164,6 +164,7 @@ export function shareDevices(
 ): QemuDevice[] {
   return shares.flatMap((share, i) => {
     const path = `shares[${i}]`;
+    // Same ids as RunningShare.deviceId/chardevId.
     const chardev = `chr-fs-${share.id}`;
     return [
       socketChardev({ id: chardev, fd: ctx.fdRef(share.fd), errPath: `${path}.chardev` }),

@@ -31,6 +31,10 @@ export class RunningShare extends EventEmitter<{ failed: [ShareError] }> {
   /** virtiofsd's argv, binary first, exactly as spawned. */
   readonly argv: readonly string[];
   readonly socketPath: string;
+  /** QEMU ids of its device and of the chardev on the fd we connected (`-chardev socket,id=
+   *  <chardevId>,fd=N`): a script replaying the argv swaps `fd=N` for `path=<socketPath>`. */
+  readonly deviceId: string;
+  readonly chardevId: string;
   /** Resolves with a ShareError if virtiofsd dies while the VM runs; pending otherwise. */
   readonly failure: Promise<ShareError>;
   private currentState: ShareState = 'running';
@@ -53,6 +57,8 @@ export class RunningShare extends EventEmitter<{ failed: [ShareError] }> {
     this.pid = daemon.process.pid;
     this.argv = daemon.argv;
     this.socketPath = socketPath;
+    this.deviceId = `fs-${share.id}`;
+    this.chardevId = `chr-fs-${share.id}`;
     this.failure = new Promise((resolve) => this.once('failed', resolve));
     void daemon.process.exited.then((exit) => this.onExit(exit));
   }
@@ -90,8 +96,9 @@ export class RunningShare extends EventEmitter<{ failed: [ShareError] }> {
   async stop(termTimeoutMs = 2000): Promise<void> {
     this.stopping = true;
     this.daemon.connection.destroy();
-    const children = childPids(this.pid);
     const { process: daemon } = this.daemon;
+    // Only while its pid is surely still its own (not reaped, so not reused).
+    const children = daemon.running ? childPids(this.pid) : [];
     if (daemon.running) {
       daemon.kill('SIGTERM');
       const ended = await Promise.race([

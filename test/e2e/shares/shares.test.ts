@@ -67,7 +67,16 @@ describe.runIf(prerequisite('virtiofs shares', missing()))('virtiofs shares', ()
     let argv: readonly string[] = [];
     try {
       const [share] = vm.shares;
-      expect(share).toMatchObject({ tag: 'src', mount: '/src', readOnly: false, state: 'running' });
+      expect(share).toMatchObject({
+        tag: 'src',
+        mount: '/src',
+        readOnly: false,
+        state: 'running',
+        deviceId: 'fs-src',
+        chardevId: 'chr-fs-src',
+      });
+      expect(share!.socketPath.startsWith(`${vm.runDir!}/`)).toBe(true);
+      expect(share!.argv).toContain(`--socket-path=${share!.socketPath}`);
       argv = share!.argv;
       expect(argv[0]).toBe(VIRTIOFSD_PATH);
       expect(argv).toContain(`source=${dir}`);
@@ -83,6 +92,12 @@ describe.runIf(prerequisite('virtiofs shares', missing()))('virtiofs shares', ()
       const exit = await vm.shutdown();
       expect(exit).toMatchObject({ rung: 'powerdown', unexpected: false });
     }
+    // Stopped after QEMU: it ends by itself (status 0) when QEMU hangs up, or by teardown's
+    // SIGTERM if that comes first; never SIGKILLed, and its end was not taken for a failure.
+    expect([
+      JSON.stringify({ code: 0, signal: null }),
+      JSON.stringify({ code: null, signal: 'SIGTERM' }),
+    ]).toContain(JSON.stringify(await vm.shares[0]!.exited));
     expect(vm.shares[0]!.state).toBe('stopped');
     expect(vm.shares[0]!.error).toBeUndefined();
     await expectNothingLeft(vm);
