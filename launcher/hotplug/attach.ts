@@ -5,12 +5,15 @@
 // is detach's job (device_del must be confirmed by DEVICE_DELETED before the backend goes).
 import type { HostNic } from '../../network/host-nic.js';
 import { UndoStack } from '../../network/undo.js';
+import { driveDevices, driveQemuIds } from '../devices/blockdev-drive.js';
 import { nicDevices, nicQemuIds } from '../devices/nic-devices.js';
+import type { QemuDevice } from '../devices/types.js';
 import { TimeoutError } from '../errors.js';
 import type { GuestExecOptions } from '../guest-shell.js';
 import { type HotplugContext } from './context.js';
 import { detachNic } from './detach.js';
 import { HotplugError, HotplugStateError } from './errors.js';
+import { prepareHotDrive, waitForGuestDisk, type HotDrive } from './drive.js';
 import { waitForGuestNic } from './guest.js';
 import { fdNamer, plugOverQmp, type PlugProgress } from './qmp-plug.js';
 import type { NicRecord } from './registry.js';
@@ -72,7 +75,9 @@ export async function attachNic(
         'waitForGuest needs a guest shell (the default guest booted with vmlaunch.console=harness)',
       );
     }
-    id = ctx.registry.claimId(options.id ?? given?.id);
+    id = ctx.registry.claimId(
+      options.id ?? given?.id ?? ('drive' in source ? source.drive.id : undefined),
+    );
   } catch (error) {
     closeOurs();
     throw error;
@@ -102,9 +107,13 @@ export async function attachNic(
 
     progress.step = 'host-attach';
     let t = performance.now();
-    let nic: HostNic;
+    let nic: HostNic | undefined;
+    let drive: HotDrive | undefined;
     let attached: HotpluggedNic['attached'];
-    if ('endpoint' in source) {
+    if ('drive' in source) {
+      drive = await prepareHotDrive(ctx, source.drive, id, undo);
+      ours = drive.fds;
+    } else if ('endpoint' in source) {
       attached = await ctx.attachEndpoint(source.endpoint, {
         nicId: id,
         ...(ctx.owner !== undefined ? { owner: ctx.owner } : {}),
@@ -123,21 +132,37 @@ export async function attachNic(
 
     progress.step = 'devices';
     const named = fdNamer(id);
-    const devices = nicDevices(nic, {
-      transport: ctx.transport,
-      sharedMemory: ctx.sharedMemory,
-      accel: ctx.accel,
-      fdRef: named.fdRef,
-      bus,
-      path: `attach(${id})`,
-      ...(ctx.romfile !== undefined ? { romfile: ctx.romfile } : {}),
-    });
+    let devices: QemuDevice[];
+    if (drive) {
+      // Drive fds go into fdsets of their own (add-fd): the file driver opens /dev/fdset/N.
+      devices = driveDevices(drive.config, {
+        transport: ctx.transport,
+        fdRef: (fd, role) => {
+          const fdset = ctx.registry.nextFdset();
+          named.fds.push({ fd, name: `${id}:${role}`, role, fdset });
+          return { kind: 'fdset', fdset };
+        },
+        bus,
+        path: `attach(${id})`,
+      });
+    } else {
+      devices = nicDevices(nic!, {
+        transport: ctx.transport,
+        sharedMemory: ctx.sharedMemory,
+        accel: ctx.accel,
+        fdRef: named.fdRef,
+        bus,
+        path: `attach(${id})`,
+        ...(ctx.romfile !== undefined ? { romfile: ctx.romfile } : {}),
+      });
+    }
     for (const device of devices) device.validate();
     const hotplugged: HotpluggedNic = {
       id,
-      mac: nic.kind === 'vfio' ? '' : nic.mac.toLowerCase(),
+      mac: nic === undefined || nic.kind === 'vfio' ? '' : nic.mac.toLowerCase(),
       bus,
       ...(attached ? { attached } : {}),
+      ...(drive ? { drive: { path: drive.path, serial: drive.serial } } : {}),
       timings,
     };
     // The NIC becomes a record once QEMU may hold the device: removing it is then detach's job.
@@ -145,7 +170,7 @@ export async function attachNic(
       closeOurs(); // QEMU holds its own copies now
       const added: NicRecord = {
         nic: hotplugged,
-        deviceId: nicQemuIds(id).device,
+        deviceId: drive ? driveQemuIds(id).device : nicQemuIds(id).device,
         state: 'attached',
         cleanup: undo.transfer(),
       };
@@ -167,7 +192,16 @@ export async function attachNic(
     const exec = guest?.exec
       ? (cmd: string, o?: GuestExecOptions) => guest.exec!(cmd, o)
       : undefined;
-    if (exec && nic.kind !== 'vfio' && (options.waitForGuest ?? true)) {
+    if (exec && drive && (options.waitForGuest ?? true)) {
+      progress.step = 'guest-sees-drive';
+      t = performance.now();
+      const disk = await waitForGuestDisk(exec, drive.serial, true, {
+        timeout: deadline.left(),
+        signal: deadline.signal,
+      });
+      timings.guest = Math.round(performance.now() - t);
+      if (disk) hotplugged.drive!.guestDisk = disk;
+    } else if (exec && nic && nic.kind !== 'vfio' && (options.waitForGuest ?? true)) {
       progress.step = 'guest-sees-nic';
       t = performance.now();
       const view = await waitForGuestNic(exec, hotplugged.mac, true, {

@@ -38,6 +38,8 @@ export interface HotplugContext {
   running(): boolean;
   attachEndpoint(endpoint: Endpoint, ctx: AttachContext): Promise<AttachedEndpoint>;
   closeFds(fds: number[]): void;
+  /** The VM's private run directory (ephemeral drive overlays go there). */
+  runDir?: string;
   logger?: Logger;
 }
 

@@ -12,11 +12,13 @@ import type { FdRef, QemuDevice, QmpCommandSpec } from '../devices/types.js';
 import { QmpCommandError } from '../qmp/index.js';
 import { removeQuietly, type HotplugContext } from './context.js';
 
-/** One fd to pass: ours, the name QEMU will know it by, and its role ('tap0', 'vhost1'). */
+/** One fd to pass: ours, the name QEMU will know it by, and its role ('tap0', 'vhost1').
+ *  With `fdset` it goes into that fdset with add-fd (name as its opaque) instead of getfd. */
 export interface NamedFd {
   fd: number;
   name: string;
   role: string;
+  fdset?: number;
 }
 
 // getfd names unique per operation, so a retried or concurrent attach never reuses one.
@@ -73,7 +75,15 @@ export async function plugOverQmp(
   const cut = signal ? { signal } : {};
   let consumed = false;
   const sent: Sent[] = [];
-  for (const { fd, name, role } of fds) {
+  for (const { fd, name, role, fdset } of fds) {
+    if (fdset !== undefined) {
+      // An fdset outlives the nodes that dup'd its fd: removed last (pushed first).
+      undo.push(`remove-fd ${fdset}`, () => removeQuietly(ctx, 'remove-fd', { 'fdset-id': fdset }));
+      const options = { timeout: callTimeout(), ...cut };
+      const reply = ctx.qmp.addFd({ fd, fdsetId: fdset, opaque: name }, options);
+      sent.push({ step: `add-fd ${role}`, reply });
+      continue;
+    }
     // Registered first: a getfd that timed out may still have been stored by QEMU.
     undo.push(`closefd ${name}`, () =>
       consumed ? undefined : removeQuietly(ctx, 'closefd', { fdname: name }),

@@ -5,6 +5,9 @@ import type { UndoStack } from '../../network/undo.js';
 import { NoFreeSlotError, HotplugStateError } from './errors.js';
 import type { DetachResult, HotpluggedNic } from './types.js';
 
+/** First fdset id of hot-plugged drives (cold-plugged ones count from 0). */
+export const HOTPLUG_FIRST_FDSET = 1000;
+
 /** Where a hot-plugged NIC is in its life. */
 export type NicState = 'attached' | 'detaching' | 'pending';
 
@@ -29,6 +32,8 @@ export class HotplugRegistry {
   private readonly records = new Map<string, NicRecord>();
   private readonly finishing = new Map<NicRecord, Promise<Error[]>>();
   private counter = 0;
+  /** Hot-plugged drives' fdsets: numbered apart from cold plug's (0, 1, ...), never reused. */
+  private fdsetCounter = HOTPLUG_FIRST_FDSET;
   private ended = false;
   /** Cleanup failures of NICs removed asynchronously (late DEVICE_DELETED, VM exit). */
   readonly leftovers: Error[] = [];
@@ -58,6 +63,11 @@ export class HotplugRegistry {
     }
     this.ids.add(id);
     return id;
+  }
+
+  // A fresh fdset id for one hot-plugged drive fd.
+  nextFdset(): number {
+    return this.fdsetCounter++;
   }
 
   releaseId(id: string): void {

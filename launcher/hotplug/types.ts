@@ -2,9 +2,12 @@
 import type { AttachedEndpoint } from '../../network/endpoints/attach-types.js';
 import type { Endpoint } from '../../network/endpoints/types.js';
 import type { HostNic } from '../../network/host-nic.js';
+import type { DriveSpec } from '../workload/drive-spec.js';
 
-/** What to hot-plug: an endpoint vmlaunch attaches (host side) first, or a ready HostNic. */
-export type HotplugSource = { endpoint: Endpoint; netns?: string } | { nic: HostNic };
+/** What to hot-plug: an endpoint vmlaunch attaches (host side) first, a ready HostNic, or a
+ *  drive (an image vmlaunch opens; q35 only, as for NICs). */
+export type HotplugSource =
+  { endpoint: Endpoint; netns?: string } | { nic: HostNic } | { drive: DriveSpec };
 
 /** Options of vm.attach(). */
 export interface AttachOptions {
@@ -39,6 +42,8 @@ export interface HotpluggedNic {
   attached?: AttachedEndpoint;
   /** The guest's name for the NIC (e.g. eth1), when attach waited for the guest to see it. */
   guestIfname?: string;
+  /** Set for a hot-plugged drive (then `mac` is ''): its image, serial and guest disk (vdb). */
+  drive?: { path: string; serial: string; guestDisk?: string };
   timings: AttachTimings;
 }
 
