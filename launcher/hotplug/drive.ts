@@ -2,6 +2,7 @@
 // make an ephemeral overlay) and the guest's view (/sys/block/vd*/serial). The plug and unplug
 // themselves are the NIC machinery's (attach.ts, qmp-plug.ts, detach.ts): fds go over with
 // add-fd into fdsets of their own instead of getfd, the objects are blockdev-add/device_add.
+import { ValidationError } from '../../network/errors.js';
 import type { UndoStack } from '../../network/undo.js';
 import type { DriveConfig } from '../devices/blockdev-drive.js';
 import { AbortError, TimeoutError } from '../errors.js';
@@ -21,7 +22,7 @@ export interface HotDrive {
 // Checks the spec as launch() does and opens the image; the undo removes an overlay made.
 /**
  * Prepares `spec` (id already claimed) for hot plug.
- * @throws ValidationError for bad input; HotplugStateError for an ephemeral drive in a VM
+ * @throws ValidationError for bad input (a `mount` too: the init mounts at boot only); HotplugStateError for an ephemeral drive in a VM
  *   without a run directory.
  */
 export async function prepareHotDrive(
@@ -30,6 +31,14 @@ export async function prepareHotDrive(
   id: string,
   undo: UndoStack,
 ): Promise<HotDrive> {
+  if (spec.mount !== undefined) {
+    throw new ValidationError(
+      'drive.mount',
+      spec.mount,
+      'the default guest mounts drives at boot only; mount a hot-plugged one from the guest',
+      'DRIVE_OPTION',
+    );
+  }
   const [checked] = await checkDriveSpecs([{ ...spec, id }], {
     template: { transport: ctx.transport, name: ctx.machine },
     nics: 0,
