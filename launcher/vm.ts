@@ -157,8 +157,9 @@ export class Vm implements AsyncDisposable {
 
   /**
    * Hot-plugs a NIC: an endpoint vmlaunch attaches (host side) first, or a ready HostNic whose
-   * fds are taken over (closed here either way). Waits for the guest to be able to take it, and
-   * (by default, with the default guest's shell) for the guest to show it.
+   * fds are taken over (closed here either way); or a drive ({ drive: DriveSpec }: the image is
+   * opened here and passed in fdsets, see docs/drives.md). Waits for the guest to be able to
+   * take it, and (by default, with the default guest's shell) for the guest to show it.
    * @throws HotplugError naming the failed step, everything rolled back (`interrupted` when
    *   QEMU died meanwhile); HotplugStateError (VM not running, id taken); NoFreeSlotError as the
    *   cause when every root port is taken.
