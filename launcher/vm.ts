@@ -283,7 +283,7 @@ export class Vm implements AsyncDisposable {
   private hotplugContext(attach: HotplugContext['attachEndpoint']): HotplugContext {
     const { command } = this;
     const coldIds = command.devices
-      .filter((d) => d.kind === 'virtio-net' || d.kind === 'vfio-pci')
+      .filter((d) => ['virtio-net', 'vfio-pci', 'virtio-blk'].includes(d.kind))
       .map((d) => d.id.replace(/^nic-/, ''));
     const guest = defaultGuestHooks(command.argv, this.console, this.guest);
     return {

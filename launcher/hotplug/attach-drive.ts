@@ -3,6 +3,7 @@
 // put into fdsets of their own with add-fd, then blockdev-add and device_add — through the same
 // pipeline, registry, rollback and detach as a NIC. Once device_add succeeded, removing the
 // drive is detach's job: device_del, DEVICE_DELETED, then blockdev-del, remove-fd, the overlay.
+import { ValidationError } from '../../network/errors.js';
 import { UndoStack } from '../../network/undo.js';
 import { driveDevices, driveQemuIds } from '../devices/blockdev-drive.js';
 import { openDrives, removeOverlays } from '../workload/drive-open.js';
@@ -37,6 +38,14 @@ export async function attachDrive(
   if (options.waitForGuest === true && ctx.guest?.exec === undefined) {
     throw new HotplugStateError(
       'waitForGuest needs a guest shell (the default guest booted with vmlaunch.console=harness)',
+    );
+  }
+  if (spec.mount !== undefined) {
+    throw new ValidationError(
+      'drive.mount',
+      spec.mount,
+      "the default guest's init mounts drives at boot only; mount a hot-plugged disk from the guest",
+      'DRIVE_OPTION',
     );
   }
   const wanted = options.id ?? spec.id;

@@ -6,6 +6,9 @@ import type { UndoStack } from '../../network/undo.js';
 import { NoFreeSlotError, HotplugStateError } from './errors.js';
 import type { DetachResult, Hotplugged } from './types.js';
 
+/** First fdset id of hot-plugged drives (cold-plugged ones count from 0). */
+export const HOTPLUG_FIRST_FDSET = 1000;
+
 /** Where a hot-plugged device is in its life. */
 export type NicState = 'attached' | 'detaching' | 'pending';
 
@@ -32,7 +35,7 @@ export class HotplugRegistry {
   private readonly finishing = new Map<NicRecord, Promise<Error[]>>();
   private counter = 0;
   /** Hot-plugged drives' fdsets are numbered from here (cold-plugged ones count from 0). */
-  private fdsetCounter = 1000;
+  private fdsetCounter = HOTPLUG_FIRST_FDSET;
   private ended = false;
   /** Cleanup failures of NICs removed asynchronously (late DEVICE_DELETED, VM exit). */
   readonly leftovers: Error[] = [];

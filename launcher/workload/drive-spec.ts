@@ -8,7 +8,7 @@ import { validateGuestPath } from './guest-path.js';
 import type { DriveAio, DriveCache, DriveDiscard, ImageFormat } from '../devices/blockdev.js';
 import { DRIVE_CACHE_MODES } from '../devices/blockdev.js';
 import { driveDevices, validateDriveId } from '../devices/blockdev-drive.js';
-import type { MachineTemplate } from '../../qemu-templates/index.js';
+import type { Transport } from '../devices/types.js';
 import { MAX_MMIO_DEVICES } from '../command.js';
 import { validateDriveSerial } from '../devices/virtio-blk.js';
 import { ImageInfoError, readImageInfo } from './drive-image.js';
@@ -169,7 +169,8 @@ function checkImageFile(
 
 /** What the drive checks need to know about the VM. */
 export interface DriveCheckContext {
-  template: MachineTemplate;
+  /** The machine's virtio transport and its name (for messages). */
+  template: { transport: Transport; name: string };
   /** NICs of the VM (each takes a virtio transport, as each drive does). */
   nics: number;
 }

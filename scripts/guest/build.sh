@@ -274,7 +274,9 @@ for m in "${order[@]}"; do
   echo "$m" >>"$root/lib/modules/$kver/load-order"
 done
 install -m 0755 "$here/init" "$root/init"
-printf '#!/bin/sh\nsync\npoweroff -f\n' >"$root/etc/acpi/PWRF/00000080"
+# Unmount (or remount read-only: the root drive) before powering off, so drives end clean
+# (an ext4 left with needs_recovery cannot be mounted from a read-only disk later).
+printf '#!/bin/sh\nsync\numount -a -r 2>/dev/null\npoweroff -f\n' >"$root/etc/acpi/PWRF/00000080"
 chmod 0755 "$root/etc/acpi/PWRF/00000080"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
 printf 'root:x:0:\n' >"$root/etc/group"

@@ -1,6 +1,7 @@
 // Data drives on the default guest (q35): a writable drive whose image path has a comma and a
 // space and is given relative to the cwd, a read-only drive and an ephemeral drive, all mounted
 // by the guest's init from their serials. QEMU's argv never names an image (fds in fdsets).
+import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -64,6 +65,10 @@ describe.runIf(prerequisite('drives', drivesMissing()))('cold-plugged data drive
         },
       );
       expect(readExt4(rw, '/hello')).toBe('written-in-the-guest\n');
+      // The power button unmounted it: no journal left to replay.
+      expect(
+        execFileSync('dumpe2fs', ['-h', rw], { encoding: 'utf8', stdio: 'pipe' }),
+      ).not.toContain('needs_recovery');
       expect(sha256(ro)).toBe(sums.ro);
       expect(sha256(eph)).toBe(sums.eph);
       expect(readExt4(eph, '/new')).toBeUndefined();

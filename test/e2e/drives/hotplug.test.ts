@@ -98,6 +98,11 @@ describe.runIf(prerequisite('drive hot-plug', qemuMissing()))('drive hot-plug (q
       .attach({ drive: { path: image, serial: 's'.repeat(21), readOnly: true } })
       .catch((e: unknown) => e);
     expect(badSerial).toMatchObject({ code: 'DRIVE_SERIAL' });
+    // The init mounts at boot only: a mount point for a hot-plugged drive is refused.
+    const mount = await vm!
+      .attach({ drive: { path: image, readOnly: true, mount: '/data' } })
+      .catch((e: unknown) => e);
+    expect(mount).toMatchObject({ code: 'DRIVE_OPTION', path: 'drive.mount' });
     expect(await qemuSide(vm!)).toEqual(before);
     expect(vm!.hotpluggedDrives).toEqual([]);
   }, 60_000);
