@@ -29,9 +29,11 @@ describe.runIf(prerequisite('netlink', rootNetnsMissing()))(
         // A 1 ms timer records how late each tick fires: that lateness is event-loop lag.
         let maxLag = 0;
         let ticks = 0;
+        const lags: number[] = [];
         let last = performance.now();
         const timer = setInterval(() => {
           const now = performance.now();
+          lags.push(now - last - 1);
           maxLag = Math.max(maxLag, now - last - 1);
           last = now;
           ticks++;
@@ -50,10 +52,12 @@ describe.runIf(prerequisite('netlink', rootNetnsMissing()))(
         console.log(
           `link delete: median ${typical.toFixed(1)} ms; event-loop max lag ${maxLag.toFixed(1)} ms; ${ticks} ticks`,
         );
-        // A delete here waits for RCU inside sendmsg (15-40 ms); were that on the JS thread, the
-        // timer would be late by about as much. Off-thread, lag stays a small fraction of it.
+        // A delete waits for RCU inside sendmsg (tens of ms); were that on the JS thread, the
+        // tick after each of the 20 deletes would be late by about as much. Off-thread, only
+        // the host's own scheduling stalls make a tick that late (a few, on a loaded host).
         expect(typical).toBeGreaterThan(5);
-        expect(maxLag).toBeLessThan(typical / 2);
+        const late = lags.filter((lag) => lag > typical / 2).length;
+        expect(late).toBeLessThan(5);
         expect(ticks).toBeGreaterThan(20);
         expect(ipJson<unknown[]>('-n', ns, 'link', 'show')).toHaveLength(1);
       });
