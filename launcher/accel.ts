@@ -1,6 +1,7 @@
 // Chooses the accelerator: KVM only if a probe boot really runs a guest kernel here within a
-// deadline, else TCG — always with the reason. On these hosts /dev/kvm exists but is nested
-// PVM, and a stock kernel hangs under it with no console output (DESIGN.md, measured).
+// deadline, else TCG — always with the reason. Hosts differ: some have no /dev/kvm, some one
+// that opens but cannot run a stock kernel (nested PVM hangs it with no console output), some a
+// working one; the verdict names which of the three it found.
 import { createHash } from 'node:crypto';
 import {
   closeSync,
@@ -45,6 +46,8 @@ export interface AcceleratorProbeOptions {
   maxAgeMs?: number;
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
+  /** The KVM device node to check (default /dev/kvm). */
+  kvmDevice?: string;
 }
 
 interface CacheEntry {
@@ -53,15 +56,49 @@ interface CacheEntry {
   choice: Omit<AcceleratorChoice, 'cached'>;
 }
 
-// A cheap pre-check: is /dev/kvm there and can we open it read-write?
-export function kvmDeviceProblem(path = '/dev/kvm'): string | undefined {
+/** The device KVM is reached through. */
+export const KVM_DEVICE = '/dev/kvm';
+
+/**
+ * What the KVM device node says before any probe boot: `absent` (no KVM on this host),
+ * `unusable` (the node exists but cannot be opened read-write), or `present` (it opens; only a
+ * probe boot tells whether KVM really runs a guest).
+ */
+export type KvmDeviceState =
+  | { state: 'absent'; detail: string }
+  | { state: 'unusable'; detail: string; code: string }
+  | { state: 'present'; detail: string };
+
+// A cheap pre-check of the node itself: does it exist, and can we open it read-write?
+export function inspectKvmDevice(path = KVM_DEVICE): KvmDeviceState {
   try {
     closeSync(openSync(path, constants.O_RDWR));
-    return undefined;
+    return { state: 'present', detail: `${path} is present and opens read-write` };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    return code === 'ENOENT' ? `${path} does not exist` : `cannot open ${path} (${code})`;
+    if (code === 'ENOENT') {
+      return { state: 'absent', detail: `${path} does not exist (this host offers no KVM)` };
+    }
+    // ENODEV/ENXIO: a node with no driver behind it (module not loaded); EACCES: modes.
+    return { state: 'unusable', detail: `${path} exists but cannot be opened (${code})`, code };
   }
+}
+
+// The pre-check as one sentence when it rules KVM out, else undefined.
+export function kvmDeviceProblem(path = KVM_DEVICE): string | undefined {
+  const device = inspectKvmDevice(path);
+  return device.state === 'present' ? undefined : device.detail;
+}
+
+/** What vmlaunch does when KVM cannot be used, as said at the end of every TCG verdict. */
+export const TCG_FALLBACK = 'using TCG (software emulation: slower, every feature works)';
+
+// The verdict a device node alone decides (absent or unusable: TCG), or undefined when only a
+// probe boot can tell.
+export function verdictOfDevice(device: KvmDeviceState): AcceleratorChoice | undefined {
+  if (device.state === 'present') return undefined;
+  const what = device.state === 'absent' ? 'KVM is absent' : 'KVM is present but unusable';
+  return { accel: 'tcg', reason: `${what}: ${device.detail}; ${TCG_FALLBACK}`, cached: false };
 }
 
 // What a verdict depends on: the QEMU binary, the kernel, the host kernel.
@@ -112,20 +149,24 @@ export async function probeKvmBoot(
     const printed = console.since(0);
     await console.close();
     if (exit.code === 0 && /Linux version/.test(printed)) {
-      return { accel: 'kvm', reason: `a probe boot under KVM finished in ${probeMs} ms`, probeMs };
+      return {
+        accel: 'kvm',
+        reason: `KVM is usable: a probe boot under KVM finished in ${probeMs} ms; using KVM`,
+        probeMs,
+      };
     }
     if (exit.signal === 'SIGKILL' && probeMs >= deadline) {
       const what = printed.trim() === '' ? 'printed nothing' : 'did not finish booting';
       return {
         accel: 'tcg',
-        reason: `a probe boot under KVM ${what} within ${deadline} ms (KVM here cannot run this kernel, e.g. nested PVM); using TCG`,
+        reason: `KVM is present but unusable: a probe boot under KVM ${what} within ${deadline} ms (KVM here cannot run this kernel, e.g. nested PVM); ${TCG_FALLBACK}`,
         probeMs,
       };
     }
     const said = qemu.stderrTail().trim().split('\n').slice(-2).join(' ');
     return {
       accel: 'tcg',
-      reason: `QEMU could not boot under KVM (${describeExit(exit)}${said ? `: ${said}` : ''}); using TCG`,
+      reason: `KVM is present but unusable: QEMU could not boot under KVM (${describeExit(exit)}${said ? `: ${said}` : ''}); ${TCG_FALLBACK}`,
       probeMs,
     };
   } finally {
@@ -149,8 +190,8 @@ export async function chooseAccelerator(
   if (forced === 'kvm' || forced === 'tcg') {
     return { accel: forced, reason: `forced by VMLAUNCH_ACCEL=${forced}`, cached: false };
   }
-  const problem = kvmDeviceProblem();
-  if (problem) return { accel: 'tcg', reason: `${problem}; using TCG`, cached: false };
+  const decided = verdictOfDevice(inspectKvmDevice(options.kvmDevice));
+  if (decided) return decided;
 
   const qemu = resolveBinary(options.qemuBinary ?? 'qemu-system-x86_64');
   const file =
@@ -162,7 +203,7 @@ export async function chooseAccelerator(
   if (hit) return { ...hit.choice, cached: true };
 
   if (!file) return { ...(await probeKvmBoot({ ...options, qemuBinary: qemu })), cached: false };
-  // Launches started together (T28: 20 VMs at once, cold cache) share one probe boot.
+  // Launches started together share one probe boot (docs/faults.md T28: 20 VMs, cold cache).
   const flight = `${file}\0${key}`;
   let probe = probesInFlight.get(flight);
   if (probe === undefined) {

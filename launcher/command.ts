@@ -13,12 +13,14 @@ import {
   sizingArgs,
   type Accel,
 } from './devices/machine-args.js';
+import { coldDrives } from './devices/blockdev-drive.js';
 import { memoryBackend } from './devices/memory-backend.js';
 import { nicDevices } from './devices/nic-devices.js';
 import { pcieRootPort } from './devices/pcie-root-port.js';
 import { qmpMonitor } from './devices/qmp-monitor.js';
 import { serialConsole } from './devices/serial-console.js';
 import type { ArgGroup, FdRef, QemuDevice } from './devices/types.js';
+import { shareDevices } from './devices/vhost-user-fs.js';
 import { sandboxArgs } from './sandbox.js';
 import { formatShellCommand } from './shell-quote.js';
 import type { VmConfig } from './vm-config.js';
@@ -98,6 +100,28 @@ export function buildCommand(config: VmConfig, nics: readonly HostNic[] = []): B
     hotplugBuses.push(port.id);
   }
   devices.push(...nicObjects(nics, template, shared, (fd) => table.ref(fd), config.accel));
+  const drives = coldDrives(config.drives ?? [], template.transport, (fd) => {
+    const ref = table.ref(fd);
+    return ref.kind === 'inherited' ? ref.childFd : -1;
+  });
+  devices.push(...drives.devices);
+  devices.push(
+    ...shareDevices(config.shares ?? [], {
+      transport: template.transport,
+      sharedMemory: shared,
+      accel: config.accel,
+      fdRef: (fd) => table.ref(fd),
+    }),
+  );
+  checkMmioSlots(
+    devices,
+    template,
+    (config.shares ?? []).length > 0
+      ? 'shares'
+      : (config.drives ?? []).length > 0
+        ? 'drives'
+        : 'nics',
+  );
 
   const groups: ArgGroup[] = [
     machineArgs(template.machineType, {
@@ -116,6 +140,7 @@ export function buildCommand(config: VmConfig, nics: readonly HostNic[] = []): B
       },
       'boot',
     ),
+    ...drives.groups,
   ];
   for (const item of [...groups, ...devices]) item.validate();
 
@@ -152,18 +177,24 @@ function nicObjects(
       }),
     );
   });
-  if (template.transport === 'mmio') {
-    const mmio = out.filter((d) => d.kind === 'virtio-net').length;
-    if (mmio > MAX_MMIO_DEVICES) {
-      throw new ValidationError(
-        'nics',
-        mmio,
-        `${template.name} has at most ${MAX_MMIO_DEVICES} virtio-mmio devices`,
-        'TOO_MANY_DEVICES',
-      );
-    }
-  }
   return out;
+}
+
+/** Device kinds that each take one virtio transport (one of microvm's eight mmio slots). */
+export const VIRTIO_DEVICE_KINDS: readonly string[] = ['virtio-net', 'virtio-blk', 'vhost-user-fs'];
+
+// microvm has MAX_MMIO_DEVICES virtio-mmio slots, shared by NICs, drives and shares.
+function checkMmioSlots(devices: QemuDevice[], template: MachineTemplate, path: string): void {
+  if (template.transport !== 'mmio') return;
+  const used = devices.filter((d) => VIRTIO_DEVICE_KINDS.includes(d.kind)).length;
+  if (used > MAX_MMIO_DEVICES) {
+    throw new ValidationError(
+      path,
+      used,
+      `${template.name} has at most ${MAX_MMIO_DEVICES} virtio-mmio devices (NICs, drives and shares together)`,
+      'TOO_MANY_DEVICES',
+    );
+  }
 }
 
 // A dry run: the command as it would paste into a shell, preceded by a comment saying which

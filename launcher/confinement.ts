@@ -1,7 +1,13 @@
 // launch()'s confinement of QEMU: the seccomp sandbox (on unless the caller says otherwise) and
 // the uid QEMU runs as, both decided and checked before anything is created or spawned.
 import { ValidationError } from '../network/errors.js';
-import type { AcceleratorChoice } from './accel.js';
+import {
+  inspectKvmDevice,
+  KVM_DEVICE,
+  TCG_FALLBACK,
+  verdictOfDevice,
+  type AcceleratorChoice,
+} from './accel.js';
 import type { LaunchOptions } from './launch.js';
 import { resolveBinary } from './process.js';
 import { checkPathsAs, nicPathNeeds, type PathNeed } from './run-as-access.js';
@@ -19,8 +25,24 @@ export interface Confinement {
   identity: QemuIdentity | undefined;
 }
 
-/** The device KVM is reached through. */
-export const KVM_DEVICE = '/dev/kvm';
+export { KVM_DEVICE };
+
+// accel 'kvm' asked for on a host whose KVM node is absent or will not open is a config error
+// found before anything is created (QEMU would only fail later, and less clearly).
+/**
+ * Checks that the KVM device node is there and opens read-write.
+ * @throws ValidationError (path 'accel', code KVM_UNAVAILABLE) naming what is wrong with it.
+ */
+export function requireKvmDevice(device = KVM_DEVICE): void {
+  const found = inspectKvmDevice(device);
+  if (found.state === 'present') return;
+  throw new ValidationError(
+    'accel',
+    'kvm',
+    `KVM was requested, but ${found.detail}; use accel 'auto' (falls back to TCG) or 'tcg'`,
+    'KVM_UNAVAILABLE',
+  );
+}
 
 // Validates `sandbox` and `runAs`, and checks as the new uid every path QEMU opens (kernel,
 // initrd, binary, vhost-user client sockets); /dev/kvm waits for the accelerator choice.
@@ -54,16 +76,22 @@ export async function accelForIdentity(
   choice: AcceleratorChoice,
   identity: QemuIdentity | undefined,
   requested: LaunchOptions['accel'],
+  device = KVM_DEVICE,
 ): Promise<AcceleratorChoice> {
   if (identity === undefined || choice.accel !== 'kvm') return choice;
+  const found = inspectKvmDevice(device);
+  if (found.state === 'absent') {
+    if (requested === 'kvm') requireKvmDevice(device);
+    return verdictOfDevice(found)!;
+  }
   try {
-    await checkPathsAs(identity, [{ path: KVM_DEVICE, access: 'read-write', field: 'accel' }]);
+    await checkPathsAs(identity, [{ path: device, access: 'read-write', field: 'accel' }]);
     return choice;
   } catch (error) {
     if (!(error instanceof ValidationError) || requested === 'kvm') throw error;
     return {
       accel: 'tcg',
-      reason: `QEMU runs as ${describeIdentity(identity)}, which cannot open ${KVM_DEVICE} (${error.message}); using TCG`,
+      reason: `KVM is present but unusable as ${describeIdentity(identity)}, which cannot open ${device} (${error.message}); ${TCG_FALLBACK}`,
       cached: false,
     };
   }

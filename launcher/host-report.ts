@@ -5,22 +5,25 @@ import { constants, accessSync, existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { createAnonymousNetns } from '../network/netns/index.js';
 import { openNetlink } from '../network/netlink/index.js';
-import { chooseAccelerator, kvmDeviceProblem, type AcceleratorChoice } from './accel.js';
+import {
+  chooseAccelerator,
+  inspectKvmDevice,
+  TCG_FALLBACK,
+  verdictOfDevice,
+  type AcceleratorChoice,
+  type KvmDeviceState,
+} from './accel.js';
 import { resolveBinary } from './process.js';
+import { guestKernelChecks, workloadToolChecks, type HostCheck } from './workload-report.js';
 
-/** One capability: available or not, why, and what vmlaunch does without it. */
-export interface HostCheck {
-  name: string;
-  ok: boolean;
-  detail: string;
-  /** What vmlaunch does when this is missing. */
-  fallback?: string;
-}
+export type { HostCheck };
 
 /** Everything `vmlaunch doctor` reports. */
 export interface HostReport {
   qemu: { binary: string; version: string } | { missing: string };
   accelerator: AcceleratorChoice | { accel: 'tcg'; reason: string; cached: false };
+  /** The KVM device node: absent, present but unusable, or present (then the probe decides). */
+  kvm: KvmDeviceState;
   checks: HostCheck[];
 }
 
@@ -77,24 +80,30 @@ async function qemuVersion(binary: string): Promise<HostReport['qemu']> {
 
 /**
  * Inspects this host: QEMU, the accelerator (with a real probe boot of `kernel` when given),
- * TUN, vhost-net, macvtap, bridges, VFIO, CAP_NET_ADMIN.
+ * TUN, vhost-net, macvtap, bridges, VFIO, CAP_NET_ADMIN, qemu-img, virtiofsd, and (given the
+ * default guest's manifest) what its kernel offers drives, shares and NICs.
  */
 export async function inspectHost(
-  options: { qemu?: string; kernel?: string } = {},
+  options: { qemu?: string; kernel?: string; kvmDevice?: string; guestManifest?: string } = {},
 ): Promise<HostReport> {
   const qemu = await qemuVersion(options.qemu ?? 'qemu-system-x86_64');
+  const kvm = inspectKvmDevice(options.kvmDevice);
   let accelerator: HostReport['accelerator'];
-  const kvm = kvmDeviceProblem();
   if ('missing' in qemu) accelerator = { accel: 'tcg', reason: 'QEMU is missing', cached: false };
-  else if (kvm) accelerator = { accel: 'tcg', reason: `${kvm}; using TCG`, cached: false };
-  else if (!options.kernel) {
+  else if (kvm.state !== 'present') accelerator = verdictOfDevice(kvm)!;
+  else if (options.kernel) {
+    accelerator = await chooseAccelerator({
+      kernel: options.kernel,
+      qemuBinary: qemu.binary,
+      ...(options.kvmDevice ? { kvmDevice: options.kvmDevice } : {}),
+    });
+  } else {
     accelerator = {
       accel: 'tcg',
-      reason:
-        '/dev/kvm is present, but whether KVM can run a guest is only known after a probe boot (give a kernel, or let `vmlaunch run`/`demo` probe)',
+      reason: `KVM is present (${kvm.detail}), but whether it runs a guest is only known after a probe boot (give --kernel, or let \`vmlaunch run\`/\`demo\` probe); until then ${TCG_FALLBACK}`,
       cached: false,
     };
-  } else accelerator = await chooseAccelerator({ kernel: options.kernel, qemuBinary: qemu.binary });
+  }
 
   const capNetAdmin = hasCapNetAdmin();
   const checks: HostCheck[] = [
@@ -140,5 +149,7 @@ export async function inspectHost(
       : 'no vfio-pci driver (/sys/bus/pci/drivers/vfio-pci is absent)',
     ...(vfio ? {} : { fallback: 'physical (VFIO) endpoints are unavailable' }),
   });
-  return { qemu, accelerator, checks };
+  checks.push(...(await workloadToolChecks()));
+  if (options.guestManifest) checks.push(...guestKernelChecks(options.guestManifest));
+  return { qemu, accelerator, kvm, checks };
 }

@@ -13,9 +13,17 @@ export * from './devices/vhost-user-netdev.js';
 export * from './devices/vfio-pci.js';
 export * from './devices/pcie-root-port.js';
 export * from './devices/memory-backend.js';
+export * from './devices/vhost-user-fs.js';
 export * from './devices/serial-console.js';
 export * from './devices/qmp-monitor.js';
 export * from './devices/machine-args.js';
+export * from './devices/blockdev.js';
+export * from './devices/blockdev-drive.js';
+export * from './devices/virtio-blk.js';
+export * from './workload/drive-spec.js';
+export * from './workload/drive-image.js';
+export * from './workload/drive-rootfs.js';
+export { driveCmdline, explainDriveFailure } from './workload/drive-errors.js';
 export * from '../qemu-templates/index.js';
 export * from './errors.js';
 export * from './log.js';
@@ -36,6 +44,14 @@ export * from './run-as.js';
 export * from './run-as-access.js';
 export { prepareConfinement, accelForIdentity, type Confinement } from './confinement.js';
 export * from './vm.js';
+export * from './workload/share-spec.js';
+export { RunningShare, type ShareState, type ShareSet } from './workload/shares.js';
+export {
+  ShareError,
+  VIRTIOFSD_PATH,
+  virtiofsdArgv,
+  type VirtiofsdOptions,
+} from './workload/virtiofsd.js';
 export * from './qmp/index.js';
 export * from './tcg-clock.js';
 export * from './host-report.js';

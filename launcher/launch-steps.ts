@@ -77,7 +77,8 @@ export function isValidation(error: unknown): boolean {
 }
 
 // Negotiates QMP, but fails at once (with QEMU's exit) if QEMU dies before greeting (T2), and
-// after the deadline if it never greets (T3); the caller's `signal` ends it too (T27).
+// after the deadline if it never greets (T3); the caller's `signal` ends it too (T27). Fault
+// ids: docs/faults.md.
 export async function connectBeforeExit(
   deps: LaunchDeps,
   fd: number,

@@ -16,7 +16,7 @@ import {
 } from '../qemu-templates/index.js';
 import { chooseAccelerator, type AcceleratorChoice } from './accel.js';
 import { buildCommand, type BuiltCommand } from './command.js';
-import { accelForIdentity, prepareConfinement } from './confinement.js';
+import { accelForIdentity, prepareConfinement, requireKvmDevice } from './confinement.js';
 import { SerialConsole } from './console.js';
 import type { Accel } from './devices/machine-args.js';
 import { LaunchError } from './errors.js';
@@ -29,7 +29,14 @@ import { probeSandbox } from './sandbox-probe.js';
 import { SocketChannel } from './socket-channel.js';
 import { tcgClockArgs } from './tcg-clock.js';
 import { createVmRunDir } from './vm-run-dir.js';
+import { resolveLaunchShares, withShares } from './workload/share-config.js';
+import type { ShareSpec } from './workload/share-spec.js';
+import { startShares, type ShareSet } from './workload/shares.js';
+import { ShareError } from './workload/virtiofsd.js';
 import { Vm } from './vm.js';
+import { driveCmdline, explainDriveFailure } from './workload/drive-errors.js';
+import { openDrives, removeOverlays, type OpenedDrives } from './workload/drive-open.js';
+import { checkDriveSpecs, type DriveSpec } from './workload/drive-spec.js';
 import {
   checkLogWritable,
   checkReadable,
@@ -62,7 +69,7 @@ export interface LaunchOptions {
   initrd?: string;
   /** Extra kernel command-line words (the template adds console=...). */
   cmdline?: string[];
-  /** Machine preset; default q35 (boots reliably under TCG here, and can hot-plug). */
+  /** Machine preset; default q35 (the one with hot-plug slots; needs no clock hint under TCG). */
   template?: TemplateName;
   templateOverrides?: TemplateOverrides;
   /** 'auto' (default) probes KVM once and falls back to TCG, saying why. */
@@ -72,11 +79,17 @@ export interface LaunchOptions {
   memoryMiB?: number;
   /** Guest RAM as a shared memfd (required for vhost-user; turned on by one automatically). */
   sharedMemory?: boolean;
+  /** Host directories shared over virtiofs: one virtiofsd each, stopped after QEMU. */
+  shares?: ShareSpec[];
+  /** The virtiofsd binary (default /usr/lib/qemu/virtiofsd); it must take that one's argv. */
+  virtiofsd?: string;
   /** Endpoints vmlaunch attaches and detaches. */
   endpoints?: EndpointSpec[];
   /** NICs the caller attached; launch owns their fds from the call on: handed to QEMU and
    *  then closed here, or closed when the launch fails at any step. */
   nics?: HostNic[];
+  /** Disk images: vmlaunch opens them and hands QEMU the fds (see docs/drives.md). */
+  drives?: DriveSpec[];
   /** Start with CPUs stopped (-S). */
   paused?: boolean;
   qemu?: string;
@@ -122,13 +135,21 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
   const owned: number[] = (options.nics ?? []).flatMap(tapFdsOf);
   const closeOwned = (): void => closeAll(owned.splice(0));
   undo.push('close NIC fds', closeOwned);
-  // Where an abort is noticed: before the first step and after each await (T27).
+  // Where an abort is noticed: before the first step and after each await (docs/faults.md T27).
   const checkAbort = (): void => options.signal?.throwIfAborted();
+  let drives: OpenedDrives | undefined;
+  let checkedDrives: Awaited<ReturnType<typeof checkDriveSpecs>> = [];
   try {
     checkAbort();
+    if (options.accel === 'kvm') requireKvmDevice();
     checkReadable(options.kernel, 'kernel');
     if (options.initrd !== undefined) checkReadable(options.initrd, 'initrd');
     if (options.consoleLog !== undefined) checkLogWritable(options.consoleLog, 'consoleLog');
+    checkedDrives = await checkDriveSpecs(options.drives, {
+      template: resolveTemplate(options.template ?? 'q35', options.templateOverrides),
+      nics: (options.nics?.length ?? 0) + (options.endpoints?.length ?? 0),
+    });
+    const shares = resolveLaunchShares(options);
     const { sandbox, identity } = await prepareConfinement(options);
     checkAbort();
     // The whole config, checked before any endpoint is attached or the sandbox probe spawns
@@ -149,6 +170,13 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     step = 'run-dir';
     const runDir = createVmRunDir(vmId);
     undo.push('remove run dir', () => runDir.remove());
+
+    step = 'drives';
+    const opened = await openDrives(checkedDrives, runDir.path);
+    drives = opened;
+    owned.push(...opened.fds); // closed with the NIC fds: once QEMU holds copies, or on failure
+    undo.push('remove drive overlays', () => removeOverlays(opened.overlays));
+    checkAbort();
 
     step = 'accelerator';
     const accel: AcceleratorChoice = await accelForIdentity(
@@ -185,6 +213,12 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     }
     const nics = [...attached.map((a) => a.hostNic), ...(options.nics ?? [])];
 
+    step = 'shares';
+    let shareSet: ShareSet | undefined;
+    if (shares.length > 0)
+      shareSet = await startShares(shares, runDir.path, undo, logger, options.virtiofsd);
+    checkAbort();
+
     step = 'channels';
     const qmpChannel = new SocketChannel();
     undo.push('close QMP channel', () => qmpChannel.close());
@@ -192,13 +226,25 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     undo.push('close console channel', () => consoleChannel.close());
 
     step = 'build-command';
+    const config = vmConfig(
+      options,
+      accel.accel,
+      qmpChannel.childFd,
+      consoleChannel.childFd,
+      nics.some((n) => n.kind === 'vhost-user'),
+    );
     const command: BuiltCommand = buildCommand(
-      vmConfig(
-        options,
-        accel.accel,
-        qmpChannel.childFd,
-        consoleChannel.childFd,
-        nics.some((n) => n.kind === 'vhost-user'),
+      withShares(
+        {
+          ...config,
+          drives: opened.drives,
+          boot: {
+            ...config.boot,
+            cmdline: [...(config.boot.cmdline ?? []), ...driveCmdline(checkedDrives)],
+          },
+        },
+        shares,
+        shareSet,
       ),
       nics,
     );
@@ -222,6 +268,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     qmpChannel.releaseChild();
     consoleChannel.releaseChild();
     closeOwned();
+    shareSet?.handOver(spawned);
     const console = new SerialConsole(
       consoleChannel.open(),
       options.consoleLog ? { logFile: options.consoleLog } : {},
@@ -253,6 +300,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
       id: vmId,
       runDir: runDir.path,
       attach: deps.attach,
+      shares: shareSet?.shares ?? [],
     });
   } catch (error) {
     if (qemu?.running) qemu.kill('SIGKILL');
@@ -262,12 +310,14 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
       argv,
       step,
       ...(options.signal?.aborted ? { code: 'ABORTED' } : {}),
+      ...(error instanceof ShareError ? { code: error.code } : {}),
       ...(exit ? { exit } : {}),
       ...(qemu ? { stderrTail: qemu.stderrTail() } : {}),
     };
     if (error instanceof LaunchError) {
-      error.rollbackErrors.push(...rollbackErrors);
-      throw error;
+      const explained = drives ? explainDriveFailure(error, drives.drives, checkedDrives) : error;
+      explained.rollbackErrors.push(...rollbackErrors);
+      throw explained;
     }
     // Config errors, and what this host cannot do found before anything was created (no
     // sandbox in this QEMU, no uid change without root), keep their own types.

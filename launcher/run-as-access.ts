@@ -5,7 +5,7 @@
 // or is written by vmlaunch itself (the console log), so it does not depend on the uid.
 // Refused outright: a vhost-user socket QEMU would create (server mode) — QEMU could not create
 // it in a directory only root can write, and a directory it could write would let other
-// processes of that uid replace the socket (RELIABILITY.md T21) — and VFIO, whose
+// processes of that uid replace the socket (docs/faults.md T21) — and VFIO, whose
 // /dev/vfio/<group> vmlaunch does not hand over to another uid.
 //
 // The check runs `test -r/-w/-x` under setpriv with the very identity QEMU will get, so ACLs

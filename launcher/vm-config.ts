@@ -2,7 +2,9 @@
 // runs completely before anything is spawned and names the offending field.
 import { ValidationError } from '../network/errors.js';
 import type { TemplateName, TemplateOverrides } from '../qemu-templates/index.js';
+import type { DriveConfig } from './devices/blockdev-drive.js';
 import type { Accel } from './devices/machine-args.js';
+import type { VhostUserFsShare } from './devices/vhost-user-fs.js';
 import { resolveSandbox, type ResolvedSandbox } from './sandbox.js';
 
 /** Where the serial console goes: our end of a socketpair (fd), a log file, or nowhere. */
@@ -30,6 +32,10 @@ export interface VmConfig {
   noShutdown?: boolean;
   /** QEMU's seccomp filter (-sandbox on,...), every group decided; none when absent. */
   sandbox?: ResolvedSandbox;
+  /** Drives with their image fds already open (ours; the child inherits them in fdsets). */
+  drives?: DriveConfig[];
+  /** virtiofs shares: each a vhost-user-fs device on our fd connected to its virtiofsd. */
+  shares?: VhostUserFsShare[];
 }
 
 const TOP_KEYS = [
@@ -45,6 +51,8 @@ const TOP_KEYS = [
   'paused',
   'noShutdown',
   'sandbox',
+  'drives',
+  'shares',
 ];
 
 // Refuses keys we do not know, so a typo ('noShutdwon') is an error rather than ignored.
@@ -126,6 +134,8 @@ export function validateVmConfig(input: unknown): VmConfig {
   optional(config.paused, 'boolean', 'paused');
   optional(config.noShutdown, 'boolean', 'noShutdown');
   if (config.sandbox !== undefined) resolveSandbox(object(config.sandbox, 'sandbox'), 'sandbox');
+  if (config.drives !== undefined) validateDriveFds(config.drives);
+  if (config.shares !== undefined) validateShareConfigs(config.shares);
   return config as unknown as VmConfig;
 }
 
@@ -157,4 +167,33 @@ function validateConsole(value: unknown, qmpFd: number): void {
       'TYPE',
     );
   }
+}
+
+// Drives are an array of objects whose fds are open fds of ours; the rest is checked by the
+// drive's devices when the command is built.
+function validateDriveFds(value: unknown): void {
+  if (!Array.isArray(value))
+    throw new ValidationError('drives', value, 'expected an array', 'TYPE');
+  value.forEach((item, i) => {
+    const drive = object(item, `drives[${i}]`);
+    fd(drive.fd, `drives[${i}].fd`);
+    if (drive.backing !== undefined)
+      fd(object(drive.backing, `drives[${i}].backing`).fd, `drives[${i}].backing.fd`);
+  });
+}
+
+// Shares: an array of { id, tag, fd[, queueSize] }; ids, tags and ranges are the devices' job.
+function validateShareConfigs(value: unknown): void {
+  if (!Array.isArray(value))
+    throw new ValidationError('shares', value, 'expected an array', 'TYPE');
+  value.forEach((item: unknown, i) => {
+    const share = object(item, `shares[${i}]`);
+    checkKeys(share, ['id', 'tag', 'fd', 'queueSize'], `shares[${i}]`);
+    for (const key of ['id', 'tag'] as const) {
+      if (typeof share[key] !== 'string') {
+        throw new ValidationError(`shares[${i}].${key}`, share[key], 'expected a string', 'TYPE');
+      }
+    }
+    fd(share.fd, `shares[${i}].fd`);
+  });
 }

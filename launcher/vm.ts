@@ -13,6 +13,8 @@ import { GuestShell } from './guest-shell.js';
 import type { Logger } from './log.js';
 import { closeAll } from '../native/index.js';
 import { attachNic } from './hotplug/attach.js';
+import { attachDrive } from './hotplug/attach-drive.js';
+import type { DriveSpec } from './workload/drive-spec.js';
 import type { HotplugContext } from './hotplug/context.js';
 import { detachNic } from './hotplug/detach.js';
 import { HotplugStateError } from './hotplug/errors.js';
@@ -23,9 +25,11 @@ import type {
   DetachOptions,
   DetachResult,
   HotplugSource,
+  HotpluggedDrive,
   HotpluggedNic,
 } from './hotplug/types.js';
 import type { QemuProcess } from './process.js';
+import type { RunningShare } from './workload/shares.js';
 import { QmpDisconnectedError, type QmpClient } from './qmp/index.js';
 
 /** Where the VM is in its life. `crashed`: QEMU ended without being asked to. */
@@ -82,6 +86,8 @@ export interface VmParts {
   runDir?: string;
   /** The host-side attach of hot-plugged endpoints (launch's deps.attach); default the real one. */
   attach?: HotplugContext['attachEndpoint'];
+  /** The virtiofs shares (their daemons are stopped by `teardown`, after QEMU). */
+  shares?: RunningShare[];
 }
 
 /** A launched VM. Dispose with `await using vm = await launch(...)` or `await vm.shutdown()`. */
@@ -98,6 +104,8 @@ export class Vm implements AsyncDisposable {
   readonly command: BuiltCommand;
   readonly accel: AcceleratorChoice;
   readonly endpoints: readonly AttachedEndpoint[];
+  /** The virtiofs shares: each daemon's pid and argv, its state, and its 'failed' event. */
+  readonly shares: readonly RunningShare[];
   /** Resolves once QEMU has ended and cleanup has run; never rejects. */
   readonly exited: Promise<VmExit>;
   readonly logger: Logger;
@@ -118,6 +126,7 @@ export class Vm implements AsyncDisposable {
     this.command = parts.command;
     this.accel = parts.accel;
     this.endpoints = parts.endpoints;
+    this.shares = parts.shares ?? [];
     this.teardown = parts.teardown;
     this.logger = parts.logger;
     this.hotplug = this.hotplugContext(parts.attach ?? attachEndpoint);
@@ -163,12 +172,25 @@ export class Vm implements AsyncDisposable {
    *   QEMU died meanwhile); HotplugStateError (VM not running, id taken); NoFreeSlotError as the
    *   cause when every root port is taken.
    */
-  attach(source: HotplugSource, options?: AttachOptions): Promise<HotpluggedNic> {
+  attach(source: HotplugSource, options?: AttachOptions): Promise<HotpluggedNic>;
+  /**
+   * Hot-plugs a drive (PCIe machines): the image is checked and opened as at launch and QEMU
+   * gets it by fd; by default (with the default guest's shell) waits until the guest shows it.
+   * Detach it with `detach(id)`, like a NIC.
+   * @throws ValidationError for a bad spec or image; HotplugError naming the failed step,
+   *   everything rolled back; HotplugStateError (VM not running, id taken).
+   */
+  attach(source: { drive: DriveSpec }, options?: AttachOptions): Promise<HotpluggedDrive>;
+  attach(
+    source: HotplugSource | { drive: DriveSpec },
+    options?: AttachOptions,
+  ): Promise<HotpluggedNic | HotpluggedDrive> {
     if (this.currentState !== 'running') {
       const error = new HotplugStateError(`cannot attach: the VM is ${this.currentState}`);
       return Promise.reject(error);
     }
     const logger = this.logger.child({ op: 'attach', ...(options?.id ? { nic: options.id } : {}) });
+    if ('drive' in source) return attachDrive({ ...this.hotplug, logger }, source.drive, options);
     return attachNic({ ...this.hotplug, logger }, source, options);
   }
 
@@ -188,7 +210,18 @@ export class Vm implements AsyncDisposable {
 
   /** The NICs hot-plugged now (attached, or waiting for the guest to release them). */
   get hotplugged(): readonly HotpluggedNic[] {
-    return this.hotplug.registry.list().map((r) => r.nic);
+    return this.hotplug.registry
+      .list()
+      .map((r) => r.nic)
+      .filter((item): item is HotpluggedNic => !('kind' in item));
+  }
+
+  /** The drives hot-plugged now (attached, or waiting for the guest to release them). */
+  get hotpluggedDrives(): readonly HotpluggedDrive[] {
+    return this.hotplug.registry
+      .list()
+      .map((r) => r.nic)
+      .filter((item): item is HotpluggedDrive => 'kind' in item && item.kind === 'drive');
   }
 
   /** Kills QEMU at once (SIGKILL) and cleans up. */
@@ -236,7 +269,7 @@ export class Vm implements AsyncDisposable {
       } catch (error) {
         logger.debug({ rung, err: error }, 'shutdown rung failed');
         // A dead monitor just sends us down the ladder faster: a request never sent asks
-        // nothing of QEMU, so its deadline is not waited out (T5).
+        // nothing of QEMU, so its deadline is not waited out (docs/faults.md T5).
         if (error instanceof QmpDisconnectedError && !error.interrupted) continue;
       }
       if (await within(exited, deadline)) return this.exited;
@@ -267,6 +300,8 @@ export class Vm implements AsyncDisposable {
       running: () => this.process.running,
       attachEndpoint: attach,
       closeFds: closeAll,
+      template: command.template,
+      ...(this.runDir !== undefined ? { runDir: this.runDir } : {}),
       logger: this.logger,
     };
   }

@@ -1,10 +1,10 @@
 // The native layer's public face: each addon primitive, with its errors wrapped as NativeError.
-import type { NativeBinding, NetlinkOpenOptions } from './binding.js';
+import type { NativeBinding, NetlinkOpenOptions } from './binding-types.js';
 import { NativeError } from './errors.js';
 import { loadBinding } from './load.js';
 
 export { NativeError, VmlaunchError } from './errors.js';
-export type { NativeBinding, NetlinkOpenOptions } from './binding.js';
+export type { NativeBinding, NetlinkOpenOptions } from './binding-types.js';
 export { candidatePaths, loadBinding } from './load.js';
 
 let binding: NativeBinding | undefined;
@@ -135,7 +135,7 @@ export function closeFd(fd: number): void {
 
 /**
  * Closes `fds` on a thread of their own: closing a tap's last queue fd makes the kernel tear
- * the tap down and wait for RCU (15-30 ms) before close returns. When this returns the fds are
+ * the tap down and wait for RCU (tens of ms) before close returns. When this returns the fds are
  * gone from our fd table (the thread holds private copies); watch RTM_DELLINK
  * (network/netlink) to know when the link is gone.
  */

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { NativeBinding } from './binding.js';
+import type { NativeBinding } from './binding-types.js';
 import { VmlaunchError } from './errors.js';
 
 const require = createRequire(import.meta.url);

@@ -1,4 +1,4 @@
-// The GC's reading of the crash journal (RELIABILITY T23): entries whose owner is dead (pid gone,
+// How the GC reads the crash journal (docs/faults.md T23): entries whose owner is dead (pid gone,
 // or reused — the start time differs) are acted on. A borrowed link is put back as its snapshot
 // says and the links the attach made next to it are deleted; a netns vmlaunch created is
 // deleted unless something of a live owner is still in it. An entry goes only when its work is

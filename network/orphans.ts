@@ -1,4 +1,4 @@
-// Finds and removes what vmlaunch left behind when its own process died mid-way (RELIABILITY
+// Finds and removes what vmlaunch left behind when its own process died mid-way (docs/faults.md
 // T23): QEMU dies with us (death signal) and its non-persistent taps vanish, but persistent
 // objects stay — our macvtaps and bridges (ifalias `vmlaunch:<nic>:<pid>` with a dead pid),
 // and on a CNI veth our u32 mirred redirects to a tap that no longer exists (pref 49152), with

@@ -4,7 +4,7 @@
 // supported, up to eight virtio-mmio devices); hw/i386/microvm.c (with ACPI on, the default,
 // virtio-mmio devices are described in the DSDT; only with acpi=off does QEMU append
 // `virtio_mmio.device=512@0x...:IRQ` to the kernel command line, auto-kernel-cmdline=on);
-// DESIGN.md "Facts about the machines here" for what booted and what hot-plugged here.
+// scripts/guest/FINDINGS.md for the boot and hot-plug experiments behind `tcg` and `hotplug`.
 import { deepFreeze } from './deep-freeze.js';
 import type { MachineTemplate, TemplateName } from './types.js';
 
@@ -14,15 +14,14 @@ const BASE_ARGS = ['-nodefaults', '-no-user-config', '-display', 'none'] as cons
 /** The ISA serial port is COM1: ttyS0 in the guest. */
 const ISA_SERIAL = { guestDevice: 'ttyS0', provider: 'ISA serial port (-serial chardev:ID)' };
 
-/** Guest kernels here (Debian cloud) have virtio as modules; load order from DESIGN.md. */
+/** The default guest's kernel (Debian cloud) has virtio as modules, loaded in this order. */
 const VIRTIO_MODULES = 'virtio_ring, virtio, then the transport and virtio_net';
 
 const TCG_MICROVM_NOTE =
   'Under TCG microvm has no HPET and no ACPI PM timer (kvmclock needs KVM), so when the PIT-based ' +
-  'TSC calibration is rejected the kernel spins in calibrate_delay waiting for ticks that never ' +
-  'come (seen: 3/5 to 6/8 boots reached init). With tsc_early_khz=<host TSC kHz> tsc=reliable on ' +
-  'the command line 20/20 booted (scripts/guest/FINDINGS.md); the launcher adds both when the ' +
-  'host TSC has a known constant rate. Even then q35 boots faster here (about 2.3 s).';
+  'TSC calibration is rejected, as it often is, the kernel spins in calibrate_delay waiting for ' +
+  'ticks that never come. With tsc_early_khz=<host TSC kHz> tsc=reliable on the command line it ' +
+  'boots reliably; the launcher adds both when the host TSC has a known constant rate.';
 
 export const PRESETS: Readonly<Record<TemplateName, MachineTemplate>> = deepFreeze({
   microvm: {
@@ -56,13 +55,13 @@ export const PRESETS: Readonly<Record<TemplateName, MachineTemplate>> = deepFree
     rootBus: 'pcie.0',
     hotplugRootPorts: 0,
     // Cold-plug only. QEMU accepts pcie-root-ports on microvm's GPEX bus, but nobody has seen a
-    // Linux guest pick up a device hot-plugged there: the guest hangs early under TCG here and
-    // KVM is unusable (DESIGN.md), so the check could not be made. Until it is, we promise
+    // Linux guest pick up a device hot-plugged there: the check has not been made (it needs a
+    // guest that boots on this machine and a host with usable KVM). Until it is, we promise
     // nothing we have not seen work.
     hotplug: {
       supported: false,
       verified: false,
-      why: 'not verified: no Linux guest has been seen to detect a hot-plugged device on microvm,pcie=on here',
+      why: 'not verified: no Linux guest has been seen to detect a hot-plugged device on microvm,pcie=on',
     },
     requiredArgs: BASE_ARGS,
     serial: ISA_SERIAL,
@@ -79,24 +78,26 @@ export const PRESETS: Readonly<Record<TemplateName, MachineTemplate>> = deepFree
     rootBus: 'pcie.0',
     hotplugRootPorts: 4,
     // Hot-plug mode: ACPI PCI hot-plug on the root ports (ICH9-LPC.acpi-pci-hotplug-with-bridge-
-    // support=on), which is QEMU's own q35 default since 6.1, so no -global is added. Measured here
-    // (QEMU 7.2, TCG, default guest, virtio-net-pci on rp0, 5 rounds x 2 runs each), device_del ->
-    // DEVICE_DELETED: ACPI 79-87 ms (guest sees a new NIC in 28-63 ms); native PCIe (=off)
-    // 6153-6340 ms (pciehp's 5 s attention-button wait; sees it in 170-264 ms). A device_add
-    // during boot (+0.3/1.5/2.5 s) was picked up in both modes, 3 of 3 each. Native is slower
-    // and no more reliable, so ACPI stays the default; `-global ICH9-LPC.acpi-pci-hotplug-with-
-    // bridge-support=off` selects native where a guest lacks ACPI hot-plug (acpiphp).
+    // support=on), which is QEMU's own q35 default since 6.1, so no -global is added. With ACPI a
+    // Linux guest releases an unplugged NIC within a fraction of a second; with native PCIe
+    // (=off) pciehp first waits out its 5 s attention-button delay (numbers in
+    // scripts/guest/FINDINGS.md). Native is slower and no more reliable, so ACPI stays the
+    // default; `-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off` selects native where
+    // a guest lacks ACPI hot-plug (acpiphp).
     hotplug: {
       supported: true,
       verified: true,
-      why: 'ACPI PCI hot-plug on pcie-root-ports (q35 default); a Linux guest attached, used and released hot-plugged virtio-net-pci NICs here (unplug ~85 ms)',
+      why: 'ACPI PCI hot-plug on pcie-root-ports (q35 default); a Linux guest was seen to attach, use and release hot-plugged virtio-net-pci NICs',
     },
     requiredArgs: BASE_ARGS,
     serial: ISA_SERIAL,
     kernelCmdline: ['console=ttyS0'],
     guestNeeds: `virtio_pci (${VIRTIO_MODULES}); ACPI PCI hot-plug (acpiphp) for hot-plug, or pciehp with native PCIe hot-plug (unplug then waits ~5 s in the guest)`,
     nicRomfile: 'none',
-    tcg: { boot: 'reliable', note: 'booted to init 29/29 times here, about 2.3 s' },
+    tcg: {
+      boot: 'reliable',
+      note: 'boots without clock hints (q35 has an HPET and an ACPI PM timer to calibrate against)',
+    },
   },
   pc: {
     name: 'pc',
@@ -110,13 +111,13 @@ export const PRESETS: Readonly<Record<TemplateName, MachineTemplate>> = deepFree
     hotplug: {
       supported: false,
       verified: false,
-      why: 'vmlaunch reserves no hot-plug slots on pc (ACPI hot-plug on pci.0 is unverified here); use q35',
+      why: 'vmlaunch reserves no hot-plug slots on pc (ACPI hot-plug on pci.0 is unverified); use q35',
     },
     requiredArgs: BASE_ARGS,
     serial: ISA_SERIAL,
     kernelCmdline: ['console=ttyS0'],
     guestNeeds: `virtio_pci (${VIRTIO_MODULES}); acpiphp for hot-plug`,
     nicRomfile: 'none',
-    tcg: { boot: 'unmeasured', note: 'not measured here' },
+    tcg: { boot: 'unmeasured', note: 'not measured' },
   },
 });

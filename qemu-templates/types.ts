@@ -7,7 +7,7 @@ export type TemplateName = 'microvm' | 'microvm-pcie' | 'q35' | 'pc';
 /** A `-machine` option value; booleans become on/off when formatted. */
 export type MachineOptionValue = string | number | boolean;
 
-/** Whether devices can be hot-plugged, whether that was seen to work here, and why. */
+/** Whether devices can be hot-plugged, whether that was verified with a Linux guest, and why. */
 export interface HotplugSupport {
   supported: boolean;
   /** True only when a Linux guest was seen to pick up a hot-plugged NIC on this machine. */
@@ -39,9 +39,9 @@ export interface MachineTemplate {
   guestNeeds: string;
   /** PXE option ROM policy for PCI NICs: we boot -kernel directly, so none by default. */
   nicRomfile: 'none' | 'default';
-  /** How this machine boots a Debian cloud kernel under TCG here (DESIGN.md, measured). */
-  /** Under TCG: boots reliably; needs the host TSC rate on the kernel command line (the launcher
-   *  adds `tsc_early_khz=<kHz> tsc=reliable`); hangs often; or not measured. */
+  /** How a Linux kernel boots on this machine under TCG: reliably; needs the host TSC rate on
+   *  the kernel command line (the launcher adds `tsc_early_khz=<kHz> tsc=reliable`); hangs
+   *  often; or not measured. */
   tcg: { boot: 'reliable' | 'needs-tsc-hint' | 'hangs-often' | 'unmeasured'; note: string };
 }
 

@@ -15,10 +15,16 @@ export async function doctorCommand(argv: string[]): Promise<number> {
     },
   });
   let kernel = values.kernel;
-  if (!kernel && !values['no-probe']) kernel = (await locateGuestImage()).kernel;
+  let guestManifest: string | undefined;
+  if (!kernel && !values['no-probe']) {
+    const guest = await locateGuestImage();
+    kernel = guest.kernel;
+    guestManifest = guest.manifest;
+  }
   const report = await inspectHost({
     ...(values.qemu ? { qemu: values.qemu } : {}),
     ...(kernel ? { kernel } : {}),
+    ...(guestManifest ? { guestManifest } : {}),
   });
   const usable =
     !('missing' in report.qemu) && report.checks.find((c) => c.name === 'tun')?.ok === true;
@@ -28,12 +34,12 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   }
   const lines = [
     'missing' in report.qemu
-      ? `QEMU:        missing — ${report.qemu.missing}`
-      : `QEMU:        ${report.qemu.version} (${report.qemu.binary})`,
-    `Accelerator: ${report.accelerator.accel.toUpperCase()} — ${report.accelerator.reason}`,
+      ? `QEMU:               missing — ${report.qemu.missing}`
+      : `QEMU:               ${report.qemu.version} (${report.qemu.binary})`,
+    `Accelerator:        ${report.accelerator.accel.toUpperCase()} — ${report.accelerator.reason}`,
     ...report.checks.map(
       (c) =>
-        `${(c.name + ':').padEnd(15)}${c.ok ? 'yes' : 'no '} — ${c.detail}${c.fallback ? `\n${' '.repeat(21)}fallback: ${c.fallback}` : ''}`,
+        `${(c.name + ':').padEnd(20)}${c.ok ? 'yes' : 'no '} — ${c.detail}${c.fallback ? `\n${' '.repeat(26)}fallback: ${c.fallback}` : ''}`,
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

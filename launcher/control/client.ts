@@ -139,7 +139,7 @@ export async function callVm<T>(
       path: socket,
     });
   // Talk only to a socket in a dir the server itself would accept: ours, private, no symlinks
-  // (T21) — else another user could pose as the VM and receive our commands.
+  // (docs/faults.md T21) — else another user could pose as the VM and receive our commands.
   const uid = process.getuid?.() ?? 0;
   checkDirSafe(root, { uid, allowRootOwner: true });
   checkDirSafe(dir, { uid, private: true });

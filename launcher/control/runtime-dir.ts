@@ -1,6 +1,6 @@
 // The per-VM runtime dir (`/run/vmlaunch/<name>/`, mode 0700, ours) that holds the control
 // socket. It must be private: a symlinked or group/world-writable dir, or a socket someone else
-// left, is refused rather than used (RELIABILITY.md T21/T22; kata CVE-2020-2026).
+// left, is refused rather than used (docs/faults.md T21/T22; kata CVE-2020-2026).
 import { lstatSync, mkdirSync, readFileSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { ControlError } from './errors.js';

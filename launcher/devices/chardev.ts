@@ -76,7 +76,9 @@ export function socketChardev(spec: SocketChardevSpec): QemuDevice {
         'fd' in opts
           ? { type: 'fd', data: { str: opts.fd } }
           : { type: 'unix', data: { path: opts.path } };
-      const data: Record<string, unknown> = { addr };
+      // QMP's ChardevSocket defaults server to true (the argv form to false): a passed, connected
+      // fd is a client ("Failed to listen on fd socket" otherwise).
+      const data: Record<string, unknown> = 'fd' in opts ? { addr, server: false } : { addr };
       if ('server' in opts) {
         data.server = opts.server;
         if ('wait' in opts) data.wait = opts.wait;

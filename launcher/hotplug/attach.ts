@@ -26,8 +26,8 @@ function fdsOf(nic: HostNic): number[] {
   return nic.kind === 'tap' ? [...nic.tapFds, ...nic.vhostFds] : [];
 }
 
-// The caller's deadline and signal as one signal, plus the time left.
-function deadlineOf(options: AttachOptions) {
+// The caller's deadline and signal as one signal, plus the time left (NICs and drives alike).
+export function deadlineOf(options: AttachOptions) {
   const timeout = options.timeout ?? ATTACH_TIMEOUT;
   const endsAt = Date.now() + timeout;
   const timer = AbortSignal.timeout(timeout);
@@ -189,8 +189,8 @@ export async function attachNic(
   }
 }
 
-// Rolls back a NIC the VM already holds: a full detach, bounded; a pending one is reported.
-async function unplugForRollback(ctx: HotplugContext, id: string): Promise<Error[]> {
+// Rolls back a device the VM already holds: a full detach, bounded; a pending one is reported.
+export async function unplugForRollback(ctx: HotplugContext, id: string): Promise<Error[]> {
   try {
     const result = await detachNic(ctx, id, { timeout: ROLLBACK_UNPLUG_TIMEOUT });
     if (result.status === 'removed') return [];

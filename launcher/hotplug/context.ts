@@ -8,6 +8,7 @@ import type { Accel } from '../devices/machine-args.js';
 import type { Transport } from '../devices/types.js';
 import type { GuestExecOptions, GuestResult } from '../guest-shell.js';
 import type { Logger } from '../log.js';
+import type { MachineTemplate } from '../../qemu-templates/index.js';
 import { QmpCommandError, type QmpClient } from '../qmp/index.js';
 import type { HotplugRegistry } from './registry.js';
 
@@ -38,6 +39,10 @@ export interface HotplugContext {
   running(): boolean;
   attachEndpoint(endpoint: Endpoint, ctx: AttachContext): Promise<AttachedEndpoint>;
   closeFds(fds: number[]): void;
+  /** The machine (drive checks) and the VM's private run directory (ephemeral overlays): a
+   *  VM without them cannot hot-plug drives. */
+  template?: MachineTemplate;
+  runDir?: string;
   logger?: Logger;
 }
 
@@ -45,7 +50,7 @@ export interface HotplugContext {
 export const CLEANUP_CALL_TIMEOUT = 5000;
 
 // QMP cleanup on a dead monitor is pointless (QEMU took the objects with it) and would only
-// fail: RELIABILITY.md T7, libvirt's virDomainObjIsActive check before its try_remove.
+// fail: docs/faults.md T7, libvirt's virDomainObjIsActive check before its try_remove.
 export function monitorAlive(ctx: HotplugContext): boolean {
   return ctx.qmp.state === 'ready' && ctx.running();
 }

@@ -1,12 +1,12 @@
 // vm.detach(): device_del with the DEVICE_DELETED listener registered first, a bounded wait,
 // then the backend (netdev_del / chardev-remove) and the host side. Unplug completion is a
-// state machine (RELIABILITY.md): pending -> DEVICE_DELETED | DEVICE_UNPLUG_GUEST_ERROR |
+// state machine (docs/design.md): pending -> DEVICE_DELETED | DEVICE_UNPLUG_GUEST_ERROR |
 // reset | VM exit. Host teardown happens only after DEVICE_DELETED or VM exit; a timeout keeps
 // the pending state (one record), and the late event finishes the job asynchronously.
 //
 // QEMU facts (qapi/qdev.json device_del; softmmu/qdev-monitor.c, hw/pci/pcie.c in 7.2):
 // - DEVICE_DELETED is emitted when the guest has released the device; "Guest reset will
-//   automatically complete removal" (T13) - that also arrives as DEVICE_DELETED;
+//   automatically complete removal" (docs/faults.md T13) - that also arrives as DEVICE_DELETED;
 // - a second device_del while one is pending fails "Device X is already in the process of
 //   unplug": for us that is the idempotent success of T10;
 // - native PCIe refuses while the slot's power indicator blinks: "guest is busy" (T12): retried
@@ -201,7 +201,7 @@ export function detachNic(
   const record = ctx.registry.get(id);
   if (record === undefined) {
     return Promise.reject(
-      new HotplugStateError(`no hot-plugged NIC ${id} in this VM`, 'HOTPLUG_UNKNOWN_NIC'),
+      new HotplugStateError(`no hot-plugged NIC or drive ${id} in this VM`, 'HOTPLUG_UNKNOWN_NIC'),
     );
   }
   record.detaching ??= detachRecord(ctx, record, options).finally(() => {

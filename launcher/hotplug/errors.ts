@@ -43,7 +43,7 @@ export class HotplugError extends VmlaunchError {
       ? `; rollback also failed: ${rollbackErrors.map((e) => e.message).join('; ')}`
       : '';
     super(
-      `hot-plug of NIC ${nicId} failed at ${step}${how}: ${reason}${leftovers}`,
+      `hot-plug of ${nicId} failed at ${step}${how}: ${reason}${leftovers}`,
       interrupted ? 'HOTPLUG_INTERRUPTED' : aborted ? 'HOTPLUG_ABORTED' : 'HOTPLUG_FAILED',
       { cause },
     );

@@ -1,5 +1,5 @@
 // The guest side of hot-plug. Readiness: a device_add while the guest is still booting can be
-// lost or taken for an unplug (DESIGN.md: with native PCIe hot-plug, pciehp reads the pending
+// lost or taken for an unplug (docs/design.md: with native PCIe hot-plug, pciehp reads the pending
 // attention-button press as a request to power the slot off), so attach waits for the default
 // guest's ready marker. Confirmation: the guest's kernel has bound the NIC when its MAC shows
 // under /sys/class/net.

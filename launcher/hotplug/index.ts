@@ -2,6 +2,7 @@
 // and its errors.
 export type * from './types.js';
 export { attachNic, ATTACH_TIMEOUT } from './attach.js';
+export { attachDrive } from './attach-drive.js';
 export { detachNic, DETACH_TIMEOUT } from './detach.js';
 export type { HotplugContext, HotplugGuest } from './context.js';
 export { HotplugRegistry, type NicRecord, type NicState } from './registry.js';

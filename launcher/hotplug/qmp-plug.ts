@@ -1,11 +1,12 @@
-// The QMP half of an attach: pass the NIC's fds with getfd under names unique to this
-// operation, then run each QEMU object's commands (chardev-add, netdev_add, device_add) in
-// order, registering every inverse on the attach's undo stack before or as the step runs.
+// The QMP half of an attach: pass the device's fds — a NIC's with getfd under names unique to
+// this operation, a drive's with add-fd into fdsets of their own — then run each QEMU object's
+// commands (chardev-add, netdev_add, blockdev-add, device_add) in order, registering every
+// inverse on the attach's undo stack before or as the step runs.
 //
-// QEMU 7.2 facts (checked here, see DESIGN.md / launcher/qmp): netdev_add fd=<name> CONSUMES a
+// QEMU 7.2 facts (checked on real QEMU, see launcher/qmp): netdev_add fd=<name> CONSUMES a
 // getfd'd fd (a later closefd fails with "not found"); so closefd is only owed for fds that no
 // successful netdev_add took. Removal commands treat "not found" as already done, and none is
-// sent on a dead monitor (RELIABILITY.md T7).
+// sent on a dead monitor (docs/faults.md T7).
 import { randomBytes } from 'node:crypto';
 import type { UndoStack } from '../../network/undo.js';
 import type { FdRef, QemuDevice, QmpCommandSpec } from '../devices/types.js';
@@ -18,6 +19,16 @@ export interface NamedFd {
   name: string;
   role: string;
 }
+
+/** One fd to put into an fdset (add-fd): where QEMU opens a path (/dev/fdset/N), e.g. images. */
+export interface FdsetFd {
+  fd: number;
+  fdset: number;
+  role: string;
+}
+
+/** The fds of one attach: getfd'd names, fdset members, or both. */
+export type PassedFd = NamedFd | FdsetFd;
 
 // getfd names unique per operation, so a retried or concurrent attach never reuses one.
 export function fdNamer(nicId: string): {
@@ -63,7 +74,7 @@ interface Sent {
 /** @throws the QMP error of the first failing step (progress.step names it). */
 export async function plugOverQmp(
   ctx: HotplugContext,
-  fds: readonly NamedFd[],
+  fds: readonly PassedFd[],
   devices: readonly QemuDevice[],
   undo: UndoStack,
   progress: PlugProgress,
@@ -73,7 +84,19 @@ export async function plugOverQmp(
   const cut = signal ? { signal } : {};
   let consumed = false;
   const sent: Sent[] = [];
-  for (const { fd, name, role } of fds) {
+  for (const passed of fds) {
+    if ('fdset' in passed) {
+      // The set goes with its last fd: QEMU frees a removed set once no open image uses it.
+      const { fd, fdset, role } = passed;
+      undo.push(`remove-fd ${fdset}`, () => removeQuietly(ctx, 'remove-fd', { 'fdset-id': fdset }));
+      const reply = ctx.qmp.addFd(
+        { fd, fdsetId: fdset, opaque: role },
+        { timeout: callTimeout(), ...cut },
+      );
+      sent.push({ step: `add-fd ${role}`, reply });
+      continue;
+    }
+    const { fd, name, role } = passed;
     // Registered first: a getfd that timed out may still have been stored by QEMU.
     undo.push(`closefd ${name}`, () =>
       consumed ? undefined : removeQuietly(ctx, 'closefd', { fdname: name }),

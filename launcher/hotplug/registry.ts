@@ -1,20 +1,22 @@
-// The VM's hot-plug bookkeeping: which NIC ids are taken, which root port each NIC sits on,
-// and per NIC the cleanup still owed once QEMU has let go of it (after DEVICE_DELETED, or when
-// QEMU exits). A NIC whose unplug is pending keeps its id and its slot until then.
+// The VM's hot-plug bookkeeping: which device ids are taken (NICs and drives share one id
+// space), which root port each device sits on, and per device the cleanup still owed once
+// QEMU has let go of it (after DEVICE_DELETED, or when QEMU exits). A device whose unplug is
+// pending keeps its id and its slot until then.
 import type { UndoStack } from '../../network/undo.js';
 import { NoFreeSlotError, HotplugStateError } from './errors.js';
-import type { DetachResult, HotpluggedNic } from './types.js';
+import type { DetachResult, Hotplugged } from './types.js';
 
-/** Where a hot-plugged NIC is in its life. */
+/** Where a hot-plugged device is in its life. */
 export type NicState = 'attached' | 'detaching' | 'pending';
 
-/** One hot-plugged NIC and what removing it still requires. */
+/** One hot-plugged device (a NIC or a drive) and what removing it still requires. */
 export interface NicRecord {
-  nic: HotpluggedNic;
+  nic: Hotplugged;
   /** QEMU id of the guest-facing device (what device_del and DEVICE_DELETED name). */
   deviceId: string;
   state: NicState;
-  /** netdev_del, chardev-remove, host-side detach, slot release: run once QEMU let go. */
+  /** netdev_del / blockdev-del, chardev-remove, remove-fd, host-side detach, slot release:
+   *  run once QEMU let go. */
   cleanup: UndoStack;
   /** The detach in progress (a second detach joins it). */
   detaching?: Promise<DetachResult>;
@@ -29,6 +31,8 @@ export class HotplugRegistry {
   private readonly records = new Map<string, NicRecord>();
   private readonly finishing = new Map<NicRecord, Promise<Error[]>>();
   private counter = 0;
+  /** Hot-plugged drives' fdsets are numbered from here (cold-plugged ones count from 0). */
+  private fdsetCounter = 1000;
   private ended = false;
   /** Cleanup failures of NICs removed asynchronously (late DEVICE_DELETED, VM exit). */
   readonly leftovers: Error[] = [];
@@ -54,10 +58,18 @@ export class HotplugRegistry {
       while (this.ids.has(id) || this.reservedIds.has(id));
     }
     if (this.ids.has(id) || this.reservedIds.has(id)) {
-      throw new HotplugStateError(`NIC id ${id} is already in use in this VM`, 'HOTPLUG_ID_IN_USE');
+      throw new HotplugStateError(
+        `device id ${id} is already in use in this VM`,
+        'HOTPLUG_ID_IN_USE',
+      );
     }
     this.ids.add(id);
     return id;
+  }
+
+  // A fresh fdset id for a hot-plugged drive's fd (never reused within this VM).
+  nextFdset(): number {
+    return this.fdsetCounter++;
   }
 
   releaseId(id: string): void {
@@ -95,7 +107,7 @@ export class HotplugRegistry {
     return this.records.get(id);
   }
 
-  /** The hot-plugged NICs, attached or pending. */
+  /** The hot-plugged devices (NICs and drives), attached or pending. */
   list(): NicRecord[] {
     return [...this.records.values()];
   }

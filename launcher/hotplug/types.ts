@@ -42,9 +42,25 @@ export interface HotpluggedNic {
   timings: AttachTimings;
 }
 
+/** A drive hot-plugged into a running VM. */
+export interface HotpluggedDrive {
+  kind: 'drive';
+  id: string;
+  /** virtio-blk serial: the guest shows it in /sys/block/vdX/serial. */
+  serial: string;
+  /** The root port it sits on. */
+  bus: string;
+  /** The guest's name for the disk (e.g. vdb), when attach waited for the guest to see it. */
+  guestDevice?: string;
+  timings: AttachTimings;
+}
+
+/** Anything hot-plugged: a NIC or a drive. */
+export type Hotplugged = HotpluggedNic | HotpluggedDrive;
+
 /** Options of vm.detach(). */
 export interface DetachOptions {
-  /** How long to wait for DEVICE_DELETED (default 10 s; a Linux guest's PCIe unplug takes ~5 s). */
+  /** How long to wait for DEVICE_DELETED (default 10 s; native PCIe unplug takes seconds). */
   timeout?: number;
   /**
    * Aborting stops the wait. Before QEMU accepted device_del it rejects with a HotplugError

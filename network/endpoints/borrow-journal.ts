@@ -1,4 +1,4 @@
-// The attach side of the crash journal (RELIABILITY T23): before a model changes a link it
+// The attach side of the crash journal (docs/faults.md T23): before a model changes a link it
 // does not own (a CNI veth), the link as it is and the names of the links the model will make
 // are written durably, so that if this process is SIGKILLed the GC can put the link back (the
 // undo stack dies with us). The entry goes once detach or rollback has undone everything.

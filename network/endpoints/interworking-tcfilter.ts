@@ -28,7 +28,7 @@ async function ensureIngress(
 ): Promise<boolean> {
   return run.step(step, async (nl) => {
     try {
-      // One request (a dump to check first would cost two); EBUSY is retried briefly (T15).
+      // One request (a dump to check first would cost two); EBUSY is retried (docs/faults.md T15).
       await retryOnBusy(() => nl.tc.addIngress(index));
     } catch (error) {
       if ((error as { code?: unknown }).code === 'EEXIST') return false;

@@ -42,7 +42,8 @@ function candidate(o: MacvtapLinkOptions): number {
   throw new Error(`no free /dev/tapN among ${ATTEMPTS} random ifindexes`);
 }
 
-// The macvtap model and T17 (parallel creates) need an ifindex no other netns's /dev/tapN has.
+// The macvtap model and docs/faults.md T17 (parallel creates) need an ifindex no other netns's
+// /dev/tapN has.
 /**
  * Creates the macvtap with an explicit random ifindex and returns that ifindex.
  * @throws {ValidationError} a bad name or MAC.

@@ -165,7 +165,8 @@ export function parseEndpoint(input: unknown, path = 'endpoint'): Endpoint {
       if (value.create !== undefined && typeof value.create !== 'boolean') {
         throw new ValidationError(`${path}.create`, value.create, 'expected a boolean', 'TYPE');
       }
-      // T18: a tap we create under a name of our own links' shape could clash with one of them.
+      // docs/faults.md T18: a tap we create under a name of our own links' shape could clash
+      // with one of them.
       if (value.create === true && isReservedLinkName(value.name as string)) {
         throw new ValidationError(
           `${path}.name`,

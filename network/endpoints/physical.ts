@@ -2,7 +2,7 @@
 // device's identity and host driver from sysfs and rebinds it to vfio-pci; detach gives it back
 // to the host driver. The sysfs root and I/O are injectable, so this is tested on a fake tree.
 //
-// Ordering (RELIABILITY.md T26): while QEMU holds the device's VFIO fds, a write to vfio-pci's
+// Ordering (docs/faults.md T26): while QEMU holds the device's VFIO fds, a write to vfio-pci's
 // `unbind` blocks in the kernel (vfio-pci asks the user to release the device and waits), so
 // the caller must call detach() only after QEMU has exited or hot-unplugged the device
 // (DEVICE_DELETED) and closed its fds; on an attach that fails later in the launcher (e.g. at

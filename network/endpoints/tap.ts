@@ -1,7 +1,8 @@
 // A tap endpoint: an existing tap in the netns (its queues opened, anything we change put back
 // on detach), or, with `create: true`, a tap vmlaunch makes and removes. An existing tap is
-// checked first (T16): TUNSETIFF refuses a multi-queue open of a single-queue tap (and the
-// reverse) with a bare EINVAL, so the mismatch is reported before, naming the tap and the fix.
+// checked first (docs/faults.md T16): TUNSETIFF refuses a multi-queue open of a single-queue
+// tap (and the reverse) with a bare EINVAL, so the mismatch is reported before, naming the tap
+// and the fix.
 import { ValidationError } from '../errors.js';
 import type { AttachFn, AttachContext, AttachedEndpoint } from './attach-types.js';
 import type { AttachRun, EndpointDeps } from './attach-run.js';

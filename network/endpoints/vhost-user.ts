@@ -3,7 +3,7 @@
 // the socket path so that QEMU's later connect or listen cannot fail obscurely or be hijacked:
 // - client mode (QEMU connects): the backend's socket must already exist and be a socket;
 // - server mode (QEMU listens): the directory must be a real directory, owned by us or root,
-//   and not group/world-writable (RELIABILITY.md T21, kata CVE-2020-2026), and the path must be
+//   and not group/world-writable (docs/faults.md T21, kata CVE-2020-2026), and the path must be
 //   free. QEMU unlinks whatever is at the path before bind() (util/qemu-sockets.c,
 //   unix_listen_saddr), so a file already there is refused here: it is not ours to delete.
 // Detach removes only what this attach is responsible for: in server mode the socket that

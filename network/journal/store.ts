@@ -2,7 +2,7 @@
 // a crash of our process leaves either the whole entry or none, and never
 // replaces an entry someone else is counting on (link(2) fails with EEXIST where rename would
 // overwrite). The directory must be private: a symlinked, foreign, or group/world-accessible
-// one is refused (RELIABILITY.md T21; kata CVE-2020-2026). No fsync: the page cache outlives
+// one is refused (docs/faults.md T21; kata CVE-2020-2026). No fsync: the page cache outlives
 // a killed process, and what would lose it (a host crash) also takes the netns and links the
 // entries describe, with the boot id marking every entry dead (fsync cost 0.3-2.8 ms/attach).
 import { randomBytes } from 'node:crypto';

@@ -247,7 +247,7 @@ export class LinkApi {
 
   /**
    * Deletes the link (for a veth, its peer goes too). The kernel answers only after its RCU
-   * wait (15-40 ms here); with `until: 'unlisted'` this resolves as soon as the link has left
+   * wait (tens of ms); with `until: 'unlisted'` this resolves as soon as the link has left
    * the netns (RTM_DELLINK, a few ms) and the wait ends in the background (link-removal.ts).
    * @throws {NetlinkError} ENODEV when it does not exist.
    */

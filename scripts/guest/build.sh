@@ -300,6 +300,15 @@ initrd_size=$(stat -c %s "$work/initrd.img")
 
 sha() { sha256sum "$1" | cut -c1-64; }
 mods_json=$(printf '"%s",' "${order[@]}")
+# What the guest kernel offers for workloads (y built in, m module, n not set), from its own
+# config file: `vmlaunch doctor` reports it, so a user sees why there is no 9p or ip= here.
+config_src="$work/kernel/boot/config-$kver"
+[ -s "$config_src" ] || die "$k_name has no /boot/config-$kver"
+config_json=""
+for opt in VIRTIO_BLK VIRTIO_FS FUSE_FS EXT4_FS NET_9P IP_PNP VIRTIO_NET VSOCKETS VIRTIO_VSOCKETS; do
+  val=$(sed -n "s/^CONFIG_$opt=\(.*\)/\1/p" "$config_src")
+  config_json+="\"$opt\": \"${val:-n}\", "
+done
 cat >"$work/manifest.json" <<EOF
 {
   "key": "$key",
@@ -312,6 +321,7 @@ cat >"$work/manifest.json" <<EOF
     {"name": "$b_name", "version": "$b_ver", "deb": "$(basename "$b_deb")", "sha256": "$(sha "$b_deb")", "size": $b_size}
   ],
   "modules": [${mods_json%,}],
+  "kernel_config": {${config_json%, }},
   "outputs": {
     "vmlinuz": {"sha256": "$(sha "$work/vmlinuz")", "size": $vmlinuz_size},
     "initrd.img": {"sha256": "$(sha "$work/initrd.img")", "size": $initrd_size}

@@ -1,4 +1,4 @@
-// The leak snapshot of RELIABILITY.md, cheap enough to take after every soak cycle (a few ms):
+// The leak snapshot of docs/faults.md, cheap enough to take after every soak cycle (a few ms):
 // links and tc read over netlink sockets opened once per netns (no `ip`/`tc` process), our fds,
 // netns and children from /proc, and QEMU's side from /proc/<pid>/fd and QMP. The `ip`/`tc`
 // snapshot of leaks.ts stays the independent oracle; soak tests consult it less often.

@@ -1,4 +1,4 @@
-// The leak snapshot of RELIABILITY.md for tests: take one before, one after, and diff them.
+// The leak snapshot of docs/faults.md for tests: take one before, one after, and diff them.
 // Reads the kernel's own views (/proc, `ip -json`, `tc -json`), never the code under test.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { ipJson, tcJson } from './netns.js';

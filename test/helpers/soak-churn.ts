@@ -6,6 +6,7 @@
 // netns, links, tc) equals its baseline, QEMU and launch wrote no runtime file (a private TMPDIR
 // stays empty; nothing under /dev/shm or /run/vmlaunch names the VM), and each QEMU started with
 // the same fds as the first (an fd of ours leaking into children would show there).
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

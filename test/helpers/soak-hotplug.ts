@@ -4,6 +4,7 @@
 // sets) equals the baseline taken before cycle 1. Every `oracleEvery` cycles the `ip`/`tc`
 // snapshot (an oracle independent of our netlink client) must equal its baseline too, and the
 // guest pings the peer through the NIC on the first and the last cycle. Stops at the first leak.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import type { Vm } from '../../launcher/vm.js';
 import { bootGuest, guestNic, guestPing } from '../e2e/hotplug/fixture.js';
 import { latencySummary, msSince } from './latency.js';

@@ -5,6 +5,7 @@
 // over, and the leak probe over all 2N netns (fds, handles, children, netns, links, tc), the
 // runtime files and the ip/tc oracle equal their baselines. Memory is watched: the QEMUs' summed
 // RSS and the host's MemAvailable while all N run.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { readFileSync } from 'node:fs';
 import type { Vm, VmExit } from '../../launcher/vm.js';
 import type { TestNet } from '../e2e/hotplug/fixture.js';

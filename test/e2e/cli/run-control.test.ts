@@ -122,6 +122,12 @@ describe.runIf(prerequisite('vmlaunch run control e2e', missing))(
             expect((await vmlaunch(['detach', name, 'nope'], env)).code).toBe(1);
             expect((await vmlaunch(['attach', `${name}-x`, `veth:eth1@${ns}`], env)).code).toBe(4);
             expect((await vmlaunch(['exec', name, '--', 'exit 7'], env)).code).toBe(7);
+            // Several words are an argv: spaces, empty words and quotes stay as they were.
+            const words = await vmlaunch(
+              ['exec', name, '--', 'printf', '<%s>', 'a b', '', "it's", 'x"y', '$HOME'],
+              env,
+            );
+            expect(words).toMatchObject({ code: 0, stdout: `<a b><><it's><x"y><$HOME>` });
             expect((await vmlaunch(['detach', name], env)).code).toBe(2);
 
             const detached = await vmlaunch(['detach', name, 'hp1', '--timeout', '15000'], env);

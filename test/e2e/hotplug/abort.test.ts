@@ -8,6 +8,7 @@
 // the NIC) and detach on the same VM still work. And vm.detach() aborted before and after QEMU
 // accepted device_del: the NIC stays attached, or is a pending unplug whose host side goes only
 // once the guest released the device.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { existsSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HotplugError } from '../../../launcher/hotplug/errors.js';

@@ -2,6 +2,7 @@
 // netdev_add. The attach fails as interrupted; rollback sends nothing to the dead monitor (no
 // closefd, no netdev_del); the tap, the ingress qdiscs and the redirects are gone by the time
 // the call rejects, our fds are closed, and nothing is left once the VM is reaped.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { describe, expect, it } from 'vitest';
 import { HotplugError } from '../../../launcher/hotplug/errors.js';
 import { qemuMissing } from '../../helpers/guest.js';

@@ -5,6 +5,7 @@
 // guest pings the peer through the NIC on the first and the last cycle. The full 1000 cycles
 // (about 3.5 min) run in `npm run soak`: with them the whole suite measured 11.6 min, over the
 // 10 min CI budget.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { describe, expect, it } from 'vitest';
 import { qemuMissing } from '../../helpers/guest.js';
 import { prerequisite, rootNetnsMissing } from '../../helpers/prereq.js';

@@ -11,6 +11,7 @@
 //   "guest is busy" refusals are retried, and the NIC ends removed with nothing left.
 // - T13: a guest reset during a pending unplug completes it (QEMU deletes the device on reset).
 // Oracles: `ip`/`tc -json`, /proc/<qemu>/fd, `qom-list /machine/peripheral`, HMP `info network`.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HotplugError } from '../../../launcher/hotplug/errors.js';
 import { QmpCommandError } from '../../../launcher/qmp/errors.js';

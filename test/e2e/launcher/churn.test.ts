@@ -4,6 +4,7 @@
 // TCG here, so every 10th cycle (and the first) boots to the shell, sees its NIC and powers off
 // by the power button; the others go down by `quit` right after QMP is ready. `npm run soak`
 // boots every cycle.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { describe, expect, it } from 'vitest';
 import { qemuMissing } from '../../helpers/guest.js';
 import { prerequisite, rootNetnsMissing } from '../../helpers/prereq.js';

@@ -1,6 +1,7 @@
 // T25: the guest floods its serial console and the caller never reads it (no waitFor, no tail),
 // then shuts the VM down. vmlaunch drains the console by itself into a bounded ring, so QEMU
 // never blocks on it, and the shutdown ladder ends without a deadlock and without leaks.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { describe, expect, it } from 'vitest';
 import { launch } from '../../../launcher/launch.js';
 import { defaultGuest, HARNESS_CMDLINE, qemuMissing } from '../../helpers/guest.js';

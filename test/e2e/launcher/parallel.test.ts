@@ -2,6 +2,7 @@
 // veth endpoint in its own test netns); all reach QMP ready, all shut down, and after each
 // round no QEMU is left and our fds and handles, children, netns, links, tc (netlink and ip/tc)
 // and runtime files equal the baseline. Memory is reported.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { describe, expect, it } from 'vitest';
 import { qemuMissing } from '../../helpers/guest.js';
 import { prerequisite, rootNetnsMissing } from '../../helpers/prereq.js';

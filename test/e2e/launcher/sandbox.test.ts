@@ -1,4 +1,4 @@
-// RELIABILITY.md T29 on the default guest: QEMU under its full seccomp sandbox and as nobody
+// docs/faults.md T29 on the default guest: QEMU under its full seccomp sandbox and as nobody
 // boots; the kernel's own view (/proc/<pid>/status) shows the dropped uid, no capabilities and
 // seccomp filter mode; QEMU can no longer open /dev/net/tun itself, yet a veth hot-plugged with
 // fd passing reaches the guest, carries a ping, and unplugs; shutdown leaves nothing behind.

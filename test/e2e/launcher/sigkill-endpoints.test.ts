@@ -4,6 +4,7 @@
 // VM is 'crashed', and every host object vmlaunch made is gone: its non-persistent taps with
 // QEMU, its macvtap, bridge, ingress qdiscs and filters by explicit deletes. The links it only
 // borrowed (the veths, the existing macvtap) are given back as they were. Oracle: `ip`/`tc -json`.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { describe, expect, it } from 'vitest';
 import type { EndpointSpec } from '../../../launcher/launch.js';
 import { launch } from '../../../launcher/launch.js';

@@ -5,6 +5,7 @@
 // journal entry). Every time: a LaunchError coded ABORTED naming the step, the QEMU it spawned is
 // gone (by pid), and our fds, children, netns, links, tc and journal files equal the baseline;
 // then a plain launch of the same options still works.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { existsSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { chooseAccelerator } from '../../../launcher/accel.js';

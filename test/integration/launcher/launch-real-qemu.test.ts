@@ -2,6 +2,7 @@
 // QEMU's own (T24), QEMU's monitor and console are unnamed socketpair ends, not a socket file
 // others could reach (T22), and a kernel path holding ',' and '=' is opened as that exact file
 // (T20: -kernel is passed verbatim). The kernel's /proc is the oracle throughout.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import {
   mkdtempSync,
   readdirSync,

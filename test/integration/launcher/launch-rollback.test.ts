@@ -2,6 +2,7 @@
 // netns, then QEMU is missing (T1) or exits before its QMP greeting (T2, a fake QEMU writing to
 // stderr). The LaunchError names the step and carries QEMU's exit and stderr, and everything
 // launch made is rolled back: links, qdiscs and filters of the netns, our fds, children.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LaunchError } from '../../../launcher/errors.js';

@@ -9,7 +9,7 @@ import { resolveTemplate } from '../../../qemu-templates/index.js';
 import { ValidationError } from '../../../network/errors.js';
 import { diffSnapshots, takeSnapshot } from '../../helpers/leaks.js';
 
-// Fake QEMUs (shell scripts) make the launch faults of RELIABILITY.md T1-T3 happen on demand.
+// Fake QEMUs (shell scripts) make the launch faults of docs/faults.md T1-T3 happen on demand.
 // A shell script cannot run QEMU's seccomp sandbox (on by default), so those launches turn it off.
 const ws = useFakeQemuWorkspace('launch');
 const fakeQemu = (name: string, body: string): string => ws.script(name, body);

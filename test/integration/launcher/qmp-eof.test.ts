@@ -3,6 +3,7 @@
 // query-status, leaves every other command unanswered, and on SIGUSR1 closes its QMP fd while
 // the process lives on; it exits with code 1 on SIGUSR2. The leak snapshot checks our fds,
 // runtime children and netns before and after.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { launch } from '../../../launcher/launch.js';

@@ -4,6 +4,7 @@
 // qdisc and filter, by `ip -json` / `tc -json`). Entries of live owners are left alone, a
 // reused pid does not pass for the owner, a malformed entry is reported and kept, and a netns
 // a killed vmlaunch created is deleted once nothing live uses it.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

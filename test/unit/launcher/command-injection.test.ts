@@ -4,6 +4,7 @@
 // reading of QEMU's syntax); -kernel/-initrd/-append are passed verbatim; ids, MACs and line
 // breaks are refused with the field named. The hot-plug side is JSON built by JSON.stringify:
 // the fake QMP server parses what it received and finds the value intact.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { describe, expect, it } from 'vitest';
 import { buildCommand } from '../../../launcher/command.js';
 import { attachNic } from '../../../launcher/hotplug/attach.js';

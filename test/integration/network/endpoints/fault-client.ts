@@ -1,5 +1,6 @@
 // A netlink client for failure injection (T14, T27): it forwards to a real client, counts the
 // calls attach makes on it, and makes the k-th call fail (or aborts a signal right after it).
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { NetlinkError } from '../../../../network/errors.js';
 import type { NetlinkClient } from '../../../../network/netlink/index.js';
 

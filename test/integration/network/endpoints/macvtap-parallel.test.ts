@@ -1,6 +1,7 @@
 // T17: 32 macvtap attaches at once across 4 netns. None surfaces EEXIST (each macvtap gets an
 // explicit random ifindex whose /dev/tapN is free), and every queue fd opened is the char
 // device of its own macvtap, never a namesake's in another netns.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { fstatSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as native from '../../../../native/index.js';

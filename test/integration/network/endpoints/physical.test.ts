@@ -1,4 +1,4 @@
-// attachPhysical against the real /sys. This kernel has no VFIO (DESIGN.md, measured facts), so
+// attachPhysical against the real /sys. On a kernel without VFIO,
 // attach must fail with UnsupportedError before writing anything: every PCI device's driver and
 // driver_override are the same afterwards, and a recording I/O over the real sysfs saw no
 // write. On a host that does have vfio-pci, no real device is touched: only a PCI address that

@@ -2,6 +2,7 @@
 // tap asked for 4 queues is refused with a clear message before the kernel's EINVAL), a created
 // tap comes and goes, an existing macvtap's queues are its own char device even when
 // /dev/tap<ifindex> belongs to a macvtap of another netns.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { randomBytes, randomInt } from 'node:crypto';
 import { fstatSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';

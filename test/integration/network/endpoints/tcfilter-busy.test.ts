@@ -3,6 +3,7 @@
 // first `busy` tc.addIngress calls fail with EBUSY, drives the tcfilter attach: a short burst is
 // retried (kata: 5 attempts, 10 ms linear) and the result is the same plumbing as a clean attach;
 // a burst longer than the retries fails at its step with EBUSY and rolls everything back.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { describe, expect, it } from 'vitest';
 import * as native from '../../../../native/index.js';
 import { NetlinkError } from '../../../../network/errors.js';

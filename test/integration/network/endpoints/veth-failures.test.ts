@@ -2,6 +2,7 @@
 // AbortSignal aborted after call k, a conflicting name, a link deleted underneath, a failing
 // native open) and the netns is exactly as it was before attach, no fd is left open, and the
 // error names the step that failed.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { describe, expect, it } from 'vitest';
 import * as native from '../../../../native/index.js';
 import type { TapHostNic } from '../../../../network/host-nic.js';

@@ -96,7 +96,7 @@ export function netnsState(netns: string): string[] {
   return out.sort();
 }
 
-/** Our fds and the links and tc objects of `netns` (RELIABILITY.md's leak snapshot). */
+/** Our fds and the links and tc objects of `netns` (the leak snapshot of docs/faults.md). */
 export function leakSnapshot(netns: string): LeakSnapshot {
   return takeSnapshot({ netns: [netns], children: false, netnsFilter: (n) => n === netns });
 }

@@ -2,6 +2,7 @@
 // before its ingress qdisc is added (as a CNI DEL racing us would). The kernel answers ENODEV,
 // the error names 'add veth ingress qdisc', and rollback removes the tap made so far without
 // tripping over the vanished veth: the netns is as before minus the veth, no fd is left open.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { describe, expect, it } from 'vitest';
 import type { VethEndpoint } from '../../../../network/endpoints/types.js';
 import { attachVethWith } from '../../../../network/endpoints/veth.js';

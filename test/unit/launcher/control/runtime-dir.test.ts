@@ -1,3 +1,4 @@
+// Fault ids in test names (T21, T28...) are defined in docs/faults.md.
 import { execFileSync } from 'node:child_process';
 import {
   chmodSync,

@@ -1,3 +1,4 @@
+// Fault ids in test names (T21, T28...) are defined in docs/faults.md.
 import { lstatSync, mkdtempSync, readdirSync, rmSync, chmodSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';

@@ -49,7 +49,11 @@ describe('socketChardev', () => {
       socketChardev({ id: 'q', fd: { kind: 'named', name: 'con' } }).toQmp()[0]!.arguments,
     ).toEqual({
       id: 'q',
-      backend: { type: 'socket', data: { addr: { type: 'fd', data: { str: 'con' } } } },
+      // server: false: QMP's default is true, and QEMU would try to listen on the passed fd.
+      backend: {
+        type: 'socket',
+        data: { addr: { type: 'fd', data: { str: 'con' } }, server: false },
+      },
     });
   });
 

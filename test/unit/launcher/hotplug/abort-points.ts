@@ -2,6 +2,7 @@
 // await point of an attach is reached, and a rig whose every await point reaches it: the guest's
 // readiness, two host-side steps, QEMU receiving each plug command, the client receiving each
 // reply, and each guest poll for the NIC. Every fake honours the signal as the real one does.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { AbortError } from '../../../../launcher/errors.js';
 import type { HotplugGuest } from '../../../../launcher/hotplug/context.js';
 import type { HotplugRegistry } from '../../../../launcher/hotplug/registry.js';

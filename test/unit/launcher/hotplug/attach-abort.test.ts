@@ -4,6 +4,7 @@
 // HotplugError coded HOTPLUG_ABORTED naming the step, and QEMU's fd table and objects, our fds,
 // the host side and the registry (ports, ids) exactly as before; then a plain attach and detach
 // of the same id on the same VM still work.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { describe, expect, it } from 'vitest';
 import { attachNic } from '../../../../launcher/hotplug/attach.js';
 import { detachNic } from '../../../../launcher/hotplug/detach.js';

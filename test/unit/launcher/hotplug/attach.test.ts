@@ -1,5 +1,6 @@
 // vm.attach() against a scripted QEMU: the QMP transcript of each kind, and rollback from a
 // failure at each step - QEMU's fd table, our fds and the host side end as they were before.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { fstatSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { attachNic } from '../../../../launcher/hotplug/attach.js';

@@ -2,6 +2,7 @@
 // already aborted signal, or during a busy backoff) rejects with HOTPLUG_ABORTED and leaves the
 // NIC attached; once QEMU has the request, an abort stops the wait and leaves one pending
 // unplug whose host side goes only when the guest releases the device (never under QEMU).
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { describe, expect, it } from 'vitest';
 import { attachNic } from '../../../../launcher/hotplug/attach.js';
 import { detachNic } from '../../../../launcher/hotplug/detach.js';

@@ -1,6 +1,7 @@
 // vm.detach() against a scripted QEMU: DEVICE_DELETED then backend and host side; busy retry;
 // the guest refusing; a timeout that leaves exactly one pending record, finished later by the
 // late event, a guest reset, or QEMU's exit. Nothing waits forever.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { describe, expect, it } from 'vitest';
 import { attachNic } from '../../../../launcher/hotplug/attach.js';
 import { detachNic } from '../../../../launcher/hotplug/detach.js';

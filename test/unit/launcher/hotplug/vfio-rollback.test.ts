@@ -3,6 +3,7 @@
 // refused device_add added nothing (QEMU closed the group's fds before it answered); a cut-short
 // one may have added it, so the rebind waits for DEVICE_DELETED. While QEMU may still hold the
 // device, no write to vfio-pci/unbind may happen (on a real host it blocks until QEMU lets go).
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { afterEach, describe, expect, it } from 'vitest';
 import { attachNic } from '../../../../launcher/hotplug/attach.js';
 import { HotplugError } from '../../../../launcher/hotplug/errors.js';

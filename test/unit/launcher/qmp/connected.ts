@@ -24,7 +24,7 @@ export async function connectedToFake(
   return pair;
 }
 
-/** Our process's open fd count (the leak snapshot of RELIABILITY.md). */
+/** Our process's open fd count (the leak snapshot of docs/faults.md). */
 export function openFdCount(): number {
   return readdirSync('/proc/self/fd').length;
 }

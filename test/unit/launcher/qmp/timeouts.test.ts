@@ -51,7 +51,7 @@ describe('timeouts and cancellation', () => {
     expect((error as Error).cause).toEqual(new Error('caller left'));
     pair.fake.reply(command, { running: true, status: 'running' });
     await settle();
-    // The connection is still usable after an abort (RELIABILITY T27).
+    // The connection is still usable after an abort (docs/faults.md T27).
     const status = pair.qmp.queryStatus();
     pair.fake.reply(await pair.fake.nextCommand(), { running: false, status: 'paused' });
     await expect(status).resolves.toMatchObject({ status: 'paused' });

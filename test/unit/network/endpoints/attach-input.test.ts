@@ -1,6 +1,7 @@
 // Bad input is refused before any syscall (T18/T19 and issue 3's "bad input"): the netlink
 // opener and the tap opener are spies that must never be called, and each error names the
 // field with a code.
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import { describe, expect, it, vi } from 'vitest';
 import { ValidationError } from '../../../../network/errors.js';
 import { attachEndpoint } from '../../../../network/endpoints/attach.js';

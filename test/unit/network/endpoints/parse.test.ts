@@ -48,7 +48,8 @@ describe('parseEndpoint', () => {
       'VALIDATION',
     ],
     [{ kind: 'macvtap', name: 'm0', fds: [3] }, 'ep.fds', 'UNKNOWN_FIELD'],
-    // T18: the shape of vmlaunch's own link names is reserved for links it names itself.
+    // docs/faults.md T18: the shape of vmlaunch's own link names is reserved for links it
+    // names itself.
     [{ kind: 'tap', name: 'vmlt3f2a9c01', create: true }, 'ep.name', 'VALIDATION'],
   ])('rejects %j at %s', (input, path, code) => {
     expect(rejection(input)).toEqual({ path, code });

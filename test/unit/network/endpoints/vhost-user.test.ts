@@ -1,5 +1,6 @@
 // attachVhostUser against real files: temp dirs and real unix sockets made with node:net
 // (a listening server stands in for the backend in client mode and for QEMU in server mode).
+// Fault ids (T1...T35) are defined in docs/faults.md.
 import {
   chmodSync,
   existsSync,

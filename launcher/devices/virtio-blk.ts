@@ -1,0 +1,95 @@
+// The virtio-blk guest disk, on whichever transport the machine template uses.
+//
+// QEMU facts (hw/block/virtio-blk.c, `-device virtio-blk-pci,help`): serial is at most 20 bytes
+// (VIRTIO_BLK_ID_BYTES; the guest shows it in /sys/block/vdX/serial); write-cache=on|off is
+// the device half of -drive cache=; a read-only node makes a read-only disk.
+import { UnsupportedError, ValidationError } from '../../network/errors.js';
+import { formatOpts, validateQemuId } from '../opts.js';
+import type { QemuDevice, QmpCommandSpec, Transport } from './types.js';
+import { checkPciPlacement } from './types.js';
+
+/** QEMU vocabulary per transport: one row each, no branches elsewhere. */
+export const VIRTIO_BLK_BY_TRANSPORT = Object.freeze({
+  pci: Object.freeze({ driver: 'virtio-blk-pci', hotplug: true }),
+  mmio: Object.freeze({ driver: 'virtio-blk-device', hotplug: false }),
+} as const satisfies Record<Transport, { driver: string; hotplug: boolean }>);
+
+/** What a serial may hold: the guest init matches on it and splits its arguments on ','. */
+export const DRIVE_SERIAL_RE = /^[A-Za-z0-9._-]{1,20}$/;
+
+export interface VirtioBlkSpec {
+  id: string;
+  /** Node name of the top block node. */
+  drive: string;
+  transport: Transport;
+  serial?: string | undefined;
+  writeCache?: boolean | undefined;
+  bus?: string | undefined;
+  addr?: string | undefined;
+  path?: string;
+}
+
+// A serial the guest can match on, else a ValidationError naming the field.
+export function validateDriveSerial(serial: unknown, path: string): string {
+  if (typeof serial !== 'string' || !DRIVE_SERIAL_RE.test(serial)) {
+    throw new ValidationError(
+      path,
+      serial,
+      'a drive serial is 1-20 of [A-Za-z0-9._-]',
+      'DRIVE_SERIAL',
+    );
+  }
+  return serial;
+}
+
+// The virtio-blk device as one object; the driver name comes from the transport table.
+export function virtioBlk(spec: VirtioBlkSpec): QemuDevice {
+  const path = spec.path ?? 'device';
+  const row = VIRTIO_BLK_BY_TRANSPORT[spec.transport];
+  const validate = (): void => {
+    if (row === undefined) {
+      throw new ValidationError(
+        `${path}.transport`,
+        spec.transport,
+        "expected 'pci' or 'mmio'",
+        'TRANSPORT',
+      );
+    }
+    validateQemuId(spec.id, `${path}.id`);
+    validateQemuId(spec.drive, `${path}.drive`);
+    if (spec.serial !== undefined) validateDriveSerial(spec.serial, `${path}.serial`);
+    checkPciPlacement(spec, spec.transport, path);
+  };
+  const props = (): Record<string, string | boolean | undefined> => ({
+    id: spec.id,
+    drive: spec.drive,
+    serial: spec.serial,
+    'write-cache': spec.writeCache,
+    bus: spec.bus,
+    addr: spec.addr,
+  });
+  return {
+    id: spec.id,
+    kind: 'virtio-blk',
+    validate,
+    toArgs() {
+      validate();
+      return ['-device', formatOpts(props(), { positional: row.driver, path })];
+    },
+    toQmp(): QmpCommandSpec[] {
+      validate();
+      if (!row.hotplug) {
+        throw new UnsupportedError(
+          `${path}: ${row.driver} sits on virtio-mmio, which has no hot-plug`,
+        );
+      }
+      const args: Record<string, unknown> = { driver: row.driver };
+      for (const [key, value] of Object.entries(props()))
+        if (value !== undefined) args[key] = value;
+      return [{ execute: 'device_add', arguments: args }];
+    },
+    toQmpRemove() {
+      return [{ execute: 'device_del', arguments: { id: spec.id } }];
+    },
+  };
+}

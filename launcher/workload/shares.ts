@@ -1,0 +1,230 @@
+// The shares of one VM at run time: one supervised virtiofsd each (socket in the VM's run
+// directory), the connected fds QEMU inherits, and the way down, after QEMU.
+//
+// When a virtiofsd dies while QEMU runs, QEMU 7.2 keeps running (it prints "Unexpected
+// end-of-file before all data were read"; vhost-user-fs has no reconnect) and guest accesses to
+// that share block forever. vmlaunch does not stop the VM for it (the rest of the guest still
+// works and the caller may want its console or other shares): the share turns 'failed', emits
+// 'failed' with a ShareError carrying virtiofsd's stderr, resolves `failure`, and logs an error.
+import { EventEmitter } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeExit, type ExitInfo } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { QemuProcess } from '../process.js';
+import { readOnlyView } from './share-mounts.js';
+import type { ResolvedShare } from './share-spec.js';
+import { ShareError, startVirtiofsd, type StartedVirtiofsd } from './virtiofsd.js';
+
+/** Where a share's daemon is in its life. */
+export type ShareState = 'running' | 'stopped' | 'failed';
+
+/** A share of a running VM: its daemon (pid, argv), and its failure as event and promise. */
+export class RunningShare extends EventEmitter<{ failed: [ShareError] }> {
+  readonly id: string;
+  readonly tag: string;
+  readonly hostPath: string;
+  readonly mount: string | undefined;
+  readonly readOnly: boolean;
+  /** virtiofsd's pid. */
+  readonly pid: number;
+  /** virtiofsd's argv, binary first, exactly as spawned. */
+  readonly argv: readonly string[];
+  readonly socketPath: string;
+  /** QEMU ids of its device and of the chardev on the fd we connected (`-chardev socket,id=
+   *  <chardevId>,fd=N`): a script replaying the argv swaps `fd=N` for `path=<socketPath>`. */
+  readonly deviceId: string;
+  readonly chardevId: string;
+  /** Resolves with a ShareError if virtiofsd dies while the VM runs; pending otherwise. */
+  readonly failure: Promise<ShareError>;
+  private currentState: ShareState = 'running';
+  private failedWith: ShareError | undefined;
+  private stopping = false;
+  private qemuExited: Promise<unknown> | undefined;
+
+  constructor(
+    share: ResolvedShare,
+    private readonly daemon: StartedVirtiofsd,
+    socketPath: string,
+    private readonly logger: Logger,
+  ) {
+    super();
+    this.id = share.id;
+    this.tag = share.tag;
+    this.hostPath = share.hostPath;
+    this.mount = share.mount;
+    this.readOnly = share.readOnly;
+    this.pid = daemon.process.pid;
+    this.argv = daemon.argv;
+    this.socketPath = socketPath;
+    this.deviceId = `fs-${share.id}`;
+    this.chardevId = `chr-fs-${share.id}`;
+    this.failure = new Promise((resolve) => this.once('failed', resolve));
+    void daemon.process.exited.then((exit) => this.onExit(exit));
+  }
+
+  get state(): ShareState {
+    return this.currentState;
+  }
+
+  /** Why the share failed, once it has. */
+  get error(): ShareError | undefined {
+    return this.failedWith;
+  }
+
+  /** The daemon's exit, once observed. */
+  get exited(): Promise<ExitInfo> {
+    return this.daemon.process.exited;
+  }
+
+  /** @internal Our connected fd of the daemon's socket, which QEMU inherits. */
+  fdForQemu(): number {
+    return this.daemon.fd;
+  }
+
+  /** @internal Closes our copy once QEMU holds its own (else virtiofsd outlives its hang-up). */
+  releaseQemuEnd(): void {
+    this.daemon.connection.destroy();
+  }
+
+  // From now on an exit is judged against QEMU's: after QEMU's end it is the normal hang-up.
+  watchQemu(qemu: QemuProcess): void {
+    this.qemuExited = qemu.exited;
+  }
+
+  // Stops the daemon (SIGTERM, then SIGKILL) and waits for it and its sandboxed child.
+  async stop(termTimeoutMs = 2000): Promise<void> {
+    this.stopping = true;
+    this.daemon.connection.destroy();
+    const { process: daemon } = this.daemon;
+    // Only while its pid is surely still its own (not reaped, so not reused).
+    const children = daemon.running ? childPids(this.pid) : [];
+    if (daemon.running) {
+      daemon.kill('SIGTERM');
+      const ended = await Promise.race([
+        daemon.exited.then(() => true),
+        sleep(termTimeoutMs).then(() => false),
+      ]);
+      if (!ended) daemon.kill('SIGKILL');
+      await daemon.exited;
+    }
+    await reapOrKill(children, termTimeoutMs);
+    if (this.currentState === 'running') this.currentState = 'stopped';
+  }
+
+  private async onExit(exit: ExitInfo): Promise<void> {
+    if (this.stopping) return;
+    // QEMU's exit closes the connection and virtiofsd ends by itself: both exits may be seen
+    // in either order, so QEMU gets a moment to be seen gone.
+    const qemuGone =
+      this.qemuExited !== undefined &&
+      (await Promise.race([this.qemuExited.then(() => true), sleep(500).then(() => false)]));
+    if (this.stopping || qemuGone) {
+      this.currentState = 'stopped';
+      return;
+    }
+    const error = new ShareError(
+      `share '${this.tag}': virtiofsd (pid ${this.pid}) ended while the VM ran ` +
+        `(${describeExit(exit)}); guest accesses to ${this.mount ?? 'the share'} now block`,
+      {
+        tag: this.tag,
+        argv: [...this.argv],
+        exit,
+        stderrTail: this.daemon.process.stderrTail(),
+        code: 'VIRTIOFSD_DIED',
+      },
+    );
+    this.failedWith = error;
+    this.currentState = 'failed';
+    this.logger.error({ err: error, share: this.tag }, 'virtiofsd died');
+    this.emit('failed', error);
+  }
+}
+
+/** The shares of one launch, before and after QEMU takes its ends. */
+export interface ShareSet {
+  shares: RunningShare[];
+  /** Per share (same order), our connected fd QEMU inherits for its chardev. */
+  fds: number[];
+  /** After QEMU is spawned: close our copies of its fds and watch QEMU's exit. */
+  handOver(qemu: QemuProcess): void;
+}
+
+// Starts one virtiofsd per share, in order; each step's undo goes on `undo` as it is made.
+/**
+ * @throws ShareError (VIRTIOFSD_EXITED with its stderr, VIRTIOFSD_NOT_FOUND, ...) or a
+ *   NativeError of a read-only bind mount; what was made is undone by `undo`.
+ */
+export async function startShares(
+  shares: readonly ResolvedShare[],
+  runDir: string,
+  undo: { push(name: string, fn: () => void | Promise<void>): void },
+  logger: Logger,
+  binary?: string,
+): Promise<ShareSet> {
+  const running: RunningShare[] = [];
+  for (const share of shares) {
+    let source = share.hostPath;
+    if (share.readOnly) {
+      const view = readOnlyView(share.hostPath, runDir, share.index);
+      undo.push(`unmount read-only view of share ${share.tag}`, () => view.remove());
+      source = view.path;
+    }
+    const socketPath = join(runDir, `vfs${share.index}.sock`);
+    const log = logger.child({ share: share.tag });
+    const daemon = await startVirtiofsd(
+      share.tag,
+      { socketPath, source, ...(binary ? { binary } : {}) },
+      log,
+    );
+    const handle = new RunningShare(share, daemon, socketPath, log);
+    undo.push(`stop virtiofsd of share ${share.tag}`, () => handle.stop());
+    running.push(handle);
+    log.debug({ pid: handle.pid, argv: handle.argv }, 'virtiofsd listening');
+  }
+  return {
+    shares: running,
+    fds: running.map((s) => s.fdForQemu()),
+    handOver(qemu) {
+      for (const share of running) {
+        share.watchQemu(qemu);
+        share.releaseQemuEnd();
+      }
+    },
+  };
+}
+
+// Our direct children of `pid` (virtiofsd's sandboxed worker), from /proc.
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+// Waits for `pids` to disappear (PR_SET_PDEATHSIG ends them with their parent), then SIGKILLs.
+async function reapOrKill(pids: number[], timeoutMs: number): Promise<void> {
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const deadline = Date.now() + timeoutMs;
+  while (pids.some(alive) && Date.now() < deadline) await sleep(10);
+  for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
