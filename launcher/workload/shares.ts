@@ -225,6 +225,8 @@ async function reapOrKill(pids: number[], timeoutMs: number): Promise<void> {
   for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
 }
 
+// A deadline for a race: unref'd, so a deadline nobody waits for any more (the race was won)
+// does not keep the process alive (`vmlaunch run` exited 500 ms late after every VM).
 function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -91,6 +91,25 @@ describe.runIf(prerequisite('vmlaunch run -- CMD e2e', qemuMissing()))(
       },
     );
 
+    it(
+      'Ctrl-C (SIGINT to its process group) stops the VM, exits 130 and leaves nothing',
+      { timeout: 200_000 },
+      async () => {
+        const id = `vmlaunch.test=${randomBytes(6).toString('hex')}`;
+        const cli = startVmlaunch(
+          ['run', '--append', id, '--', 'sh', '-c', 'echo started; sleep 600'],
+          env,
+        );
+        await cli.waitFor(/started/, 150_000);
+        const interrupted = performance.now();
+        process.kill(-cli.child.pid!, 'SIGINT');
+        expect(await cli.exited, cli.stderr()).toBe(130);
+        expect(performance.now() - interrupted).toBeLessThan(15_000);
+        expect(processesWith(id)).toEqual([]);
+        expect(readdirSync(join(root, '.vm'))).toEqual([]);
+      },
+    );
+
     it('a usage error exits 2 and starts nothing', async () => {
       const r = await vmlaunch(['run', '--share', 'nocolon', '--', 'true'], env);
       expect(r.code).toBe(2);
