@@ -1,7 +1,6 @@
 // The issue's acceptance line for the one-command run with a share, on the real default guest:
 // `vmlaunch run --share DIR:/src -- sh /src/t.sh ARGS` propagates the script's exit status and
-// output, and the files it writes land in DIR. Needs launch() to support shares (virtiofsd):
-// until that work is in this tree the test says so and skips.
+// output, and the files it writes land in DIR.
 import {
   chmodSync,
   existsSync,
@@ -16,13 +15,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultGuest, qemuMissing } from '../../helpers/guest.js';
 import { prerequisite } from '../../helpers/prereq.js';
-import { REPO, vmlaunch } from './cli-process.js';
+import { vmlaunch } from './cli-process.js';
 
-const sharesInTree = existsSync(join(REPO, 'launcher', 'workload', 'shares.ts'));
-if (!sharesInTree)
-  console.warn('SKIP vmlaunch run --share: launch() has no shares in this tree yet');
-
-describe.runIf(prerequisite('vmlaunch run --share e2e', qemuMissing()) && sharesInTree)(
+describe.runIf(prerequisite('vmlaunch run --share e2e', qemuMissing()))(
   'vmlaunch run --share DIR:/src -- sh /src/t.sh',
   () => {
     let root: string;
