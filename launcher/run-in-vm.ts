@@ -15,29 +15,6 @@ import {
 } from './run-script.js';
 import type { Vm } from './vm.js';
 
-/** A drive for the run (the shape of the drives work's DriveSpec, passed to launch as is). */
-export interface RunDriveSpec {
-  path: string;
-  id?: string;
-  format?: 'raw' | 'qcow2';
-  readOnly?: boolean;
-  ephemeral?: boolean;
-  serial?: string;
-  cache?: 'none' | 'writeback' | 'writethrough' | 'directsync' | 'unsafe';
-  aio?: 'threads' | 'native' | 'io_uring';
-  discard?: 'unmap' | 'ignore';
-  mount?: string;
-}
-
-/** A shared directory for the run (the shape of the shares work's ShareSpec, passed as is). */
-export interface RunShareSpec {
-  hostPath: string;
-  tag?: string;
-  mount?: string;
-  readOnly?: boolean;
-  id?: string;
-}
-
 /** What to run and where: launch options (kernel and initrd default to the default guest). */
 export type RunInVmOptions = Omit<LaunchOptions, 'kernel' | 'signal'> & {
   /** Guest kernel; default the default guest (whose init speaks the console harness). */
@@ -48,8 +25,6 @@ export type RunInVmOptions = Omit<LaunchOptions, 'kernel' | 'signal'> & {
   cwd?: string;
   /** Environment variables for the command. */
   env?: Record<string, string>;
-  drives?: RunDriveSpec[];
-  shares?: RunShareSpec[];
   /** Each piece of the command's output as it arrives, with the stream it came from. */
   onOutput?: (chunk: Buffer, stream: OutputStream) => void;
   /** Milestones with the ms since the call: 'launched' (QEMU up), 'ready' (guest), 'ended'. */
@@ -162,6 +137,10 @@ export async function runInVm(options: RunInVmOptions): Promise<RunResult> {
   let vm: Vm | undefined;
   try {
     vm = await launch({ ...(await runLaunchOptions(rest, signal)), signal });
+    // A share whose virtiofsd dies leaves the guest's accesses to it blocked: end the run.
+    for (const share of vm.shares) {
+      void share.failure.then((error) => deadline.abort(error));
+    }
     onProgress?.('launched', since());
     const ready = await vm.console.waitFor(GUEST_READY_MARKER, {
       timeout: readyTimeout ?? 60_000,
@@ -207,7 +186,7 @@ export async function runInVm(options: RunInVmOptions): Promise<RunResult> {
       leftovers: vm.leftovers.map((e) => e.message),
     };
   } catch (error) {
-    // The deadline's own error, not the abort it caused deeper down.
+    // The deadline's own error (or a share's failure), not the abort it caused deeper down.
     if (deadline.signal.aborted && !options.signal?.aborted) throw deadline.signal.reason as Error;
     if (options.signal?.aborted && !(error instanceof VmlaunchError))
       throw new AbortError('the run was aborted', { cause: error });

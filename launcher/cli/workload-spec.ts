@@ -2,7 +2,8 @@
 // specs. A drive spec is QEMU-like: PATH[,format=raw|qcow2][,ro][,ephemeral][,serial=S]
 // [,mount=GUESTPATH] with a comma in PATH written twice (",,"), as QEMU reads it.
 import { resolve } from 'node:path';
-import type { RunDriveSpec, RunShareSpec } from '../run-in-vm.js';
+import type { DriveSpec } from '../workload/drive-spec.js';
+import type { ShareSpec } from '../workload/share-spec.js';
 import { UsageError } from './usage.js';
 
 /** Usage text of the two specs, for help and errors. */
@@ -42,10 +43,10 @@ function guestPath(value: string, spec: string, usage: string): string {
 
 // --drive SPEC -> a drive spec (the path made absolute against `cwd`).
 /** @throws UsageError for an empty path, an unknown option or a bad value. */
-export function parseDriveSpec(spec: string, cwd = process.cwd()): RunDriveSpec {
+export function parseDriveSpec(spec: string, cwd = process.cwd()): DriveSpec {
   const [path = '', ...options] = splitQemuList(spec);
   if (path === '') throw new UsageError(`--drive "${spec}" has no image path`, DRIVE_SPEC_USAGE);
-  const drive: RunDriveSpec = { path: resolve(cwd, path) };
+  const drive: DriveSpec = { path: resolve(cwd, path) };
   for (const option of options) {
     const eq = option.indexOf('=');
     const key = eq < 0 ? option : option.slice(0, eq);
@@ -81,12 +82,12 @@ export function parseDriveSpec(spec: string, cwd = process.cwd()): RunDriveSpec 
 // --share HOSTDIR:GUESTPATH[,ro] -> a share spec. The guest path is after the last ':' (it
 // cannot hold one), so a host directory may contain ':' and ','.
 /** @throws UsageError for a missing part, a bad guest path or an unknown option. */
-export function parseShareSpec(spec: string, cwd = process.cwd()): RunShareSpec {
+export function parseShareSpec(spec: string, cwd = process.cwd()): ShareSpec {
   const colon = spec.lastIndexOf(':');
   if (colon <= 0)
     throw new UsageError(`--share "${spec}" needs HOSTDIR:GUESTPATH`, SHARE_SPEC_USAGE);
   const [mount = '', ...options] = spec.slice(colon + 1).split(',');
-  const share: RunShareSpec = {
+  const share: ShareSpec = {
     hostPath: resolve(cwd, spec.slice(0, colon)),
     mount: guestPath(mount, spec, SHARE_SPEC_USAGE),
   };
