@@ -1,16 +1,9 @@
 // The vmlaunch command line: run, attach, detach, exec, list, doctor, gc, demo. Errors are printed
-// as sentences; --debug adds the stack trace.
+// as sentences; --debug adds the stack trace. Each subcommand's module is loaded only when it
+// runs, so a command pays for its own imports only (`vmlaunch run -- CMD` starts sooner).
 import { ControlError } from '../control/errors.js';
-import { attachCommand } from './attach.js';
-import { demoCommand } from './demo.js';
-import { detachCommand } from './detach.js';
-import { execCommand } from './exec.js';
-import { listCommand } from './list.js';
-import { doctorCommand } from './doctor.js';
-import { gcCommand } from './gc.js';
 import { ENDPOINT_SPEC_HELP } from './endpoint-spec.js';
 import { explainError } from './explain.js';
-import { runCommand } from './run.js';
 import { EXIT, UsageError } from './usage.js';
 
 const HELP = `vmlaunch — launch QEMU microVMs and wire their networking
@@ -53,7 +46,7 @@ ${ENDPOINT_SPEC_HELP.map((l) => `  ${l}`).join('\n')}
 
 exit codes: 0 ok, 1 failed, 2 usage, 3 detach pending, 4 no such VM (or its control
 socket did not answer), exec and run -- CMD: the guest command's status (125: could not
-run it; run -- CMD: 130/143 when interrupted by SIGINT/SIGTERM).
+run it; run -- CMD: 129/130/143 when stopped by SIGHUP/SIGINT/SIGTERM).
 --debug on any command prints stack traces.`;
 
 // Dispatches to a subcommand and returns the process exit code.
@@ -64,21 +57,21 @@ export async function main(args: string[]): Promise<number> {
   try {
     switch (command) {
       case 'demo':
-        return await demoCommand(argv);
+        return await (await import('./demo.js')).demoCommand(argv);
       case 'run':
-        return await runCommand(argv);
+        return await (await import('./run.js')).runCommand(argv);
       case 'doctor':
-        return await doctorCommand(argv);
+        return await (await import('./doctor.js')).doctorCommand(argv);
       case 'gc':
-        return await gcCommand(argv);
+        return await (await import('./gc.js')).gcCommand(argv);
       case 'attach':
-        return await attachCommand(argv);
+        return await (await import('./attach.js')).attachCommand(argv);
       case 'detach':
-        return await detachCommand(argv);
+        return await (await import('./detach.js')).detachCommand(argv);
       case 'exec':
-        return await execCommand(argv);
+        return await (await import('./exec.js')).execCommand(argv);
       case 'list':
-        return await listCommand(argv);
+        return await (await import('./list.js')).listCommand(argv);
       case undefined:
       case 'help':
       case '--help':

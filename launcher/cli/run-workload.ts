@@ -16,7 +16,7 @@ export const RUN_WORKLOAD_USAGE =
   'vmlaunch run [--drive SPEC]... [--share HOSTDIR:GUESTPATH[,ro]]... [--kernel K --initrd I] ' +
   '[--template T] [--memory MiB] [--cwd DIR] [--env K=V]... [--timeout MS] -- CMD [ARG...]';
 
-const SIGNAL_STATUS = { SIGINT: 130, SIGTERM: 143 } as const;
+const SIGNAL_STATUS = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
 
 // The flags before `--` -> runInVm options (without the command and the callbacks).
 /** @throws UsageError for an unknown flag or a bad value. */
@@ -104,10 +104,10 @@ export async function runWorkloadCommand(flags: string[], command: string[]): Pr
     say(`${signal}: stopping the VM...`);
     controller.abort();
   };
-  const onInt = (): void => onSignal('SIGINT');
-  const onTerm = (): void => onSignal('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
+  const handlers = (Object.keys(SIGNAL_STATUS) as Array<keyof typeof SIGNAL_STATUS>).map(
+    (signal) => [signal, (): void => onSignal(signal)] as const,
+  );
+  for (const [signal, handler] of handlers) process.on(signal, handler);
   try {
     say('booting...');
     const result = await runInVm({
@@ -130,7 +130,6 @@ export async function runWorkloadCommand(flags: string[], command: string[]): Pr
     if (interrupted) return SIGNAL_STATUS[interrupted];
     throw error;
   } finally {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
+    for (const [signal, handler] of handlers) process.off(signal, handler);
   }
 }
