@@ -4,7 +4,10 @@
 // not enabled"), an older one refuses an unknown group ("Invalid parameter"), a kernel without
 // seccomp filters makes the install fail, and a filter that trips at start-up kills it with
 // SIGSYS: each is a SandboxUnsupportedError before the real VM is started.
-import { statSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { dirname, join } from 'node:path';
+import { cacheDir } from './cache-dir.js';
 import { qmpMonitor } from './devices/qmp-monitor.js';
 import { describeExit } from './errors.js';
 import { silentLogger, type Logger } from './log.js';
@@ -21,15 +24,49 @@ export interface SandboxProbeOptions {
   /** Deadline for the probe QEMU to greet (default 10 s). */
   timeout?: number;
   logger?: Logger;
+  /** Where passed probes are remembered across processes (default <cacheDir>/sandbox.json),
+   *  or false to probe once per process only. */
+  cacheFile?: string | false;
+}
+
+/** A passed probe is trusted this long (the binary, policy and host kernel are in its key). */
+const CACHE_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+
+// The passed probes on file: key -> when. A missing or unreadable file is an empty one.
+function readPassed(file: string): Record<string, number> {
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return {};
+    const out: Record<string, number> = {};
+    for (const [key, at] of Object.entries(parsed)) if (typeof at === 'number') out[key] = at;
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+// Records a passed probe (written to a temporary file, then renamed over the old one).
+function rememberPassed(file: string, key: string): void {
+  try {
+    const passed = readPassed(file);
+    passed[key] = Date.now();
+    mkdirSync(dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(passed));
+    renameSync(tmp, file);
+  } catch {
+    // Not remembered: the next process probes again.
+  }
 }
 
 /** Verdicts of this process: binary identity + policy -> the probe's outcome. */
 const verdicts = new Map<string, Promise<void>>();
 
-// What a verdict depends on: the binary (path, size, mtime) and the exact -sandbox argument.
+// What a verdict depends on: the binary (path, size, mtime), the exact -sandbox argument and
+// the host kernel (seccomp support is the kernel's).
 function verdictKey(binary: string, args: string[]): string {
   const st = statSync(binary);
-  return JSON.stringify([binary, st.size, st.mtimeMs, args]);
+  return JSON.stringify([binary, st.size, st.mtimeMs, args, release()]);
 }
 
 // One probe boot: greeting under the filter means QEMU runs with it; anything else is why not.
@@ -82,7 +119,8 @@ async function probeOnce(binary: string, args: string[], options: SandboxProbeOp
 }
 
 /**
- * Checks once per process (per binary and policy) that QEMU starts under `policy`.
+ * Checks once (per binary, policy and host kernel; passes are remembered in the cache dir)
+ * that QEMU starts under `policy`.
  * @throws SandboxUnsupportedError with QEMU's own words when it cannot.
  * @throws LaunchError when the binary is missing or not executable.
  */
@@ -91,8 +129,21 @@ export async function probeSandbox(options: SandboxProbeOptions): Promise<void> 
   const args = sandboxArgs(options.policy).toArgs();
   const key = verdictKey(binary, args);
   let verdict = verdicts.get(key);
+  const file =
+    options.cacheFile === false
+      ? undefined
+      : (options.cacheFile ?? join(cacheDir(), 'sandbox.json'));
+  if (!verdict && file) {
+    const at = readPassed(file)[key];
+    if (at !== undefined && Date.now() - at < CACHE_MAX_AGE_MS) {
+      verdict = Promise.resolve();
+      verdicts.set(key, verdict);
+    }
+  }
   if (!verdict) {
-    verdict = probeOnce(binary, args, options);
+    verdict = probeOnce(binary, args, options).then(() => {
+      if (file) rememberPassed(file, key);
+    });
     verdicts.set(key, verdict);
     // A probe that could not run (e.g. EMFILE) is not a verdict: the next launch probes again.
     verdict.catch((error: unknown) => {

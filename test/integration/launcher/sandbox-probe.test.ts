@@ -1,6 +1,7 @@
 // The sandbox probe against the real QEMU of this host, and against fake ones that fail the way
 // a QEMU without seccomp, or one killed by its own filter, does.
-import { existsSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { launch } from '../../../launcher/launch.js';
@@ -25,6 +26,29 @@ describe.runIf(prerequisite('sandbox probe on real QEMU', qemuMissing()))(
       await probeSandbox({ policy: FULL });
       expect(performance.now() - started).toBeLessThan(20);
       expect(diffSnapshots(before, takeSnapshot(noNetns))).toEqual([]);
+    });
+
+    it('remembers a passed probe for the next process (a probe QEMU starts only once)', () => {
+      const runs = join(ws.dir, 'wrapper-runs');
+      const qemu = ws.script('wrapper', `echo run >> ${runs}; exec qemu-system-x86_64 "$@"`);
+      const cacheFile = join(ws.dir, 'sandbox-cache.json');
+      const module = new URL('../../../launcher/sandbox-probe.ts', import.meta.url).pathname;
+      const sandboxModule = new URL('../../../launcher/sandbox.ts', import.meta.url).pathname;
+      const script =
+        `const { probeSandbox } = await import(${JSON.stringify(module)});\n` +
+        `const { resolveSandbox } = await import(${JSON.stringify(sandboxModule)});\n` +
+        `await probeSandbox({ qemuBinary: ${JSON.stringify(qemu)}, policy: resolveSandbox(true), ` +
+        `cacheFile: ${JSON.stringify(cacheFile)} });\n`;
+      const file = join(ws.dir, 'probe-twice.mts');
+      writeFileSync(file, script);
+      for (let i = 0; i < 2; i++) {
+        execFileSync(process.execPath, ['--import', 'tsx', file], { stdio: 'inherit' });
+      }
+      expect(readFileSync(runs, 'utf8')).toBe('run\n');
+      // Without the file, the next process probes again.
+      rmSync(cacheFile);
+      execFileSync(process.execPath, ['--import', 'tsx', file], { stdio: 'inherit' });
+      expect(readFileSync(runs, 'utf8')).toBe('run\nrun\n');
     });
 
     it('probes a different policy again', async () => {
