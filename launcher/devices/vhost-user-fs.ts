@@ -14,10 +14,11 @@
 // Found here: vhost-user-fs-device on microvm (virtio-mmio) under TCG mounts, but the first
 // request is never answered (virtiofsd's debug log shows the vhost-user handshake and never a
 // queue start), so the guest blocks: refused under TCG. Not tried with KVM (none here).
-import { UnsupportedError, ValidationError } from '../../network/errors.js';
-import { formatOpts, validateQemuId } from '../opts.js';
+import { ValidationError } from '../../network/errors.js';
+import { validateQemuId } from '../opts.js';
 import { socketChardev } from './chardev.js';
-import type { FdRef, QemuDevice, QmpCommandSpec, Transport } from './types.js';
+import type { FdRef, QemuDevice, Transport } from './types.js';
+import { frontendDevice } from './frontend-device.js';
 import { checkPciPlacement } from './types.js';
 import type { Accel } from './machine-args.js';
 
@@ -54,81 +55,55 @@ export function vhostUserFs(spec: VhostUserFsSpec): QemuDevice {
   const path = spec.path ?? 'device';
   const row = VHOST_USER_FS_BY_TRANSPORT[spec.transport];
   const queueSize = spec.queueSize ?? VHOST_USER_FS_DEFAULT_QUEUE_SIZE;
-  const validate = (): void => {
-    if (row === undefined) {
-      throw new ValidationError(
-        `${path}.transport`,
-        spec.transport,
-        "expected 'pci' or 'mmio'",
-        'TRANSPORT',
-      );
-    }
-    validateQemuId(spec.id, `${path}.id`);
-    validateQemuId(spec.chardev, `${path}.chardev`);
-    if (spec.tag.length === 0 || Buffer.byteLength(spec.tag) > TAG_MAX_BYTES) {
-      throw new ValidationError(
-        `${path}.tag`,
-        spec.tag,
-        `a virtiofs tag is 1 to ${TAG_MAX_BYTES} bytes`,
-        'SHARE_TAG_LENGTH',
-      );
-    }
-    const powerOfTwo =
-      Number.isInteger(queueSize) && queueSize > 0 && (queueSize & (queueSize - 1)) === 0;
-    if (!powerOfTwo || queueSize > VHOST_USER_FS_MAX_QUEUE_SIZE) {
-      throw new ValidationError(
-        `${path}.queueSize`,
-        queueSize,
-        `expected a power of 2 up to ${VHOST_USER_FS_MAX_QUEUE_SIZE}`,
-        'RANGE',
-      );
-    }
-    checkPciPlacement(spec, spec.transport, path);
-    if (spec.transport === 'mmio' && spec.accel === 'tcg') throw mmioUnderTcg(path);
-    if (!spec.sharedMemory) {
-      throw new ValidationError(
-        'memory.shared',
-        false,
-        `${path} is vhost-user-fs: guest RAM must be in a shared backend ` +
-          '(memory-backend-memfd,share=on); set memory.shared to true',
-        'VHOST_USER_NEEDS_SHARED_MEMORY',
-      );
-    }
-  };
-  // Typed property values; the argv and QMP forms are both rendered from this one table.
-  const props = () => ({
-    id: spec.id,
-    chardev: spec.chardev,
-    tag: spec.tag,
-    'queue-size': queueSize,
-    bus: spec.bus,
-    addr: spec.addr,
-  });
-  return {
+  return frontendDevice({
     id: spec.id,
     kind: 'vhost-user-fs',
-    validate,
-    toArgs() {
-      validate();
-      return ['-device', formatOpts(props(), { positional: row.driver, path })];
-    },
-    toQmp(): QmpCommandSpec[] {
-      validate();
-      if (!row.hotplug) {
-        throw new UnsupportedError(
-          `${path}: ${row.driver} sits on virtio-mmio, which has no hot-plug (QEMU docs/system/i386/microvm.rst)`,
+    path,
+    row,
+    transport: spec.transport,
+    check() {
+      validateQemuId(spec.id, `${path}.id`);
+      validateQemuId(spec.chardev, `${path}.chardev`);
+      if (spec.tag.length === 0 || Buffer.byteLength(spec.tag) > TAG_MAX_BYTES) {
+        throw new ValidationError(
+          `${path}.tag`,
+          spec.tag,
+          `a virtiofs tag is 1 to ${TAG_MAX_BYTES} bytes`,
+          'SHARE_TAG_LENGTH',
         );
       }
-      const args: Record<string, unknown> = { driver: row.driver };
-      for (const [key, value] of Object.entries(props())) {
-        if (value !== undefined) args[key] = value;
+      const powerOfTwo =
+        Number.isInteger(queueSize) && queueSize > 0 && (queueSize & (queueSize - 1)) === 0;
+      if (!powerOfTwo || queueSize > VHOST_USER_FS_MAX_QUEUE_SIZE) {
+        throw new ValidationError(
+          `${path}.queueSize`,
+          queueSize,
+          `expected a power of 2 up to ${VHOST_USER_FS_MAX_QUEUE_SIZE}`,
+          'RANGE',
+        );
       }
-      return [{ execute: 'device_add', arguments: args }];
+      checkPciPlacement(spec, spec.transport, path);
+      if (spec.transport === 'mmio' && spec.accel === 'tcg') throw mmioUnderTcg(path);
+      if (!spec.sharedMemory) {
+        throw new ValidationError(
+          'memory.shared',
+          false,
+          `${path} is vhost-user-fs: guest RAM must be in a shared backend ` +
+            '(memory-backend-memfd,share=on); set memory.shared to true',
+          'VHOST_USER_NEEDS_SHARED_MEMORY',
+        );
+      }
     },
-    toQmpRemove() {
-      return [{ execute: 'device_del', arguments: { id: spec.id } }];
-    },
-  };
+    // Typed property values; the argv and QMP forms are both rendered from this one table.
+    props: () => ({
+      id: spec.id,
+      chardev: spec.chardev,
+      tag: spec.tag,
+      'queue-size': queueSize,
+      bus: spec.bus,
+      addr: spec.addr,
+    }),
+  });
 }
 
 // The refusal of a virtio-mmio share under TCG, shared with launch's early check.

@@ -3,9 +3,10 @@
 // QEMU facts (hw/block/virtio-blk.c, `-device virtio-blk-pci,help`): serial is at most 20 bytes
 // (VIRTIO_BLK_ID_BYTES; the guest shows it in /sys/block/vdX/serial); write-cache=on|off is
 // the device half of -drive cache=; a read-only node makes a read-only disk.
-import { UnsupportedError, ValidationError } from '../../network/errors.js';
-import { formatOpts, validateQemuId } from '../opts.js';
-import type { QemuDevice, QmpCommandSpec, Transport } from './types.js';
+import { ValidationError } from '../../network/errors.js';
+import { validateQemuId } from '../opts.js';
+import { frontendDevice } from './frontend-device.js';
+import type { QemuDevice, Transport } from './types.js';
 import { checkPciPlacement } from './types.js';
 
 /** QEMU vocabulary per transport: one row each, no branches elsewhere. */
@@ -46,50 +47,25 @@ export function validateDriveSerial(serial: unknown, path: string): string {
 export function virtioBlk(spec: VirtioBlkSpec): QemuDevice {
   const path = spec.path ?? 'device';
   const row = VIRTIO_BLK_BY_TRANSPORT[spec.transport];
-  const validate = (): void => {
-    if (row === undefined) {
-      throw new ValidationError(
-        `${path}.transport`,
-        spec.transport,
-        "expected 'pci' or 'mmio'",
-        'TRANSPORT',
-      );
-    }
-    validateQemuId(spec.id, `${path}.id`);
-    validateQemuId(spec.drive, `${path}.drive`);
-    if (spec.serial !== undefined) validateDriveSerial(spec.serial, `${path}.serial`);
-    checkPciPlacement(spec, spec.transport, path);
-  };
-  const props = (): Record<string, string | boolean | undefined> => ({
-    id: spec.id,
-    drive: spec.drive,
-    serial: spec.serial,
-    'write-cache': spec.writeCache,
-    bus: spec.bus,
-    addr: spec.addr,
-  });
-  return {
+  return frontendDevice({
     id: spec.id,
     kind: 'virtio-blk',
-    validate,
-    toArgs() {
-      validate();
-      return ['-device', formatOpts(props(), { positional: row.driver, path })];
+    path,
+    row,
+    transport: spec.transport,
+    check() {
+      validateQemuId(spec.id, `${path}.id`);
+      validateQemuId(spec.drive, `${path}.drive`);
+      if (spec.serial !== undefined) validateDriveSerial(spec.serial, `${path}.serial`);
+      checkPciPlacement(spec, spec.transport, path);
     },
-    toQmp(): QmpCommandSpec[] {
-      validate();
-      if (!row.hotplug) {
-        throw new UnsupportedError(
-          `${path}: ${row.driver} sits on virtio-mmio, which has no hot-plug`,
-        );
-      }
-      const args: Record<string, unknown> = { driver: row.driver };
-      for (const [key, value] of Object.entries(props()))
-        if (value !== undefined) args[key] = value;
-      return [{ execute: 'device_add', arguments: args }];
-    },
-    toQmpRemove() {
-      return [{ execute: 'device_del', arguments: { id: spec.id } }];
-    },
-  };
+    props: () => ({
+      id: spec.id,
+      drive: spec.drive,
+      serial: spec.serial,
+      'write-cache': spec.writeCache,
+      bus: spec.bus,
+      addr: spec.addr,
+    }),
+  });
 }

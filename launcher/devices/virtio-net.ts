@@ -12,9 +12,9 @@
 //   without MSI-X.
 // - romfile='' skips the PXE option ROM (we boot -kernel directly; it only costs memory/time).
 import { validateMac, validateMtu } from '../../network/validate.js';
-import { UnsupportedError, ValidationError } from '../../network/errors.js';
-import { formatOpts, validateQemuId } from '../opts.js';
-import type { QemuDevice, QmpCommandSpec, Transport } from './types.js';
+import { validateQemuId } from '../opts.js';
+import type { QemuDevice, Transport } from './types.js';
+import { frontendDevice } from './frontend-device.js';
 import { checkInt, checkPciPlacement } from './types.js';
 
 /** QEMU vocabulary per transport: one row each, no branches elsewhere. */
@@ -60,23 +60,6 @@ export function virtioNet(spec: VirtioNetSpec): QemuDevice {
   const path = spec.path ?? 'device';
   const row = VIRTIO_NET_BY_TRANSPORT[spec.transport];
 
-  const validate = (): void => {
-    if (row === undefined) {
-      throw new ValidationError(
-        `${path}.transport`,
-        spec.transport,
-        "expected 'pci' or 'mmio'",
-        'TRANSPORT',
-      );
-    }
-    validateQemuId(spec.id, `${path}.id`);
-    validateQemuId(spec.netdev, `${path}.netdev`);
-    validateMac(spec.mac, `${path}.mac`);
-    checkInt(spec.queues, `${path}.queues`, 1, VIRTIO_NET_MAX_QUEUES);
-    if (spec.mtu !== undefined) validateMtu(spec.mtu, `${path}.mtu`);
-    checkPciPlacement(spec, spec.transport, path);
-  };
-
   // Typed property values; the argv and QMP forms are both rendered from this one table.
   const props = (): Record<string, string | number | boolean | undefined> => {
     const mq = spec.queues > 1;
@@ -99,28 +82,20 @@ export function virtioNet(spec: VirtioNetSpec): QemuDevice {
     };
   };
 
-  return {
+  return frontendDevice({
     id: spec.id,
     kind: 'virtio-net',
-    validate,
-    toArgs() {
-      validate();
-      return ['-device', formatOpts(props(), { positional: row.driver, path })];
+    path,
+    row,
+    transport: spec.transport,
+    check() {
+      validateQemuId(spec.id, `${path}.id`);
+      validateQemuId(spec.netdev, `${path}.netdev`);
+      validateMac(spec.mac, `${path}.mac`);
+      checkInt(spec.queues, `${path}.queues`, 1, VIRTIO_NET_MAX_QUEUES);
+      if (spec.mtu !== undefined) validateMtu(spec.mtu, `${path}.mtu`);
+      checkPciPlacement(spec, spec.transport, path);
     },
-    toQmp(): QmpCommandSpec[] {
-      validate();
-      if (!row.hotplug) {
-        throw new UnsupportedError(
-          `${path}: ${row.driver} sits on virtio-mmio, which has no hot-plug (QEMU docs/system/i386/microvm.rst)`,
-        );
-      }
-      const args: Record<string, unknown> = { driver: row.driver };
-      for (const [key, value] of Object.entries(props()))
-        if (value !== undefined) args[key] = value;
-      return [{ execute: 'device_add', arguments: args }];
-    },
-    toQmpRemove() {
-      return [{ execute: 'device_del', arguments: { id: spec.id } }];
-    },
-  };
+    props,
+  });
 }
