@@ -12,7 +12,7 @@ import { deadlineOf, unplugForRollback } from './attach.js';
 import type { HotplugContext } from './context.js';
 import { HotplugError, HotplugStateError } from './errors.js';
 import { waitForGuestDisk } from './guest-disk.js';
-import { plugOverQmp, type FdsetFd, type PlugProgress } from './qmp-plug.js';
+import { plugAndRegister, type FdsetFd, type PlugProgress } from './qmp-plug.js';
 import type { NicRecord } from './registry.js';
 import type { AttachOptions, HotpluggedDrive } from './types.js';
 
@@ -106,27 +106,20 @@ export async function attachDrive(
     });
     for (const device of devices) device.validate();
     const plugged: HotpluggedDrive = { kind: 'drive', id, serial, bus, timings };
-    const register = (): NicRecord => {
-      closeOurs(); // QEMU holds its own copies in the fdsets now
-      const added: NicRecord = {
-        nic: plugged,
-        deviceId: driveQemuIds(id).device,
-        state: 'attached',
-        cleanup: undo.transfer(),
-      };
-      ctx.registry.add(added);
-      return added;
-    };
-
     t = performance.now();
-    try {
-      await plugOverQmp(ctx, passed, devices, undo, progress, deadline.left, options.signal);
-    } catch (error) {
-      if (progress.deviceMaybeAdded) record = register();
-      throw error;
-    }
+    await plugAndRegister(ctx, {
+      item: plugged,
+      deviceId: driveQemuIds(id).device,
+      fds: passed,
+      devices,
+      undo,
+      progress,
+      callTimeout: deadline.left,
+      signal: options.signal,
+      closeOurs,
+      onRecord: (added) => (record = added),
+    });
     timings.qmp = Math.round(performance.now() - t);
-    record = register();
 
     const guest = ctx.guest;
     if (guest?.exec && (options.waitForGuest ?? true)) {

@@ -12,7 +12,7 @@ import { type HotplugContext } from './context.js';
 import { detachNic } from './detach.js';
 import { HotplugError, HotplugStateError } from './errors.js';
 import { waitForGuestNic } from './guest.js';
-import { fdNamer, plugOverQmp, type PlugProgress } from './qmp-plug.js';
+import { fdNamer, plugAndRegister, type PlugProgress } from './qmp-plug.js';
 import type { NicRecord } from './registry.js';
 import type { AttachOptions, HotplugSource, HotpluggedNic } from './types.js';
 
@@ -140,28 +140,20 @@ export async function attachNic(
       ...(attached ? { attached } : {}),
       timings,
     };
-    // The NIC becomes a record once QEMU may hold the device: removing it is then detach's job.
-    const register = (): NicRecord => {
-      closeOurs(); // QEMU holds its own copies now
-      const added: NicRecord = {
-        nic: hotplugged,
-        deviceId: nicQemuIds(id).device,
-        state: 'attached',
-        cleanup: undo.transfer(),
-      };
-      ctx.registry.add(added);
-      return added;
-    };
-
     t = performance.now();
-    try {
-      await plugOverQmp(ctx, named.fds, devices, undo, progress, deadline.left, options.signal);
-    } catch (error) {
-      if (progress.deviceMaybeAdded) record = register();
-      throw error;
-    }
+    await plugAndRegister(ctx, {
+      item: hotplugged,
+      deviceId: nicQemuIds(id).device,
+      fds: named.fds,
+      devices,
+      undo,
+      progress,
+      callTimeout: deadline.left,
+      signal: options.signal,
+      closeOurs,
+      onRecord: (added) => (record = added),
+    });
     timings.qmp = Math.round(performance.now() - t);
-    record = register();
 
     const guest = ctx.guest;
     const exec = guest?.exec

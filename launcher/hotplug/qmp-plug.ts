@@ -12,6 +12,8 @@ import type { UndoStack } from '../../network/undo.js';
 import type { FdRef, QemuDevice, QmpCommandSpec } from '../devices/types.js';
 import { QmpCommandError } from '../qmp/index.js';
 import { removeQuietly, type HotplugContext } from './context.js';
+import type { NicRecord } from './registry.js';
+import type { Hotplugged } from './types.js';
 
 /** One fd to pass: ours, the name QEMU will know it by, and its role ('tap0', 'vhost1'). */
 export interface NamedFd {
@@ -178,4 +180,54 @@ function pushRemoval(ctx: HotplugContext, undo: UndoStack, device: QemuDevice): 
       removeQuietly(ctx, removal.execute, removal.arguments),
     );
   }
+}
+
+/** What plugAndRegister needs: the device's objects, its fds and what it becomes once held. */
+export interface PlugJob {
+  item: Hotplugged;
+  /** QEMU id of the guest-facing device (what device_del and DEVICE_DELETED name). */
+  deviceId: string;
+  fds: readonly PassedFd[];
+  devices: readonly QemuDevice[];
+  undo: UndoStack;
+  progress: PlugProgress;
+  callTimeout: () => number;
+  signal?: AbortSignal | undefined;
+  /** Closes our copies of the fds (QEMU holds its own once they are passed). */
+  closeOurs: () => void;
+  /** Told the record as soon as there is one (also when the plug then fails). */
+  onRecord: (record: NicRecord) => void;
+}
+
+// Plugs over QMP (NICs and drives alike); once QEMU may hold the device it becomes a registry
+// record whose cleanup is the undo stack so far: removing it is then detach's job.
+/** @throws the QMP error of the first failing step (job.progress.step names it). */
+export async function plugAndRegister(ctx: HotplugContext, job: PlugJob): Promise<NicRecord> {
+  const register = (): NicRecord => {
+    job.closeOurs();
+    const added: NicRecord = {
+      nic: job.item,
+      deviceId: job.deviceId,
+      state: 'attached',
+      cleanup: job.undo.transfer(),
+    };
+    ctx.registry.add(added);
+    job.onRecord(added);
+    return added;
+  };
+  try {
+    await plugOverQmp(
+      ctx,
+      job.fds,
+      job.devices,
+      job.undo,
+      job.progress,
+      job.callTimeout,
+      job.signal,
+    );
+  } catch (error) {
+    if (job.progress.deviceMaybeAdded) register();
+    throw error;
+  }
+  return register();
 }
