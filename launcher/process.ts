@@ -1,9 +1,10 @@
 // The QEMU child process: spawned with our fds inherited at 3, 4, ..., its stderr tail kept for
 // errors, its exit observed, and killed if our process dies (PR_SET_PDEATHSIG via setpriv,
-// plus an exit hook for orderly exits).
+// plus an exit hook for orderly exits). Node's own spawn: a long-lived child that gets fds,
+// with no output to collect, is all it needs (and it keeps a CLI's start-up short).
+import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { execa } from 'execa';
 import type { Readable } from 'node:stream';
 import { LaunchError, type ExitInfo } from './errors.js';
 import { silentLogger, type Logger } from './log.js';
@@ -25,8 +26,6 @@ export interface QemuSpawnOptions {
   /** Characters of stderr kept for errors (default 8192). */
   stderrTail?: number;
   logger?: Logger;
-  /** Injectable for unit tests. */
-  spawn?: typeof execa;
 }
 
 const live = new Set<QemuProcess>();
@@ -166,27 +165,22 @@ export async function spawnQemu(options: QemuSpawnOptions): Promise<QemuProcess>
   const [file, args] = wrapper
     ? [wrapper, [...wrapperArgs, '--', ...argv]]
     : [binary, options.args];
-  const run = options.spawn ?? execa;
-  const child = run(file, args, {
-    // execa's types list only the literals 3-9 for an fd here; at run time any fd is passed on.
-    stdio: ['ignore', 'ignore', 'pipe', ...(options.fds ?? []).map((fd) => fd as 3)],
-    reject: false,
-    buffer: false,
+  const child = spawn(file, args, {
+    stdio: ['ignore', 'ignore', 'pipe', ...(options.fds ?? [])],
     // Its own process group: a Ctrl-C at the terminal reaches us, and we stop QEMU by the
     // ladder, instead of the terminal killing QEMU directly. Our exit hook and the death signal
     // still take it down with us.
     detached: true,
-    cleanup: true,
-    forceKillAfterDelay: false,
     windowsHide: true,
   });
-  const exited: Promise<ExitInfo> = child.then(
-    (result) => ({
-      code: result.exitCode ?? null,
-      signal: result.signal ?? null,
-    }),
-    () => ({ code: null, signal: null }),
-  );
+  const exited = new Promise<ExitInfo>((resolve) => {
+    // 'close', not 'exit': by then stderr has been read to its end, so the tail is complete.
+    child.once('close', (code, signal) => resolve({ code, signal }));
+    // A child that never started has no exit event; its error is reported below.
+    child.once('error', () => {
+      if (child.pid === undefined) resolve({ code: null, signal: null });
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     child.once('spawn', () => resolve());
     child.once('error', (error) =>
