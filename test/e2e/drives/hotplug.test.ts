@@ -13,16 +13,9 @@ import type { Vm } from '../../../launcher/vm.js';
 import { waitForGuestDisk } from '../../../launcher/hotplug/guest-disk.js';
 import { defaultGuest, HARNESS_CMDLINE, qemuMissing } from '../../helpers/guest.js';
 import { prerequisite } from '../../helpers/prereq.js';
+import { driveSoakReportLines, qemuDriveSide, runDriveSoak } from '../../helpers/soak-drives.js';
 
 const CYCLES = 100;
-
-/** What QEMU holds: its fd count, its fdsets and its named block nodes. */
-async function qemuSide(vm: Vm) {
-  const fds = readdirSync(`/proc/${vm.pid}/fd`).length;
-  const fdsets = await vm.qmp.queryFdsets();
-  const nodes = await vm.qmp.execute<Array<{ 'node-name': string }>>('query-named-block-nodes');
-  return { fds, fdsets, nodes: nodes.map((n) => n['node-name']).sort() };
-}
 
 const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 
@@ -55,7 +48,7 @@ describe.runIf(prerequisite('drive hot-plug', qemuMissing()))('drive hot-plug (q
   });
 
   it('shows the disk in the guest with its serial and bytes, and takes it away again', async () => {
-    const before = await qemuSide(vm!);
+    const before = await qemuDriveSide(vm!);
     const drive = await vm!.attach({ drive: { path: image, serial: 'hp-disk-1', readOnly: true } });
     expect(drive).toMatchObject({ kind: 'drive', serial: 'hp-disk-1', bus: 'rp0' });
     expect(drive.guestDevice).toMatch(/^vd[a-z]$/);
@@ -68,7 +61,7 @@ describe.runIf(prerequisite('drive hot-plug', qemuMissing()))('drive hot-plug (q
     const write = await vm!.guest.exec(`echo x | dd of=${dev} conv=notrunc 2>&1`);
     expect(write.status).not.toBe(0);
     expect(vm!.hotpluggedDrives.map((d) => d.id)).toEqual([drive.id]);
-    const during = await qemuSide(vm!);
+    const during = await qemuDriveSide(vm!);
     expect(during.fdsets).toHaveLength(before.fdsets.length + 1);
     expect(during.nodes).toEqual([...before.nodes, `${drive.id}-file`, `${drive.id}-fmt`].sort());
 
@@ -79,12 +72,12 @@ describe.runIf(prerequisite('drive hot-plug', qemuMissing()))('drive hot-plug (q
         timeout: 10_000,
       }),
     ).toBeUndefined();
-    expect(await qemuSide(vm!)).toEqual(before);
+    expect(await qemuDriveSide(vm!)).toEqual(before);
     expect(vm!.hotpluggedDrives).toEqual([]);
   }, 120_000);
 
   it('refuses a bad image before anything changes', async () => {
-    const before = await qemuSide(vm!);
+    const before = await qemuDriveSide(vm!);
     const missing = await vm!
       .attach({ drive: { path: join(dir, 'missing.raw') } })
       .catch((e: unknown) => e);
@@ -103,29 +96,29 @@ describe.runIf(prerequisite('drive hot-plug', qemuMissing()))('drive hot-plug (q
       .attach({ drive: { path: image, readOnly: true, mount: '/data' } })
       .catch((e: unknown) => e);
     expect(mount).toMatchObject({ code: 'DRIVE_OPTION', path: 'drive.mount' });
-    expect(await qemuSide(vm!)).toEqual(before);
+    expect(await qemuDriveSide(vm!)).toEqual(before);
     expect(vm!.hotpluggedDrives).toEqual([]);
   }, 60_000);
 
   it('rolls back every QMP step when QEMU refuses the image (locked by the first attach)', async () => {
-    const before = await qemuSide(vm!);
+    const before = await qemuDriveSide(vm!);
     const first = await vm!.attach({ drive: { path: image, serial: 'hp-rw-1' } });
-    const holding = await qemuSide(vm!);
+    const holding = await qemuDriveSide(vm!);
     const error = await vm!
       .attach({ drive: { path: image, serial: 'hp-rw-2' } })
       .catch((e: unknown) => e);
     // QEMU takes the write lock when the device claims the node: device_add is refused.
     expect(error).toMatchObject({ code: 'HOTPLUG_FAILED', step: 'device_add' });
     expect((error as Error).message).toMatch(/lock/i);
-    expect(await qemuSide(vm!)).toEqual(holding);
+    expect(await qemuDriveSide(vm!)).toEqual(holding);
     expect(vm!.hotpluggedDrives.map((d) => d.id)).toEqual([first.id]);
     expect((await vm!.detach(first.id, { timeout: 15_000 })).status).toBe('removed');
-    expect(await qemuSide(vm!)).toEqual(before);
+    expect(await qemuDriveSide(vm!)).toEqual(before);
   }, 60_000);
 
   it('keeps an ephemeral drive writable in the guest, the base untouched, its overlay removed', async () => {
     const base = sha(image);
-    const before = await qemuSide(vm!);
+    const before = await qemuDriveSide(vm!);
     const drive = await vm!.attach({ drive: { path: image, ephemeral: true, serial: 'hp-eph' } });
     const dev = `/dev/${drive.guestDevice}`;
     await vm!.guest.check(`printf overwritten | dd of=${dev} conv=notrunc,fsync 2>/dev/null`);
@@ -134,25 +127,12 @@ describe.runIf(prerequisite('drive hot-plug', qemuMissing()))('drive hot-plug (q
     expect((await vm!.detach(drive.id, { timeout: 15_000 })).status).toBe('removed');
     expect(readdirSync(vm!.runDir!)).not.toContain(`${drive.id}.qcow2`);
     expect(sha(image)).toBe(base);
-    expect(await qemuSide(vm!)).toEqual(before);
+    expect(await qemuDriveSide(vm!)).toEqual(before);
   }, 60_000);
 
   it(`${CYCLES} attach/detach cycles leave QEMU's fds, fdsets and block nodes as before`, async () => {
-    const before = await qemuSide(vm!);
-    const ms: number[] = [];
-    for (let i = 0; i < CYCLES; i++) {
-      const t = performance.now();
-      const drive = await vm!.attach({ drive: { path: image, readOnly: true, serial: 'hp-soak' } });
-      expect(drive.guestDevice).toMatch(/^vd[a-z]$/);
-      const result = await vm!.detach(drive.id, { timeout: 15_000 });
-      expect(result.status).toBe('removed');
-      ms.push(performance.now() - t);
-      if (i % 25 === 24) expect(await qemuSide(vm!)).toEqual(before);
-    }
-    expect(await qemuSide(vm!)).toEqual(before);
-    ms.sort((a, b) => a - b);
-    console.log(
-      `drive hot-plug: ${CYCLES} cycles, p50 ${ms[CYCLES / 2]!.toFixed(0)} ms, p95 ${ms[Math.floor(CYCLES * 0.95)]!.toFixed(0)} ms per attach+detach`,
-    );
+    const report = await runDriveSoak({ vm: vm!, image, cycles: CYCLES, checkEvery: 25 });
+    expect(report.cycle).toHaveLength(CYCLES);
+    for (const line of driveSoakReportLines(report)) console.log(line);
   }, 600_000);
 });
