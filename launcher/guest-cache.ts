@@ -1,6 +1,6 @@
 // A fast way to the default guest for commands that boot one per call (`vmlaunch run`): the
 // newest complete guest in the cache that this very build script and init made, found without
-// running the script (whose package-version check costs about a second). It is what the
+// running the script (whose package-version check runs apt-cache every time). It is what the
 // script's own VMLAUNCH_GUEST_OFFLINE=1 mode picks; a newer Debian kernel is taken up the next
 // time the script itself runs (locateGuestImage, `npm test`).
 import { createHash } from 'node:crypto';

@@ -25,7 +25,7 @@ export interface GuestImageOptions {
   script?: string;
   /** Environment for the script (default: process.env); VMLAUNCH_CACHE picks the cache root. */
   env?: NodeJS.ProcessEnv;
-  /** Deadline in ms for a build (default 10 minutes; a cache hit takes about a second). */
+  /** Deadline in ms for a build (default 10 minutes; a cache hit only checks package versions). */
   timeout?: number;
   signal?: AbortSignal;
 }

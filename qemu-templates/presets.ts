@@ -56,7 +56,7 @@ export const PRESETS: Readonly<Record<TemplateName, MachineTemplate>> = deepFree
     hotplugRootPorts: 0,
     // Cold-plug only. QEMU accepts pcie-root-ports on microvm's GPEX bus, but nobody has seen a
     // Linux guest pick up a device hot-plugged there: the check has not been made (it needs a
-    // guest that boots on this machine and a host with usable KVM). Until it is, we promise
+    // guest that boots on microvm with pcie=on and a host with usable KVM). Until it is, we promise
     // nothing we have not seen work.
     hotplug: {
       supported: false,

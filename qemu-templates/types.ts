@@ -10,7 +10,7 @@ export type MachineOptionValue = string | number | boolean;
 /** Whether devices can be hot-plugged, whether that was verified with a Linux guest, and why. */
 export interface HotplugSupport {
   supported: boolean;
-  /** True only when a Linux guest was seen to pick up a hot-plugged NIC on this machine. */
+  /** True only when a Linux guest was seen to pick up a hot-plugged NIC on this machine type. */
   verified: boolean;
   why: string;
 }
@@ -35,11 +35,11 @@ export interface MachineTemplate {
   serial: { guestDevice: string; provider: string };
   /** Kernel command-line bits this machine needs (the user's come after). */
   kernelCmdline: readonly string[];
-  /** What the guest kernel needs to find its devices on this machine. */
+  /** What the guest kernel needs to find its devices on this machine type. */
   guestNeeds: string;
   /** PXE option ROM policy for PCI NICs: we boot -kernel directly, so none by default. */
   nicRomfile: 'none' | 'default';
-  /** How a Linux kernel boots on this machine under TCG: reliably; needs the host TSC rate on
+  /** How a Linux kernel boots on this machine type under TCG: reliably; needs the host TSC rate on
    *  the kernel command line (the launcher adds `tsc_early_khz=<kHz> tsc=reliable`); hangs
    *  often; or not measured. */
   tcg: { boot: 'reliable' | 'needs-tsc-hint' | 'hangs-often' | 'unmeasured'; note: string };

@@ -41,8 +41,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
       (n) => `${n.container.name}, peer ${n.peerAddress}`,
     );
     const net = network;
-    // q35 by default: the demo hot-plugs a NIC, which needs PCIe root ports; microvm boots about
-    // 0.5 s faster here (npm run bench:boot) and is available with --template microvm.
+    // q35 by default: the demo hot-plugs a NIC, which needs PCIe root ports; microvm boots faster
+    // (npm run bench:boot measures by how much) and is available with --template microvm.
     const template = (values.template ?? 'q35') as TemplateName;
     vm = await progress.step(
       `VM launched to QMP ready (${template})`,
@@ -85,7 +85,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     );
     pinged = ping.status === 0;
     if (!pinged) say(ping.output);
-    // microvm boots fastest here (bench:boot) but has no hot-plug bus: its demo stops at cold plug.
+    // microvm boots faster (bench:boot) but has no hot-plug bus: its demo stops at cold plug.
     const canHotplug = running.command.template.hotplug.supported;
     if (canHotplug) hotplug = await runHotplugDemo(running, net, progress, say);
     else say(`  - hot-plug step skipped: ${running.command.template.hotplug.why}`);

@@ -2,7 +2,7 @@
 // format node on top of it. The same JSON object is the -blockdev argument and the QMP
 // blockdev-add arguments, so cold and hot plug cannot drift apart.
 //
-// QEMU 7.2 facts (checked here): the file driver opens /dev/fdset/N with qemu_open(), which dups
+// QEMU 7.2 facts (checked by running it): the file driver opens /dev/fdset/N with qemu_open(), which dups
 // the set's fd whose access mode matches (O_RDONLY for read-only=on, O_RDWR otherwise) and fails
 // with "Could not dup FD for /dev/fdset/N flags 0: Permission denied" when none does. Image
 // locking (OFD locks) works on those fds; a conflict names /dev/fdset/N, not the image.

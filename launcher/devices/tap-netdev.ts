@@ -1,6 +1,6 @@
 // The tap netdev: a guest NIC backend fed by tap/macvtap queue fds, optionally with vhost-net.
 //
-// QEMU 7.2 facts (net/tap.c net_init_tap, checked against qemu-system-x86_64 here):
+// QEMU 7.2 facts (net/tap.c net_init_tap, checked against qemu-system-x86_64 7.2):
 // - one queue: fd=N (+ vhostfd=M); several: fds=a:b (+ vhostfds=c:d), ':'-separated;
 // - queues= is refused next to fd= or fds= ("queues= ... are invalid with fds="): the queue
 //   count is the number of fds, so we never emit queues=;

@@ -7,13 +7,13 @@
 //   1024 is what virtiofs documentation uses;
 // - num-request-queues >= 1 (the Linux driver uses one request queue: we leave the default);
 // - like every vhost-user device, guest RAM must be in a shared backend (memfd, share=on).
-// Checked here (QEMU 7.2, TCG, default guest): vhost-user-fs-pci with MSI-X boots and serves
+// Checked with QEMU 7.2 under TCG and the default guest: vhost-user-fs-pci with MSI-X boots and serves
 // files on q35 (unlike vhost-user virtio-net-pci, see virtio-net.ts), and device_add of
 // vhost-user-fs-pci on a pcie-root-port hot-plugs a share the guest can mount; device_del ends
 // with DEVICE_DELETED and virtiofsd exits by itself.
-// Found here: vhost-user-fs-device on microvm (virtio-mmio) under TCG mounts, but the first
+// Found with QEMU 7.2: vhost-user-fs-device on microvm (virtio-mmio) under TCG mounts, but the first
 // request is never answered (virtiofsd's debug log shows the vhost-user handshake and never a
-// queue start), so the guest blocks: refused under TCG. Not tried with KVM (none here).
+// queue start), so the guest blocks: refused under TCG. Not tried with KVM.
 import { ValidationError } from '../../network/errors.js';
 import { validateQemuId } from '../opts.js';
 import { socketChardev } from './chardev.js';

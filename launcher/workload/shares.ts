@@ -226,7 +226,7 @@ async function reapOrKill(pids: number[], timeoutMs: number): Promise<void> {
 }
 
 // A deadline for a race: unref'd, so a deadline nobody waits for any more (the race was won)
-// does not keep the process alive (`vmlaunch run` exited 500 ms late after every VM).
+// does not keep the process alive (`vmlaunch run` would exit only when that timer fired).
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -1,6 +1,6 @@
 // Work the kernel makes wait: closing the last fd of a tap, or sending an rtnetlink request that
 // deletes a link, returns only after the kernel's RCU wait (rcu_barrier in netdev_run_todo,
-// 15-30 ms here) although the link is gone from its netns within a few ms. These hand such a
+// tens of ms) although the link is gone from its netns within a few ms (docs/design.md). These hand such a
 // call to a short-lived thread of its own, so neither the JS thread nor libuv's pool sits in it;
 // TypeScript decides when (and watches RTM_DELLINK to know the link is gone).
 #include <errno.h>

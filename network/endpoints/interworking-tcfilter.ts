@@ -19,7 +19,7 @@ const WITH_THE_TAP = { goesWithTheTap: true } as const;
 
 // Adds the ingress qdisc unless the link already has one (someone else's: kept, not deleted).
 // On our tap no undo is registered: removing the tap removes it, and deleting it first would
-// only wait behind the kernel's teardown of a tap whose fds were just closed (~10-16 ms here).
+// only wait behind the kernel's teardown of a tap whose fds were just closed (its RCU wait).
 async function ensureIngress(
   run: AttachRun,
   step: string,

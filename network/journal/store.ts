@@ -4,7 +4,8 @@
 // overwrite). The directory must be private: a symlinked, foreign, or group/world-accessible
 // one is refused (docs/faults.md T21; kata CVE-2020-2026). No fsync: the page cache outlives
 // a killed process, and what would lose it (a host crash) also takes the netns and links the
-// entries describe, with the boot id marking every entry dead (fsync cost 0.3-2.8 ms/attach).
+// entries describe, with the boot id marking every entry dead (an fsync would add a disk flush to
+// every attach).
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,

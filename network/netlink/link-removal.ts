@@ -1,6 +1,6 @@
 // Removing a link without sitting in the kernel's RCU wait. A link delete (or closing a tap's
-// last fd) returns from the kernel only after netdev_run_todo's rcu_barrier (15-30 ms here),
-// yet the link has left its netns 1-3 ms in: unlisted, its name, addresses, qdiscs gone, and
+// last fd) returns from the kernel only after netdev_run_todo's rcu_barrier (tens of ms),
+// yet the link has left its netns within a few ms (docs/design.md): unlisted, its name, addresses, qdiscs gone, and
 // RTM_DELLINK sent (net/core/dev.c, unregister_netdevice_many_notify). removeUnlisted() sends
 // the delete from a thread of its own on a socket subscribed to link notifications and resolves
 // at that RTM_DELLINK, or at the kernel's answer if it comes first (an error rejects). The

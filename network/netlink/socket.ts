@@ -1,5 +1,5 @@
 // A request/response channel over one NETLINK_ROUTE socket fd. rtnetlink does its work inside
-// sendmsg (a link delete holds the caller for 30-40 ms), so every read and write goes through
+// sendmsg (a link delete holds the caller for the kernel's RCU wait), so every read and write goes through
 // libuv's threadpool (fs.read / fs.write on the fd) and the event loop never waits on the kernel.
 // The fd already belongs to its netns (the addon bound it there), so no setns happens here.
 import { read, write } from 'node:fs';

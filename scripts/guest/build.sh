@@ -91,7 +91,7 @@ need_tools() {
 need_tools
 
 # --- resolve package versions --------------------------------------------------------------
-# One apt-cache call (~0.7 s here) gives what the cache key needs: the candidate versions of
+# One apt-cache call gives what the cache key needs: the candidate versions of
 # the kernel metapackage (whose Depends names the exact versioned image package) and busybox.
 # Prints "Package Version SHA256 Size FirstDepends" per package.
 pkg_info() {
