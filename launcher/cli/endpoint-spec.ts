@@ -1,9 +1,11 @@
 // The CLI's short endpoint specs: `tap:NAME[@NETNS]`, `veth:NAME@NETNS[:MODEL]`,
 // `macvtap:NAME[@NETNS]`, `vhost-user:PATH[:client|server]`, `vfio:PCI`, each optionally
-// followed by `,mac=..,mtu=..,queues=..`. They become the same typed endpoints a script uses.
+// followed by `,mac=..,mtu=..,queues=..`; a comma in a path or netns is written twice (',,'), as
+// QEMU reads it. They become the same typed endpoints a script uses.
 import { ValidationError } from '../../network/errors.js';
 import { parseEndpoint } from '../../network/endpoints/parse.js';
 import type { EndpointSpec } from '../launch.js';
+import { splitQemuList } from './qemu-list.js';
 
 /** The spec grammar, for help texts. */
 export const ENDPOINT_SPEC_HELP = [
@@ -13,14 +15,17 @@ export const ENDPOINT_SPEC_HELP = [
   'vhost-user:PATH[:client|server]  a vhost-user socket (default client)',
   'vfio:PCI                         a PCI NIC passed through (0000:01:00.0)',
   'options: append ,mac=52:54:00:..,mtu=1500,queues=2',
+  'a comma in PATH or NETNS is written twice (",,")',
 ];
 
-// Splits `,key=value` options off a spec.
+// Splits `,key=value` options off a spec (QEMU's list syntax: ',,' is a comma in the head).
 function splitOptions(spec: string, path: string): [string, Record<string, string | number>] {
-  const [head, ...rest] = spec.split(',');
+  const [head, ...rest] = splitQemuList(spec);
   const options: Record<string, string | number> = {};
   for (const item of rest) {
-    const [key, value] = item.split('=');
+    const eq = item.indexOf('=');
+    const key = eq < 0 ? item : item.slice(0, eq);
+    const value = eq < 0 ? undefined : item.slice(eq + 1);
     if (!key || value === undefined || !['mac', 'mtu', 'queues'].includes(key)) {
       throw new ValidationError(
         path,

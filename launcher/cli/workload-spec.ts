@@ -4,32 +4,13 @@
 import { resolve } from 'node:path';
 import type { DriveSpec } from '../workload/drive-spec.js';
 import type { ShareSpec } from '../workload/share-spec.js';
+import { splitQemuList } from './qemu-list.js';
 import { UsageError } from './usage.js';
 
 /** Usage text of the two specs, for help and errors. */
 export const DRIVE_SPEC_USAGE =
   '--drive PATH[,format=raw|qcow2][,ro][,ephemeral][,serial=S][,mount=GUESTPATH] (",," for a comma in PATH)';
 export const SHARE_SPEC_USAGE = '--share HOSTDIR:GUESTPATH[,ro]';
-
-// Splits on single commas; ",," is a literal comma (QEMU's option syntax).
-export function splitQemuList(spec: string): string[] {
-  const parts: string[] = [];
-  let current = '';
-  for (let i = 0; i < spec.length; i++) {
-    const c = spec[i];
-    if (c !== ',') {
-      current += c;
-    } else if (spec[i + 1] === ',') {
-      current += ',';
-      i++;
-    } else {
-      parts.push(current);
-      current = '';
-    }
-  }
-  parts.push(current);
-  return parts;
-}
 
 // A guest path as the default guest's init can take it (absolute, no spaces or commas).
 function guestPath(value: string, spec: string, usage: string): string {

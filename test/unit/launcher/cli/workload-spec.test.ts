@@ -1,19 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  parseDriveSpec,
-  parseShareSpec,
-  splitQemuList,
-} from '../../../../launcher/cli/workload-spec.js';
+import { parseDriveSpec, parseShareSpec } from '../../../../launcher/cli/workload-spec.js';
 import { UsageError } from '../../../../launcher/cli/usage.js';
-
-describe('splitQemuList', () => {
-  it('splits on single commas and reads ",," as a comma', () => {
-    expect(splitQemuList('a,,b,c')).toEqual(['a,b', 'c']);
-    expect(splitQemuList('a,,,b')).toEqual(['a,', 'b']);
-    expect(splitQemuList('a')).toEqual(['a']);
-    expect(splitQemuList('a,')).toEqual(['a', '']);
-  });
-});
 
 describe('parseDriveSpec', () => {
   it('takes a bare path, made absolute against cwd', () => {
