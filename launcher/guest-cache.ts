@@ -7,7 +7,12 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cacheDir } from './cache-dir.js';
-import { findGuestBuildScript, locateGuestImage, type GuestImage } from './guest-image.js';
+import {
+  findGuestBuildScript,
+  locateGuestImage,
+  type GuestImage,
+  type GuestImageOptions,
+} from './guest-image.js';
 
 // Size of a file, 0 when it is missing.
 function sizeOf(path: string): number {
@@ -62,8 +67,11 @@ export function findCachedGuest(
   return best?.image;
 }
 
-// The cached guest when there is one, else the script (which builds it on first use).
+// The cached guest when there is one, else the script (which builds it on first use; onLog
+// gets its log lines as they come).
 /** @throws VmlaunchError GUEST_BUILD (from locateGuestImage) when it has to build and cannot. */
-export async function quickGuestImage(signal?: AbortSignal): Promise<GuestImage> {
-  return findCachedGuest() ?? (await locateGuestImage(signal ? { signal } : {}));
+export async function quickGuestImage(
+  options: Pick<GuestImageOptions, 'signal' | 'onLog'> = {},
+): Promise<GuestImage> {
+  return findCachedGuest() ?? (await locateGuestImage(options));
 }

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VmlaunchError } from '../native/index.js';
 import { AbortError } from './errors.js';
+import { forwardLines } from './script-lines.js';
 
 /** The cached default guest, as reported by scripts/guest/build.sh --json. */
 export interface GuestImage {
@@ -28,6 +29,9 @@ export interface GuestImageOptions {
   /** Deadline in ms for a build (default 10 minutes; a cache hit only checks package versions). */
   timeout?: number;
   signal?: AbortSignal;
+  /** Each line the script logs (its stderr) as it comes, e.g. for a progress display; a first
+   *  build takes a while. Nothing is printed otherwise. */
+  onLog?: (line: string) => void;
 }
 
 /** Kernel arguments the default guest needs for the console harness (GuestShell). */
@@ -103,6 +107,7 @@ export function locateGuestImage(options: GuestImageOptions = {}): Promise<Guest
         }
       },
     );
+    if (options.onLog) forwardLines(child.stderr, options.onLog);
     options.signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

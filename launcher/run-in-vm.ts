@@ -29,6 +29,8 @@ export type RunInVmOptions = Omit<LaunchOptions, 'kernel' | 'signal'> & {
   onOutput?: (chunk: Buffer, stream: OutputStream) => void;
   /** Milestones with the ms since the call: 'launched' (QEMU up), 'ready' (guest), 'ended'. */
   onProgress?: (event: 'launched' | 'ready' | 'ended', ms: number) => void;
+  /** The default guest's build log, line by line, when this call has to build it first. */
+  onLog?: (line: string) => void;
   /** Keep the output in the result (default true; false for output too big to hold). */
   collect?: boolean;
   /** Deadline in ms for the whole run, boot included; default none. */
@@ -86,6 +88,7 @@ export async function runLaunchOptions(
     env: _env,
     onOutput: _onOutput,
     onProgress: _onProgress,
+    onLog,
     collect: _collect,
     timeout: _timeout,
     readyTimeout: _readyTimeout,
@@ -94,7 +97,10 @@ export async function runLaunchOptions(
   } = options;
   let { kernel, initrd } = rest;
   if (kernel === undefined) {
-    const guest = await quickGuestImage(signal);
+    const guest = await quickGuestImage({
+      ...(signal ? { signal } : {}),
+      ...(onLog ? { onLog } : {}),
+    });
     kernel = guest.kernel;
     initrd ??= guest.initrd;
   }

@@ -32,7 +32,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   try {
     const guest = await progress.step(
       'default guest ready (built or cached)',
-      () => locateGuestImage(),
+      (onLog) => locateGuestImage({ onLog }),
       (g) => (g.cached ? 'cached' : 'built'),
     );
     network = await progress.step(
@@ -66,9 +66,15 @@ export async function demoCommand(argv: string[]): Promise<number> {
       (v) => `pid ${v.pid}, ${v.accel.accel.toUpperCase()}: ${v.accel.reason}`,
     );
     const running = vm;
-    await progress.step('guest booted (console ready)', () =>
-      running.guest.waitReady({ timeout: 120_000 }),
-    );
+    // The boot's console lines feed the live status line while it waits.
+    await progress.step('guest booted (console ready)', async (onLog) => {
+      const unsubscribe = running.console.subscribe(onLog);
+      try {
+        await running.guest.waitReady({ timeout: 120_000 });
+      } finally {
+        unsubscribe();
+      }
+    });
     const nic = await progress.step(
       'guest sees its NIC',
       () => running.guest.check('cat /sys/class/net/eth0/address /sys/class/net/eth0/mtu'),

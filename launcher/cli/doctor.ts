@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { inspectHost } from '../host-report.js';
 import { locateGuestImage } from '../guest-image.js';
+import { StatusLine } from './status-line.js';
 
 // Prints the host report as text or JSON; returns the exit code (0: QEMU and TUN usable).
 export async function doctorCommand(argv: string[]): Promise<number> {
@@ -17,7 +18,9 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   let kernel = values.kernel;
   let guestManifest: string | undefined;
   if (!kernel && !values['no-probe']) {
-    const guest = await locateGuestImage();
+    const guest = await new StatusLine(process.stderr).run('preparing the default guest', (onLog) =>
+      locateGuestImage({ onLog }),
+    );
     kernel = guest.kernel;
     guestManifest = guest.manifest;
   }

@@ -1,4 +1,7 @@
-// Progress lines for the CLI: each step with its time, and a summary at the end.
+// Progress lines for the CLI: each step with its time, and a summary at the end. While a step
+// runs, a live status line (spinner, elapsed time, the step's latest log line) shows on a
+// terminal's stderr; the result lines go to `out`.
+import { StatusLine } from './status-line.js';
 
 /** One timed step's result. */
 export interface StepTime {
@@ -7,19 +10,25 @@ export interface StepTime {
   ok: boolean;
 }
 
-/** Prints "• step ... ok (123 ms)" lines and keeps the times for the summary. */
+/** Prints "  ✓ step (123 ms)" lines and keeps the times for the summary. */
 export class Progress {
   readonly steps: StepTime[] = [];
 
   constructor(
     private readonly out: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+    private readonly status: StatusLine = new StatusLine(process.stderr),
   ) {}
 
-  // Runs `fn` as the named step, printing its outcome and time.
-  async step<T>(name: string, fn: () => Promise<T>, detail?: (result: T) => string): Promise<T> {
+  // Runs `fn` as the named step, printing its outcome and time; `fn` may feed the live status
+  // line its log lines.
+  async step<T>(
+    name: string,
+    fn: (log: (line: string) => void) => Promise<T>,
+    detail?: (result: T) => string,
+  ): Promise<T> {
     const started = performance.now();
     try {
-      const result = await fn();
+      const result = await this.status.run(name, fn);
       const ms = Math.round(performance.now() - started);
       this.steps.push({ name, ms, ok: true });
       const extra = detail ? ` — ${detail(result)}` : '';

@@ -1,13 +1,15 @@
 // `vmlaunch run [flags] -- CMD [ARG...]`: boots a VM (the default guest unless --kernel says
 // otherwise), runs CMD in it with its arguments intact, streams its stdout to our stdout and
 // its stderr to our stderr as they come, and exits with CMD's status. Nothing else is printed
-// on stdout; progress lines go to stderr only when it is a terminal.
+// on stdout; progress (a live status line while the guest is built or boots, then a line each
+// milestone) goes to stderr only when it is a terminal.
 import { parseArgs } from 'node:util';
 import type { LaunchOptions } from '../launch.js';
 import type { TemplateName } from '../../qemu-templates/index.js';
 import { runInVm, type RunInVmOptions } from '../run-in-vm.js';
 import { parseRunAsFlag, parseSandboxFlag } from './confinement-flags.js';
 import { parseEndpointSpec } from './endpoint-spec.js';
+import { StatusLine } from './status-line.js';
 import { UsageError } from './usage.js';
 import { parseDriveSpec, parseShareSpec } from './workload-spec.js';
 
@@ -93,7 +95,9 @@ export async function runWorkloadCommand(flags: string[], command: string[]): Pr
   if (command.length === 0) throw new UsageError('no command after --', RUN_WORKLOAD_USAGE);
   const options = parseRunWorkloadFlags(flags);
   const tty = process.stderr.isTTY === true;
+  const status = new StatusLine(process.stderr);
   const say = (line: string): void => {
+    status.stop();
     if (tty) process.stderr.write(`vmlaunch: ${line}\n`);
   };
   const controller = new AbortController();
@@ -109,7 +113,8 @@ export async function runWorkloadCommand(flags: string[], command: string[]): Pr
   );
   for (const [signal, handler] of handlers) process.on(signal, handler);
   try {
-    say('booting...');
+    status.start('starting the VM');
+    let building = false;
     const result = await runInVm({
       ...options,
       command,
@@ -117,7 +122,14 @@ export async function runWorkloadCommand(flags: string[], command: string[]): Pr
       signal: controller.signal,
       onOutput: (chunk, stream) =>
         void (stream === 'stdout' ? process.stdout : process.stderr).write(chunk),
+      onLog: (line) => {
+        if (interrupted) return;
+        if (!building) status.start('building the default guest (first use)');
+        building = true;
+        status.log(line);
+      },
       onProgress: (event, ms) => {
+        if (event === 'launched' && !interrupted) status.start('booting the guest');
         if (event === 'ready') say(`guest ready in ${ms} ms, running ${command[0]}`);
       },
     });
@@ -130,6 +142,7 @@ export async function runWorkloadCommand(flags: string[], command: string[]): Pr
     if (interrupted) return SIGNAL_STATUS[interrupted];
     throw error;
   } finally {
+    status.stop();
     for (const [signal, handler] of handlers) process.off(signal, handler);
   }
 }

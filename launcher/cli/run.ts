@@ -11,6 +11,7 @@ import { resolveRunAs, setprivIdentityArgs } from '../run-as.js';
 import { resolveSandbox } from '../sandbox.js';
 import { parseRunAsFlag, parseSandboxFlag } from './confinement-flags.js';
 import { parseEndpointSpec } from './endpoint-spec.js';
+import { StatusLine } from './status-line.js';
 import { runWorkloadCommand } from './run-workload.js';
 import { claimControl, defaultVmName } from './run-control.js';
 import type { ControlServer } from '../control/server.js';
@@ -87,8 +88,11 @@ export async function runCommand(argv: string[]): Promise<number> {
   const runAs = parseRunAsFlag(values['run-as'], usage);
   let { kernel, initrd } = values;
   const cmdline = values.append?.split(/\s+/).filter(Boolean) ?? [];
+  const status = new StatusLine(process.stderr);
   if (!kernel) {
-    const guest = await locateGuestImage();
+    const guest = await status.run('preparing the default guest', (onLog) =>
+      locateGuestImage({ onLog }),
+    );
     kernel = guest.kernel;
     initrd ??= guest.initrd;
     // Names the default guest's console mode, so hot-plug knows to wait for its ready marker.
@@ -146,7 +150,10 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   const name = values.name ?? defaultVmName();
   const claim = await claimControl(name);
-  const say = (line: string): void => void process.stderr.write(`vmlaunch: ${line}\n`);
+  const say = (line: string): void => {
+    status.stop();
+    process.stderr.write(`vmlaunch: ${line}\n`);
+  };
   if (claim.runtime.reclaimed) say(`removed a stale control socket: ${claim.runtime.reclaimed}`);
   let vm: Vm | undefined;
   let server: ControlServer | undefined;
@@ -164,7 +171,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const forward = (data: Buffer): void =>
     void vm?.console.write(data.toString()).catch(() => undefined);
   try {
-    vm = await launch(options);
+    vm = await status.run('starting the VM', () => launch(options));
     if (interrupted) void vm.shutdown();
     server = await claim.serve(vm, say);
     say(

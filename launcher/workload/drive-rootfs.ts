@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { VmlaunchError } from '../../native/index.js';
 import { findGuestBuildScript } from '../guest-image.js';
+import { forwardLines } from '../script-lines.js';
 
 /** The cached root filesystem image (raw ext4; treat it as read-only). */
 export interface RootfsImage {
@@ -20,11 +21,18 @@ export interface RootfsImage {
  * @throws VmlaunchError (code ROOTFS_BUILD) when the script fails, with its stderr tail.
  */
 export function locateRootfsImage(
-  options: { env?: NodeJS.ProcessEnv; timeout?: number } = {},
+  options: {
+    /** Path of rootfs.sh (default: found next to this package). */
+    script?: string;
+    env?: NodeJS.ProcessEnv;
+    timeout?: number;
+    /** Each line the script logs (its stderr) as it comes; nothing is printed otherwise. */
+    onLog?: (line: string) => void;
+  } = {},
 ): Promise<RootfsImage> {
-  const script = join(dirname(findGuestBuildScript()), 'rootfs.sh');
+  const script = options.script ?? join(dirname(findGuestBuildScript()), 'rootfs.sh');
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       'bash',
       [script],
       { env: options.env ?? process.env, timeout: options.timeout ?? 600_000 },
@@ -40,5 +48,6 @@ export function locateRootfsImage(
         }
       },
     );
+    if (options.onLog) forwardLines(child.stderr, options.onLog);
   });
 }
