@@ -1,19 +1,32 @@
-// The lines a build script writes to a stream, handed to a caller's callback as they come (the
-// library prints nothing itself; the CLI shows them on its status line).
+// Text that arrives in chunks (a build script's stderr, a guest's console), handed on line by
+// line as it comes (the library prints nothing itself; the CLI shows lines on its status line).
 import type { Readable } from 'node:stream';
 
-// Calls `onLine` with each non-empty line of `stream` (text chunks; '\n', '\r\n' or '\r' end a
-// line), the last unterminated one included when the stream ends.
+// A chunk sink that calls `onLine` with each complete non-empty line ('\n', '\r\n' or '\r' end
+// one); end() hands on the last unterminated line.
+export function lineSplitter(onLine: (line: string) => void): {
+  push(chunk: string | Buffer): void;
+  end(): void;
+} {
+  let pending = '';
+  return {
+    push(chunk) {
+      const lines = (pending + chunk.toString()).split(/\r\n|\n|\r/);
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (line !== '') onLine(line);
+    },
+    end() {
+      if (pending !== '') onLine(pending);
+      pending = '';
+    },
+  };
+}
+
+// Calls `onLine` with each non-empty line of `stream` (text chunks), the last unterminated one
+// included when the stream ends.
 export function forwardLines(stream: Readable | null, onLine: (line: string) => void): void {
   if (!stream) return;
-  let pending = '';
-  stream.on('data', (chunk: string | Buffer) => {
-    const lines = (pending + chunk.toString()).split(/\r\n|\n|\r/);
-    pending = lines.pop() ?? '';
-    for (const line of lines) if (line !== '') onLine(line);
-  });
-  stream.on('end', () => {
-    if (pending !== '') onLine(pending);
-    pending = '';
-  });
+  const lines = lineSplitter(onLine);
+  stream.on('data', (chunk: string | Buffer) => lines.push(chunk));
+  stream.on('end', () => lines.end());
 }

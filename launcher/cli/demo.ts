@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { GUEST_HARNESS_APPEND, locateGuestImage } from '../guest-image.js';
 import { launch } from '../launch.js';
+import { lineSplitter } from '../script-lines.js';
 import type { Vm } from '../vm.js';
 import type { TemplateName } from '../../qemu-templates/index.js';
 import { runHotplugDemo, type HotplugDemoResult } from './demo-hotplug.js';
@@ -68,7 +69,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
     const running = vm;
     // The boot's console lines feed the live status line while it waits.
     await progress.step('guest booted (console ready)', async (onLog) => {
-      const unsubscribe = running.console.subscribe(onLog);
+      const lines = lineSplitter(onLog);
+      const unsubscribe = running.console.subscribe((chunk) => lines.push(chunk));
       try {
         await running.guest.waitReady({ timeout: 120_000 });
       } finally {
