@@ -1,7 +1,7 @@
 // The command builder: a VmConfig plus the attached HostNics -> QEMU's argv and the table of
 // fds the child inherits (ours at fds[i] becomes the child's 3+i). Everything is validated
 // before anything is spawned.
-import { ValidationError } from '../network/errors.js';
+import { ValidationError } from '../core/index.js';
 import type { HostNic } from '../network/host-nic.js';
 import type { MachineTemplate } from '../qemu-templates/index.js';
 import { resolveTemplate } from '../qemu-templates/index.js';

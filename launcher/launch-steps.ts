@@ -2,7 +2,7 @@
 // races QEMU's exit.
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ValidationError } from '../network/errors.js';
+import { ValidationError } from '../core/index.js';
 import { resolveTemplate } from '../qemu-templates/index.js';
 import type { Accel } from './devices/machine-args.js';
 import { LaunchError } from './errors.js';

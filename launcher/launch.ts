@@ -7,8 +7,7 @@ import type { AttachedEndpoint, AttachContext } from '../network/endpoints/attac
 import type { Endpoint } from '../network/endpoints/types.js';
 import type { HostNic } from '../network/host-nic.js';
 import { attachEndpoint } from '../network/endpoints/attach.js';
-import { UndoStack } from '../network/undo.js';
-import { UnsupportedError } from '../network/errors.js';
+import { UndoStack, UnsupportedError } from '../core/index.js';
 import {
   resolveTemplate,
   type TemplateName,

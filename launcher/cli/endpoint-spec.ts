@@ -1,7 +1,7 @@
 // The CLI's short endpoint specs: `tap:NAME[@NETNS]`, `veth:NAME@NETNS[:MODEL]`,
 // `macvtap:NAME[@NETNS]`, `vhost-user:PATH[:client|server]`, `vfio:PCI`, each optionally
 // followed by `,mac=..,mtu=..,queues=..`. They become the same typed endpoints a script uses.
-import { ValidationError } from '../../network/errors.js';
+import { ValidationError } from '../../core/index.js';
 import { parseEndpoint } from '../../network/endpoints/parse.js';
 import type { EndpointSpec } from '../launch.js';
 

@@ -1,6 +1,6 @@
 // What launch() does with shares around the command builder: the early checks against the rest
 // of the options, and the VmConfig of the started shares (devices, shared RAM, guest mounts).
-import { ValidationError } from '../../network/errors.js';
+import { ValidationError } from '../../core/index.js';
 import {
   resolveTemplate,
   type TemplateName,

@@ -6,7 +6,7 @@ import { LaunchError } from '../../../launcher/errors.js';
 import { launch, type LaunchDeps } from '../../../launcher/launch.js';
 import type { QemuSpawnOptions } from '../../../launcher/process.js';
 import { SandboxUnsupportedError, type ResolvedSandbox } from '../../../launcher/sandbox.js';
-import { ValidationError } from '../../../network/errors.js';
+import { ValidationError } from '../../../core/index.js';
 
 // launch() with its side effects recorded: nothing here starts QEMU or touches the network.
 let dir = '';
