@@ -8,7 +8,7 @@ import {
   verdictOfDevice,
   type AcceleratorChoice,
 } from './accel.js';
-import type { LaunchOptions } from './launch.js';
+import type { LaunchOptions } from './launch-options.js';
 import { resolveBinary } from './process.js';
 import { checkPathsAs, nicPathNeeds, type PathNeed } from './run-as-access.js';
 import {

@@ -16,7 +16,7 @@ import { dirname, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { UnsupportedError, ValidationError } from '../core/index.js';
 import type { HostNic } from '../network/host-nic.js';
-import type { EndpointSpec } from './launch.js';
+import type { EndpointSpec } from './launch-options.js';
 import { describeIdentity, setprivIdentityArgs, type QemuIdentity } from './run-as.js';
 
 const run = promisify(execFile);
