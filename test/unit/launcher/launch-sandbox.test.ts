@@ -114,4 +114,12 @@ describe('launch and the seccomp sandbox', () => {
     expect(error).toMatchObject({ path: 'runAs.user', code: 'UNKNOWN_USER' });
     expect(r.events).toEqual([]);
   });
+
+  it('finds a bad config before anything is created, with no endpoint and no sandbox too', async () => {
+    const r = recordingDeps();
+    const error = await rejection(launch({ kernel, sandbox: false, memoryMiB: 0, deps: r.deps }));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error).toMatchObject({ path: 'memory.sizeMiB' });
+    expect(r.events).toEqual([]);
+  });
 });
