@@ -2,8 +2,8 @@
 // and kata do it (Documentation/ABI/testing/sysfs-bus-pci, "driver_override"):
 //   bind:   driver_override <- 'vfio-pci'; drivers/<host>/unbind <- addr; drivers_probe <- addr
 //   unbind: drivers/vfio-pci/unbind <- addr; driver_override <- '\n'; drivers_probe <- addr
-// Every write is a named step whose inverse is registered, so a failure at any step restores the host driver,
-// and detach is the same stack unwound.
+// Every write is a named step whose inverse is registered, so a failure at any step restores
+// the host driver, and detach is the same inverses unwound.
 import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { VmlaunchError, type StepRunner } from '../../core/index.js';
