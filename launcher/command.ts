@@ -1,7 +1,7 @@
 // The command builder: a VmConfig plus the attached HostNics -> QEMU's argv and the table of
 // fds the child inherits (ours at fds[i] becomes the child's 3+i). Everything is validated
 // before anything is spawned.
-import { ValidationError } from '../network/errors.js';
+import { ValidationError } from '../core/index.js';
 import type { HostNic } from '../network/host-nic.js';
 import type { MachineTemplate } from '../qemu-templates/index.js';
 import { resolveTemplate } from '../qemu-templates/index.js';
@@ -59,14 +59,59 @@ function fdTable(): { fds: number[]; ref: (parentFd: number) => FdRef } {
   };
 }
 
+// The one place a config becomes QEMU objects, every one validated: checkCommand stops here,
+// buildCommand renders the result.
+interface Assembled {
+  template: MachineTemplate;
+  groups: ArgGroup[];
+  devices: QemuDevice[];
+  fds: number[];
+  hotplugBuses: string[];
+}
+
+// A launch checks its config before it has fds or NICs and builds it once they exist: both take
+// the template it resolved once, and default to resolving config.machine themselves.
 /**
- * Builds QEMU's argv and fd table for `config` with `nics` cold-plugged.
+ * Checks `config` (with `nics`) exactly as buildCommand does, without rendering a command. Fd
+ * numbers are checked for shape only, never used, so stand-ins may take the place of fds that
+ * do not exist yet. `template` is config.machine resolved, when the caller already has it.
+ * @throws ValidationError as buildCommand.
+ */
+export function checkCommand(
+  config: VmConfig,
+  nics: readonly HostNic[] = [],
+  template?: MachineTemplate,
+): void {
+  assemble(config, nics, template);
+}
+
+/**
+ * Builds QEMU's argv and fd table for `config` with `nics` cold-plugged. `template` is
+ * config.machine resolved, when the caller already has it.
  * @throws ValidationError (`code`, `path` such as 'nics[1].vhostFds' or 'memory.shared') for
  *   any invalid field, before anything is spawned.
  */
-export function buildCommand(config: VmConfig, nics: readonly HostNic[] = []): BuiltCommand {
+export function buildCommand(
+  config: VmConfig,
+  nics: readonly HostNic[] = [],
+  template?: MachineTemplate,
+): BuiltCommand {
+  const { template: used, groups, devices, fds, hotplugBuses } = assemble(config, nics, template);
+  const argv = [config.qemu ?? 'qemu-system-x86_64', ...used.requiredArgs];
+  for (const item of [...groups, ...devices]) argv.push(...item.toArgs());
+  if (config.paused) argv.push('-S');
+  if (config.noShutdown) argv.push('-no-shutdown');
+  return { argv, fds, devices, template: used, hotplugBuses };
+}
+
+// Validates the config, makes its QEMU objects (NICs, drives, shares, ports) and checks each.
+function assemble(
+  config: VmConfig,
+  nics: readonly HostNic[],
+  resolved: MachineTemplate | undefined,
+): Assembled {
   validateVmConfig(config);
-  const template = resolveTemplate(config.machine.template, config.machine.overrides);
+  const template = resolved ?? resolveTemplate(config.machine.template, config.machine.overrides);
   const table = fdTable();
   const shared = config.memory.shared ?? false;
 
@@ -143,12 +188,7 @@ export function buildCommand(config: VmConfig, nics: readonly HostNic[] = []): B
     ...drives.groups,
   ];
   for (const item of [...groups, ...devices]) item.validate();
-
-  const argv = [config.qemu ?? 'qemu-system-x86_64', ...template.requiredArgs];
-  for (const item of [...groups, ...devices]) argv.push(...item.toArgs());
-  if (config.paused) argv.push('-S');
-  if (config.noShutdown) argv.push('-no-shutdown');
-  return { argv, fds: table.fds, devices, template, hotplugBuses };
+  return { template, groups, devices, fds: table.fds, hotplugBuses };
 }
 
 // The QEMU objects of every NIC, with ids checked for duplicates and mmio slots counted.

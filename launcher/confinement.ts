@@ -1,6 +1,6 @@
 // launch()'s confinement of QEMU: the seccomp sandbox (on unless the caller says otherwise) and
 // the uid QEMU runs as, both decided and checked before anything is created or spawned.
-import { ValidationError } from '../network/errors.js';
+import { ValidationError } from '../core/index.js';
 import {
   inspectKvmDevice,
   KVM_DEVICE,
@@ -8,7 +8,7 @@ import {
   verdictOfDevice,
   type AcceleratorChoice,
 } from './accel.js';
-import type { LaunchOptions } from './launch.js';
+import type { LaunchOptions } from './launch-options.js';
 import { resolveBinary } from './process.js';
 import { checkPathsAs, nicPathNeeds, type PathNeed } from './run-as-access.js';
 import {

@@ -2,8 +2,7 @@
 // and a log file, waits for patterns with deadlines, and writes to the guest.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Duplex } from 'node:stream';
-import { VmlaunchError } from '../native/index.js';
-import { AbortError, TimeoutError } from './errors.js';
+import { AbortError, TimeoutError, VmlaunchError } from '../core/index.js';
 import { TextRing } from './ring-buffer.js';
 
 /** Where a console wait matched: the text, its absolute offset and the offset just past it. */

@@ -1,5 +1,6 @@
-// Typed errors of the launcher that are not QMP errors (those live in qmp/errors.ts).
-import { VmlaunchError } from '../native/index.js';
+// The launcher's own error, LaunchError (QMP's live in qmp/errors.ts; timeouts and aborts are
+// core's TimeoutError and AbortError).
+import { RolledBackError } from '../core/index.js';
 
 /** How a QEMU process ended: an exit code, or the signal that killed it. */
 export interface ExitInfo {
@@ -7,16 +8,16 @@ export interface ExitInfo {
   signal: NodeJS.Signals | null;
 }
 
-/** QEMU could not be started or died before it was ready: everything needed to see why. */
-export class LaunchError extends VmlaunchError {
+/**
+ * QEMU could not be started or died before it was ready: everything needed to see why. `step`
+ * is the launch step that failed ('spawn', 'qmp-connect'...); what launch had made before it
+ * was undone, and `rollbackErrors` name whatever could not be.
+ */
+export class LaunchError extends RolledBackError {
   readonly argv: string[];
   readonly exit: ExitInfo | undefined;
   /** The last lines QEMU wrote to stderr. */
   readonly stderrTail: string;
-  /** The launch step that failed, e.g. 'spawn' or 'qmp-connect'. */
-  readonly step: string;
-  /** Undo actions that failed while rolling back (each names what may be left behind). */
-  readonly rollbackErrors: Error[] = [];
 
   constructor(
     message: string,
@@ -28,26 +29,12 @@ export class LaunchError extends VmlaunchError {
     super(
       `${message}${how}${tail ? `\nQEMU said:\n${tail}` : ''}`,
       fields.code ?? 'LAUNCH',
+      fields.step,
       options,
     );
     this.argv = fields.argv;
     this.exit = fields.exit;
     this.stderrTail = fields.stderrTail ?? '';
-    this.step = fields.step;
-  }
-}
-
-/** A wait on the guest or the process ran past its deadline. */
-export class TimeoutError extends VmlaunchError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, 'TIMEOUT', options);
-  }
-}
-
-/** An operation was cancelled through its AbortSignal. */
-export class AbortError extends VmlaunchError {
-  constructor(message = 'the operation was aborted', options?: { cause?: unknown }) {
-    super(message, 'ABORTED', options);
   }
 }
 

@@ -4,8 +4,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { VmlaunchError } from '../native/index.js';
-import { AbortError } from './errors.js';
+import { AbortError, VmlaunchError } from '../core/index.js';
 import { forwardLines } from './script-lines.js';
 
 /** The cached default guest, as reported by scripts/guest/build.sh --json. */

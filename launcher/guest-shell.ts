@@ -2,9 +2,8 @@
 // Each command is framed by markers that cannot be confused with an echo of the command itself
 // or with kernel messages, and travels base64-encoded so quotes and newlines survive.
 import { randomBytes } from 'node:crypto';
-import { VmlaunchError } from '../native/index.js';
+import { AbortError, TimeoutError, VmlaunchError } from '../core/index.js';
 import { ConsoleClosedError, type SerialConsole } from './console.js';
-import { AbortError, TimeoutError } from './errors.js';
 import { MarkerSplitter } from './marker-stream.js';
 
 /** The line the default guest's init prints when its console shell is ready. */

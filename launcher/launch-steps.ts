@@ -2,11 +2,11 @@
 // races QEMU's exit.
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ValidationError } from '../network/errors.js';
-import { resolveTemplate } from '../qemu-templates/index.js';
+import { ValidationError } from '../core/index.js';
+import type { MachineTemplate } from '../qemu-templates/index.js';
 import type { Accel } from './devices/machine-args.js';
 import { LaunchError } from './errors.js';
-import type { LaunchDeps, LaunchOptions } from './launch.js';
+import type { LaunchDeps, LaunchOptions } from './launch-options.js';
 import type { Logger } from './log.js';
 import type { QemuProcess } from './process.js';
 import { QmpTimeoutError, type QmpClient } from './qmp/index.js';
@@ -14,12 +14,23 @@ import { resolveSandbox } from './sandbox.js';
 import { tcgClockArgs } from './tcg-clock.js';
 import type { VmConfig } from './vm-config.js';
 
-// LaunchOptions -> the command builder's VmConfig.
+/** The fds of the QMP and console socketpair ends QEMU gets. */
+export interface ChannelFds {
+  qmp: number;
+  console: number;
+}
+
+// The config is checked before any socketpair exists; the builder only checks fd numbers for
+// shape, so these stand in for the channels' fds there (never opened, never handed to QEMU).
+export const STAND_IN_CHANNELS: ChannelFds = { qmp: 3, console: 4 };
+
+// LaunchOptions -> the command builder's VmConfig, for `template` (options' machine, resolved
+// once by the caller).
 export function vmConfig(
   options: LaunchOptions,
+  template: MachineTemplate,
   accel: Accel,
-  qmpFd: number,
-  consoleFd: number,
+  channels: ChannelFds,
   vhostUser: boolean,
 ): VmConfig {
   const sandbox = resolveSandbox(options.sandbox);
@@ -36,16 +47,10 @@ export function vmConfig(
     boot: {
       kernel: options.kernel,
       ...(options.initrd ? { initrd: options.initrd } : {}),
-      cmdline: [
-        ...tcgClockArgs(
-          resolveTemplate(options.template ?? 'q35', options.templateOverrides),
-          accel,
-        ).args,
-        ...(options.cmdline ?? []),
-      ],
+      cmdline: [...tcgClockArgs(template, accel).args, ...(options.cmdline ?? [])],
     },
-    qmp: { fd: qmpFd },
-    console: { kind: 'fd', fd: consoleFd },
+    qmp: { fd: channels.qmp },
+    console: { kind: 'fd', fd: channels.console },
     ...(options.paused ? { paused: true } : {}),
     ...(sandbox ? { sandbox } : {}),
   };

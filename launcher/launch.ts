@@ -3,111 +3,41 @@
 // carries QEMU's exit, command line and stderr tail; nothing it created is left behind.
 import { randomBytes } from 'node:crypto';
 import { closeAll } from '../native/index.js';
-import type { AttachedEndpoint, AttachContext } from '../network/endpoints/attach-types.js';
-import type { Endpoint } from '../network/endpoints/types.js';
+import type { AttachedEndpoint } from '../network/endpoints/attach-types.js';
 import type { HostNic } from '../network/host-nic.js';
 import { attachEndpoint } from '../network/endpoints/attach.js';
-import { UndoStack } from '../network/undo.js';
-import { UnsupportedError } from '../network/errors.js';
-import {
-  resolveTemplate,
-  type TemplateName,
-  type TemplateOverrides,
-} from '../qemu-templates/index.js';
+import { UndoStack, UnsupportedError } from '../core/index.js';
+import { resolveTemplate } from '../qemu-templates/index.js';
 import { chooseAccelerator, type AcceleratorChoice } from './accel.js';
-import { buildCommand, type BuiltCommand } from './command.js';
+import { buildCommand, checkCommand, type BuiltCommand } from './command.js';
 import { accelForIdentity, prepareConfinement, requireKvmDevice } from './confinement.js';
 import { SerialConsole } from './console.js';
-import type { Accel } from './devices/machine-args.js';
 import { LaunchError } from './errors.js';
-import { defaultLogger, type Logger } from './log.js';
+import { defaultLogger } from './log.js';
 import { spawnQemu, type QemuProcess } from './process.js';
 import { connectQmp } from './qmp/index.js';
-import type { RunAs } from './run-as.js';
-import type { SandboxOption } from './sandbox.js';
 import { probeSandbox } from './sandbox-probe.js';
 import { SocketChannel } from './socket-channel.js';
 import { tcgClockArgs } from './tcg-clock.js';
 import { createVmRunDir } from './vm-run-dir.js';
 import { resolveLaunchShares, withShares } from './workload/share-config.js';
-import type { ShareSpec } from './workload/share-spec.js';
 import { startShares, type ShareSet } from './workload/shares.js';
 import { ShareError } from './workload/virtiofsd.js';
 import { Vm } from './vm.js';
 import { driveCmdline, explainDriveFailure } from './workload/drive-errors.js';
 import { openDrives, removeOverlays, type OpenedDrives } from './workload/drive-open.js';
-import { checkDriveSpecs, type DriveSpec } from './workload/drive-spec.js';
+import { checkDriveSpecs } from './workload/drive-spec.js';
 import {
   checkLogWritable,
   checkReadable,
   connectBeforeExit,
   isValidation,
+  STAND_IN_CHANNELS,
   vmConfig,
 } from './launch-steps.js';
+import type { LaunchDeps, LaunchOptions } from './launch-options.js';
 
-/** An endpoint for vmlaunch to attach (host side) before the VM starts. */
-export interface EndpointSpec {
-  endpoint: Endpoint;
-  /** Netns name or path the endpoint lives in; the caller's netns when omitted. */
-  netns?: string;
-  /** NIC id (unique in the VM); default net0, net1, ... */
-  id?: string;
-}
-
-/** Side effects launch uses, injectable for tests. */
-export interface LaunchDeps {
-  attach: (endpoint: Endpoint, ctx: AttachContext) => Promise<AttachedEndpoint>;
-  chooseAccelerator: typeof chooseAccelerator;
-  spawnQemu: typeof spawnQemu;
-  connectQmp: typeof connectQmp;
-  probeSandbox: typeof probeSandbox;
-}
-
-/** What to launch. */
-export interface LaunchOptions {
-  kernel: string;
-  initrd?: string;
-  /** Extra kernel command-line words (the template adds console=...). */
-  cmdline?: string[];
-  /** Machine preset; default q35 (the one with hot-plug slots; needs no clock hint under TCG). */
-  template?: TemplateName;
-  templateOverrides?: TemplateOverrides;
-  /** 'auto' (default) probes KVM once and falls back to TCG, saying why. */
-  accel?: Accel | 'auto';
-  cpu?: string;
-  cpus?: number;
-  memoryMiB?: number;
-  /** Guest RAM as a shared memfd (required for vhost-user; turned on by one automatically). */
-  sharedMemory?: boolean;
-  /** Host directories shared over virtiofs: one virtiofsd each, stopped after QEMU. */
-  shares?: ShareSpec[];
-  /** The virtiofsd binary (default /usr/lib/qemu/virtiofsd); it must take that one's argv. */
-  virtiofsd?: string;
-  /** Endpoints vmlaunch attaches and detaches. */
-  endpoints?: EndpointSpec[];
-  /** NICs the caller attached; launch owns their fds from the call on: handed to QEMU and
-   *  then closed here, or closed when the launch fails at any step. */
-  nics?: HostNic[];
-  /** Disk images: vmlaunch opens them and hands QEMU the fds (see docs/drives.md). */
-  drives?: DriveSpec[];
-  /** Start with CPUs stopped (-S). */
-  paused?: boolean;
-  qemu?: string;
-  /** File the serial console is appended to. */
-  consoleLog?: string;
-  /** Greeting + negotiation deadline in ms (default 30 s). */
-  qmpConnectTimeout?: number;
-  /** QEMU's seccomp filter: true (default) denies every group (obsolete, elevatePrivileges,
-   *  spawn, resourceControl); a policy allows some; false runs without. Probed once per binary. */
-  sandbox?: SandboxOption;
-  /** Run QEMU under this user (set before exec; vmlaunch must be root). Default: our uid. */
-  runAs?: RunAs;
-  /** Aborting ends the launch at its next await point: everything made so far is undone and
-   *  it rejects with a LaunchError coded ABORTED naming the step. No effect once resolved. */
-  signal?: AbortSignal;
-  logger?: Logger;
-  deps?: Partial<LaunchDeps>;
-}
+export type { EndpointSpec, LaunchDeps, LaunchOptions } from './launch-options.js';
 
 /**
  * Launches a VM: accelerator, endpoints, command, QEMU, QMP, console.
@@ -145,23 +75,18 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     checkReadable(options.kernel, 'kernel');
     if (options.initrd !== undefined) checkReadable(options.initrd, 'initrd');
     if (options.consoleLog !== undefined) checkLogWritable(options.consoleLog, 'consoleLog');
+    // The machine, resolved once: every check and the build below use this one.
+    const template = resolveTemplate(options.template ?? 'q35', options.templateOverrides);
     checkedDrives = await checkDriveSpecs(options.drives, {
-      template: resolveTemplate(options.template ?? 'q35', options.templateOverrides),
+      template,
       nics: (options.nics?.length ?? 0) + (options.endpoints?.length ?? 0),
     });
-    const shares = resolveLaunchShares(options);
+    const shares = resolveLaunchShares(options, template);
     const { sandbox, identity } = await prepareConfinement(options);
     checkAbort();
-    // The whole config, checked before any endpoint is attached or the sandbox probe spawns
-    // QEMU (NICs are checked once known); otherwise the real build below checks it all first.
-    if (options.endpoints?.length || sandbox) {
-      const probe = new SocketChannel();
-      try {
-        buildCommand(vmConfig(options, 'tcg', probe.childFd, probe.parentFd, false));
-      } finally {
-        probe.close();
-      }
-    }
+    // The whole config, checked before anything is created (no fd, no endpoint, no sandbox
+    // probe); NICs, drives and shares are checked by the one build once they exist.
+    checkCommand(vmConfig(options, template, 'tcg', STAND_IN_CHANNELS, false), [], template);
     step = 'sandbox';
     if (sandbox) await deps.probeSandbox({ qemuBinary: options.qemu, policy: sandbox, logger });
     checkAbort();
@@ -188,10 +113,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     );
     checkAbort();
     logger.info({ accel: accel.accel, reason: accel.reason }, 'accelerator');
-    const clock = tcgClockArgs(
-      resolveTemplate(options.template ?? 'q35', options.templateOverrides),
-      accel.accel,
-    );
+    const clock = tcgClockArgs(template, accel.accel);
     if (clock.note) logger.warn(clock.note);
 
     step = 'attach-endpoints';
@@ -228,9 +150,9 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     step = 'build-command';
     const config = vmConfig(
       options,
+      template,
       accel.accel,
-      qmpChannel.childFd,
-      consoleChannel.childFd,
+      { qmp: qmpChannel.childFd, console: consoleChannel.childFd },
       nics.some((n) => n.kind === 'vhost-user'),
     );
     const command: BuiltCommand = buildCommand(
@@ -247,6 +169,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
         shareSet,
       ),
       nics,
+      template,
     );
     argv = command.argv;
     logger.debug({ argv }, 'command');

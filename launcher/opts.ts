@@ -5,7 +5,7 @@
 // a literal comma is written ',,'. The first element of a list may be an implied key
 // ("-netdev tap,..." means type=tap); if that element contains '=' QEMU reads it as a key
 // instead, so a positional may never contain '='. Booleans are spelled on/off.
-import { ValidationError } from '../network/errors.js';
+import { ValidationError } from '../core/index.js';
 
 /** A value QEMU can receive; undefined means "leave the option out". */
 export type OptValue = string | number | boolean | undefined;

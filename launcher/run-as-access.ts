@@ -14,9 +14,9 @@ import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { ValidationError, UnsupportedError } from '../network/errors.js';
+import { UnsupportedError, ValidationError } from '../core/index.js';
 import type { HostNic } from '../network/host-nic.js';
-import type { EndpointSpec } from './launch.js';
+import type { EndpointSpec } from './launch-options.js';
 import { describeIdentity, setprivIdentityArgs, type QemuIdentity } from './run-as.js';
 
 const run = promisify(execFile);

@@ -8,7 +8,7 @@
 // and the files it opens by path must be readable by that user (run-as-access.ts checks them).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { ValidationError, UnsupportedError } from '../network/errors.js';
+import { UnsupportedError, ValidationError } from '../core/index.js';
 import { checkArgText } from './opts.js';
 
 const run = promisify(execFile);

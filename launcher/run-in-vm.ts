@@ -2,8 +2,7 @@
 // intact, streams its stdout and stderr apart as they come, and always stops the VM and removes
 // what it made (on success, failure, abort and deadline alike).
 import { randomBytes } from 'node:crypto';
-import { VmlaunchError } from '../native/index.js';
-import { AbortError, TimeoutError } from './errors.js';
+import { AbortError, TimeoutError, VmlaunchError } from '../core/index.js';
 import { quickGuestImage } from './guest-cache.js';
 import { GUEST_READY_MARKER } from './guest-shell.js';
 import { launch, type LaunchOptions } from './launch.js';

@@ -1,7 +1,7 @@
 // The guest side of runInVm: a POSIX sh script (for the default guest's busybox) that runs one
 // argv with its boundaries intact and sends its stdout and stderr back apart, each as framed
 // base64 lines on the one serial console; and the host-side decoder of those frames.
-import { VmlaunchError } from '../native/index.js';
+import { VmlaunchError } from '../core/index.js';
 import { quoteShellArg } from './shell-quote.js';
 
 /** Which of the command's streams a chunk came from. */

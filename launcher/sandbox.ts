@@ -9,7 +9,7 @@
 // command line is processed, before the machine is created; a denied call kills QEMU with
 // SIGSYS. `elevateprivileges=deny` also blocks QEMU's own `-runas` (setgid/setuid come later,
 // in os_setup_post), which is why a lower uid is never asked of QEMU here.
-import { ValidationError, UnsupportedError } from '../network/errors.js';
+import { UnsupportedError, ValidationError } from '../core/index.js';
 import type { ArgGroup } from './devices/types.js';
 import { formatOpts } from './opts.js';
 

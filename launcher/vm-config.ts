@@ -1,6 +1,6 @@
 // The VM config: plain, JSON-serialisable data describing one VM, and its validation, which
 // runs completely before anything is spawned and names the offending field.
-import { ValidationError } from '../network/errors.js';
+import { ValidationError } from '../core/index.js';
 import type { TemplateName, TemplateOverrides } from '../qemu-templates/index.js';
 import type { DriveConfig } from './devices/blockdev-drive.js';
 import type { Accel } from './devices/machine-args.js';

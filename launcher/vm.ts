@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { attachEndpoint } from '../network/endpoints/attach.js';
 import type { AttachedEndpoint } from '../network/endpoints/attach-types.js';
-import type { UndoStack } from '../network/undo.js';
+import type { UndoStack } from '../core/index.js';
 import type { AcceleratorChoice } from './accel.js';
 import type { BuiltCommand } from './command.js';
 import type { SerialConsole } from './console.js';

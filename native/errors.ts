@@ -1,17 +1,5 @@
-// The root of vmlaunch's error classes, and the error the native primitives throw. It lives in
-// the bottom layer so that every layer above can extend it without importing upwards.
-
-/** Root of every error vmlaunch throws on purpose: catch this to catch them all. */
-export class VmlaunchError extends Error {
-  /** A stable machine-readable code, e.g. 'EEXIST', 'VALIDATION', 'QMP_COMMAND'. */
-  readonly code: string;
-
-  constructor(message: string, code: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
+// The error the native primitives throw: a failed syscall, with its errno, name and path.
+import { VmlaunchError } from '../core/index.js';
 
 /** Shape of the Node-style system error the addon throws. */
 interface SystemErrorLike {

@@ -3,7 +3,7 @@ import type { NativeBinding, NetlinkOpenOptions } from './binding-types.js';
 import { NativeError } from './errors.js';
 import { loadBinding } from './load.js';
 
-export { NativeError, VmlaunchError } from './errors.js';
+export { NativeError } from './errors.js';
 export type { NativeBinding, NetlinkOpenOptions } from './binding-types.js';
 export { candidatePaths, loadBinding } from './load.js';
 

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NativeBinding } from './binding-types.js';
-import { VmlaunchError } from './errors.js';
+import { VmlaunchError } from '../core/index.js';
 
 const require = createRequire(import.meta.url);
 const FILE = 'vmlaunch_native.node';

@@ -1,17 +1,6 @@
-// Typed errors of the network layer: bad input (before any syscall) and kernel refusals.
-import { VmlaunchError } from '../native/index.js';
-
-/** A value failed validation: `path` names the field ('endpoints[0].mac'), `value` what was given. */
-export class ValidationError extends VmlaunchError {
-  readonly path: string;
-  readonly value: unknown;
-
-  constructor(path: string, value: unknown, reason: string, code = 'VALIDATION') {
-    super(`${path}: ${reason} (got ${describe(value)})`, code);
-    this.path = path;
-    this.value = value;
-  }
-}
+// The network layer's own error: a kernel refusal of a netlink request. (Bad input and what a
+// host cannot do are core's ValidationError and UnsupportedError.)
+import { VmlaunchError } from '../core/index.js';
 
 /** The kernel refused a netlink request: `errnoName` ('EEXIST') and the operation that failed. */
 export class NetlinkError extends VmlaunchError {
@@ -31,17 +20,4 @@ export class NetlinkError extends VmlaunchError {
     this.operation = operation;
     this.kernelMessage = kernelMessage;
   }
-}
-
-/** Something vmlaunch cannot do on this host or with this input (no VFIO, no vhost-net...). */
-export class UnsupportedError extends VmlaunchError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, 'UNSUPPORTED', options);
-  }
-}
-
-// Renders an offending value for a message without flooding it.
-function describe(value: unknown): string {
-  const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

@@ -2,7 +2,6 @@
 export * from './errors.js';
 export * from './validate.js';
 export * from './host-nic.js';
-export * from './undo.js';
 export * from './netns/index.js';
 export * from './netlink/index.js';
 export * from './endpoints/types.js';

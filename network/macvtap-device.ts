@@ -18,7 +18,7 @@ import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as native from '../native/index.js';
-import { VmlaunchError } from '../native/index.js';
+import { VmlaunchError } from '../core/index.js';
 
 /** A macvtap's char device numbers. */
 export interface MacvtapDevice {

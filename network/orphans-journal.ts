@@ -12,7 +12,7 @@ import { readJournal, removeEntry, type StoredEntry } from './journal/store.js';
 import { openNetlink } from './netlink/index.js';
 import { deleteNetns } from './netns/named.js';
 import { netnsPath } from './netns/paths.js';
-import type { Orphan } from './orphans.js';
+import type { Orphan } from './orphan-types.js';
 
 /** What the journal pass needs from collectOrphans' options. */
 export interface JournalPassOptions {

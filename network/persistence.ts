@@ -1,6 +1,6 @@
 // A network namespace's record (its path, whether we created it, its endpoints) as versioned
 // JSON: file descriptors are never persisted, and malformed input is an error naming the field.
-import { ValidationError } from './errors.js';
+import { ValidationError } from '../core/index.js';
 import { parseEndpoints } from './endpoints/parse.js';
 import type { Endpoint } from './endpoints/types.js';
 

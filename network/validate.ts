@@ -1,7 +1,7 @@
 // Validators for what reaches the kernel: interface names, MAC addresses, MTUs, netns names,
 // IP prefixes. Each throws a ValidationError naming the field before any syscall is made.
 import { isIP } from 'node:net';
-import { ValidationError } from './errors.js';
+import { ValidationError } from '../core/index.js';
 
 /** Kernel limit: IFNAMSIZ is 16 bytes including the NUL (include/uapi/linux/if.h). */
 export const IFNAME_MAX_BYTES = 15;

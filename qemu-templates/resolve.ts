@@ -1,6 +1,6 @@
 // The one function that merges a preset with the user's overrides. Presets stay frozen; the
 // result is a new frozen template, so nothing downstream can change either.
-import { ValidationError } from '../network/errors.js';
+import { ValidationError } from '../core/index.js';
 import { deepFreeze } from './deep-freeze.js';
 import { PRESETS } from './presets.js';
 import type { MachineTemplate, TemplateName, TemplateOverrides } from './types.js';

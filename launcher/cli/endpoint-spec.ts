@@ -2,7 +2,7 @@
 // `macvtap:NAME[@NETNS]`, `vhost-user:PATH[:client|server]`, `vfio:PCI`, each optionally
 // followed by `,mac=..,mtu=..,queues=..`; a comma in a path or netns is written twice (',,'), as
 // QEMU reads it. They become the same typed endpoints a script uses.
-import { ValidationError } from '../../network/errors.js';
+import { ValidationError } from '../../core/index.js';
 import { parseEndpoint } from '../../network/endpoints/parse.js';
 import type { EndpointSpec } from '../launch.js';
 import { splitQemuList } from './qemu-list.js';

@@ -1,6 +1,7 @@
 // Turns any error into sentences that say what went wrong and what to do, for the CLI.
-import { NativeError, VmlaunchError } from '../../native/index.js';
-import { NetlinkError, UnsupportedError, ValidationError } from '../../network/errors.js';
+import { UnsupportedError, ValidationError, VmlaunchError } from '../../core/index.js';
+import { NativeError } from '../../native/index.js';
+import { NetlinkError } from '../../network/errors.js';
 import { ControlError, RemoteOperationError } from '../control/errors.js';
 import { LaunchError } from '../errors.js';
 import { UsageError } from './usage.js';

@@ -2,7 +2,7 @@
 // The loop runs in the guest (one console round trip, not one per poll), in a subshell so its
 // `exit` cannot end the console shell, and with its own bound.
 import type { GuestExecOptions, GuestResult } from '../guest-shell.js';
-import { VmlaunchError } from '../../native/index.js';
+import { VmlaunchError } from '../../core/index.js';
 
 /** Something that runs guest shell commands (Vm.guest). */
 export interface GuestRunner {

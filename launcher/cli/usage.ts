@@ -1,6 +1,6 @@
 // Command-line mistakes: a typed error main() prints with the command's usage and exit code 2.
 import { parseArgs } from 'node:util';
-import { VmlaunchError } from '../../native/index.js';
+import { VmlaunchError } from '../../core/index.js';
 
 /** Wrong arguments for a subcommand; `usage` is the line to show. */
 export class UsageError extends VmlaunchError {

@@ -1,6 +1,6 @@
 // Typed errors of the control channel: a VM that is not there, an unsafe runtime dir, a broken
 // conversation, or an operation the run process refused (with its explanation).
-import { VmlaunchError } from '../../native/index.js';
+import { VmlaunchError } from '../../core/index.js';
 
 /** Codes a ControlError carries. */
 export type ControlErrorCode =

@@ -1,7 +1,7 @@
 // Turns one drive (an image fd vmlaunch opened, its format and options) into the QEMU objects
 // that give the guest that disk: file node, format node (over a read-only base for an ephemeral
 // overlay) and virtio-blk. Cold plug hands the fds over with -add-fd; hot plug with QMP add-fd.
-import { ValidationError } from '../../network/errors.js';
+import { ValidationError } from '../../core/index.js';
 import { formatOpts, validateQemuId } from '../opts.js';
 import type { DriveAio, DriveCache, DriveDiscard, ImageFormat } from './blockdev.js';
 import { blockdevFile, blockdevFormat, DRIVE_CACHE_MODES } from './blockdev.js';

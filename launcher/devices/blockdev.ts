@@ -7,7 +7,7 @@
 // with "Could not dup FD for /dev/fdset/N flags 0: Permission denied" when none does. Image
 // locking (OFD locks) works on those fds; a conflict names /dev/fdset/N, not the image.
 // node-name is at most 31 characters (BlockDriverState.node_name[32]).
-import { ValidationError } from '../../network/errors.js';
+import { ValidationError } from '../../core/index.js';
 import { checkArgText, validateQemuId } from '../opts.js';
 import type { FdRef, QemuDevice, QmpCommandSpec } from './types.js';
 import { formatFdPath } from './types.js';

@@ -9,7 +9,7 @@
 // - QMP chardev-add uses the legacy address union: addr {type:'unix', data:{path}} or
 //   {type:'fd', data:{str}}.
 // A unix socket path is at most 107 bytes (sun_path is 108 including the NUL, unix(7)).
-import { ValidationError } from '../../network/errors.js';
+import { ValidationError } from '../../core/index.js';
 import { checkArgText, formatOpts, validateQemuId } from '../opts.js';
 import type { FdRef, QemuDevice, QmpCommandSpec } from './types.js';
 import { checkInt, formatFdParam, formatFdPath } from './types.js';

@@ -1,7 +1,7 @@
 // The guest-facing half of a virtio device (virtio-net, virtio-blk, vhost-user-fs): one row of
 // a transport table names the driver and says whether it hot-plugs; the device's own checks
 // and its one table of properties give both serialisations (-device and device_add).
-import { UnsupportedError, ValidationError } from '../../network/errors.js';
+import { UnsupportedError, ValidationError } from '../../core/index.js';
 import { formatOpts } from '../opts.js';
 import type { QemuDevice, QmpCommandSpec } from './types.js';
 

@@ -1,6 +1,6 @@
 // Command-line groups that are not devices: machine type, accelerator, CPU, memory, SMP and
 // the direct kernel boot. Each validates its fields and renders argv; none can be hot-plugged.
-import { ValidationError } from '../../network/errors.js';
+import { ValidationError } from '../../core/index.js';
 import type { OptEntries } from '../opts.js';
 import { checkArgText, formatOpts, formatPositional } from '../opts.js';
 import { MEMORY_MAX_MIB } from './memory-backend.js';

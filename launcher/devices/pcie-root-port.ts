@@ -3,7 +3,7 @@
 // QEMU facts (hw/pci-bridge/pcie_root_port.c, docs/pcie.txt): each port needs a unique
 // (chassis, slot) pair; q35's pcie.0 root complex itself takes no hot-plugged devices, so the
 // ports must exist from boot and cannot themselves be hot-plugged.
-import { UnsupportedError } from '../../network/errors.js';
+import { UnsupportedError } from '../../core/index.js';
 import { formatOpts, validateQemuId } from '../opts.js';
 import type { QemuDevice } from './types.js';
 import { checkInt } from './types.js';

@@ -1,7 +1,7 @@
 // The QMP monitor on an inherited socket: `-chardev socket,id=qmp,fd=N -mon chardev=qmp,
 // mode=control`. QEMU speaks QMP on the socketpair end it inherited, so there is no socket
 // path to race on (chardev/char-socket.c accepts a connected fd).
-import { UnsupportedError } from '../../network/errors.js';
+import { UnsupportedError } from '../../core/index.js';
 import { formatOpts } from '../opts.js';
 import { socketChardev } from './chardev.js';
 import type { FdRef, QemuDevice } from './types.js';

@@ -1,7 +1,7 @@
 // The guest's serial console: a chardev (an inherited socket we read and write, or a log file)
 // wired to the machine's first ISA serial port with `-serial chardev:ID`, which the guest
 // kernel sees as ttyS0 on every template here.
-import { UnsupportedError } from '../../network/errors.js';
+import { UnsupportedError } from '../../core/index.js';
 import { validateQemuId } from '../opts.js';
 import { fileChardev, socketChardev } from './chardev.js';
 import type { FdRef, QemuDevice } from './types.js';

@@ -7,7 +7,7 @@
 // - with vhostfds= the count must equal the fds count ("The number of fds passed does not
 //   match the number of vhostfds passed"); we check it first.
 // QMP netdev_add takes the same fields typed (qapi/net.json NetdevTapOptions): vhost is a bool.
-import { ValidationError } from '../../network/errors.js';
+import { ValidationError } from '../../core/index.js';
 import { formatOpts, validateQemuId } from '../opts.js';
 import type { FdRef, QemuDevice, QmpCommandSpec } from './types.js';
 import { formatFdParam } from './types.js';

@@ -1,6 +1,6 @@
 // The device model shared by cold plug (argv) and hot plug (QMP): one object per QEMU
 // device/backend, serialised both ways, and the fd references that make that possible.
-import { ValidationError } from '../../network/errors.js';
+import { ValidationError } from '../../core/index.js';
 import { validateQemuId } from '../opts.js';
 
 /** How the guest's NICs and other virtio devices attach: PCI(e) or virtio-mmio. */

@@ -1,5 +1,5 @@
 // A host PCI function passed through to the guest with VFIO (vfio-pci, host=DDDD:BB:DD.F).
-import { ValidationError } from '../../network/errors.js';
+import { ValidationError } from '../../core/index.js';
 import { formatOpts, validateQemuId } from '../opts.js';
 import type { QemuDevice, QmpCommandSpec, Transport } from './types.js';
 import { checkPciPlacement } from './types.js';

@@ -14,7 +14,7 @@
 // Found with QEMU 7.2: vhost-user-fs-device on microvm (virtio-mmio) under TCG mounts, but the first
 // request is never answered (virtiofsd's debug log shows the vhost-user handshake and never a
 // queue start), so the guest blocks: refused under TCG. Not tried with KVM.
-import { ValidationError } from '../../network/errors.js';
+import { ValidationError } from '../../core/index.js';
 import { validateQemuId } from '../opts.js';
 import { socketChardev } from './chardev.js';
 import type { FdRef, QemuDevice, Transport } from './types.js';

@@ -6,7 +6,7 @@
 // (memory-backend-memfd/-file with share=on, bound as the machine's memory-backend or a NUMA
 // node); otherwise the backend cannot reach the rings and the NIC never passes traffic.
 // queues is 1..MAX_QUEUE_NUM (1024, net/vhost-user.c).
-import { ValidationError } from '../../network/errors.js';
+import { ValidationError } from '../../core/index.js';
 import { formatOpts, validateQemuId } from '../opts.js';
 import type { QemuDevice, QmpCommandSpec } from './types.js';
 import { checkInt } from './types.js';

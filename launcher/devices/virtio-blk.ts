@@ -3,7 +3,7 @@
 // QEMU facts (hw/block/virtio-blk.c, `-device virtio-blk-pci,help`): serial is at most 20 bytes
 // (VIRTIO_BLK_ID_BYTES; the guest shows it in /sys/block/vdX/serial); write-cache=on|off is
 // the device half of -drive cache=; a read-only node makes a read-only disk.
-import { ValidationError } from '../../network/errors.js';
+import { ValidationError } from '../../core/index.js';
 import { validateQemuId } from '../opts.js';
 import { frontendDevice } from './frontend-device.js';
 import type { QemuDevice, Transport } from './types.js';

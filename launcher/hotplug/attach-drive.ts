@@ -3,8 +3,7 @@
 // put into fdsets of their own with add-fd, then blockdev-add and device_add — through the same
 // pipeline, registry, rollback and detach as a NIC. Once device_add succeeded, removing the
 // drive is detach's job: device_del, DEVICE_DELETED, then blockdev-del, remove-fd, the overlay.
-import { ValidationError } from '../../network/errors.js';
-import { UndoStack } from '../../network/undo.js';
+import { UndoStack, ValidationError } from '../../core/index.js';
 import { driveDevices, driveQemuIds } from '../devices/blockdev-drive.js';
 import { openDrives, removeOverlays } from '../workload/drive-open.js';
 import { checkDriveSpecs, type DriveSpec } from '../workload/drive-spec.js';

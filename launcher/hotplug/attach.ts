@@ -4,9 +4,8 @@
 // first error with the rollback errors attached. Once device_add succeeded, removing the NIC
 // is detach's job (device_del must be confirmed by DEVICE_DELETED before the backend goes).
 import type { HostNic } from '../../network/host-nic.js';
-import { UndoStack } from '../../network/undo.js';
+import { TimeoutError, UndoStack } from '../../core/index.js';
 import { nicDevices, nicQemuIds } from '../devices/nic-devices.js';
-import { TimeoutError } from '../errors.js';
 import type { GuestExecOptions } from '../guest-shell.js';
 import { type HotplugContext } from './context.js';
 import { detachNic } from './detach.js';

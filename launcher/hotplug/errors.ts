@@ -1,6 +1,6 @@
 // Typed errors of hot-plug: which step failed (and what rollback could not undo), no free slot,
 // and a guest that refused an unplug. All are VmlaunchErrors with a stable `code`.
-import { VmlaunchError } from '../../native/index.js';
+import { reasonOf, RolledBackError, VmlaunchError } from '../../core/errors.js';
 import { ConsoleClosedError } from '../console.js';
 import { QmpDisconnectedError } from '../qmp/index.js';
 
@@ -18,12 +18,10 @@ export function isInterruption(error: unknown): boolean {
  * code is then HOTPLUG_INTERRUPTED. `aborted` is true when the caller's AbortSignal ended it
  * (`step` is where the abort was noticed); the code is then HOTPLUG_ABORTED, else HOTPLUG_FAILED.
  */
-export class HotplugError extends VmlaunchError {
-  readonly step: string;
+export class HotplugError extends RolledBackError {
   readonly nicId: string;
   readonly interrupted: boolean;
   readonly aborted: boolean;
-  readonly rollbackErrors: Error[];
 
   constructor(
     nicId: string,
@@ -33,25 +31,20 @@ export class HotplugError extends VmlaunchError {
     interrupted = isInterruption(cause),
     aborted = false,
   ) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
     const how = interrupted
       ? ' (QEMU went away during the operation)'
       : aborted
         ? ' (aborted by the caller)'
         : '';
-    const leftovers = rollbackErrors.length
-      ? `; rollback also failed: ${rollbackErrors.map((e) => e.message).join('; ')}`
-      : '';
     super(
-      `hot-plug of ${nicId} failed at ${step}${how}: ${reason}${leftovers}`,
+      `hot-plug of ${nicId} failed at ${step}${how}: ${reasonOf(cause)}`,
       interrupted ? 'HOTPLUG_INTERRUPTED' : aborted ? 'HOTPLUG_ABORTED' : 'HOTPLUG_FAILED',
-      { cause },
+      step,
+      { cause, rollbackErrors },
     );
-    this.step = step;
     this.nicId = nicId;
     this.interrupted = interrupted;
     this.aborted = aborted;
-    this.rollbackErrors = rollbackErrors;
   }
 }
 

@@ -1,6 +1,6 @@
 // The guest side of a drive hot-plug: the kernel has bound the disk when a block device with
 // the drive's serial shows under /sys/block (virtio-blk puts the serial in vdX/serial).
-import { AbortError, TimeoutError } from '../errors.js';
+import { AbortError, TimeoutError } from '../../core/index.js';
 import type { HotplugGuest } from './context.js';
 
 // Polls the guest until a disk with `serial` exists (or is gone, with `present: false`).

@@ -3,7 +3,7 @@
 // attention-button press as a request to power the slot off), so attach waits for the default
 // guest's ready marker. Confirmation: the guest's kernel has bound the NIC when its MAC shows
 // under /sys/class/net.
-import { AbortError, TimeoutError } from '../errors.js';
+import { AbortError, TimeoutError } from '../../core/index.js';
 import type { SerialConsole } from '../console.js';
 import { GUEST_READY_MARKER, type GuestShell } from '../guest-shell.js';
 import type { HotplugGuest } from './context.js';

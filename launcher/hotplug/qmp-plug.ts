@@ -8,7 +8,7 @@
 // successful netdev_add took. Removal commands treat "not found" as already done, and none is
 // sent on a dead monitor (docs/faults.md T7).
 import { randomBytes } from 'node:crypto';
-import type { UndoStack } from '../../network/undo.js';
+import type { UndoStack } from '../../core/index.js';
 import type { FdRef, QemuDevice, QmpCommandSpec } from '../devices/types.js';
 import { QmpCommandError } from '../qmp/index.js';
 import { removeQuietly, type HotplugContext } from './context.js';

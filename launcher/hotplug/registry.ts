@@ -2,7 +2,7 @@
 // space), which root port each device sits on, and per device the cleanup still owed once
 // QEMU has let go of it (after DEVICE_DELETED, or when QEMU exits). A device whose unplug is
 // pending keeps its id and its slot until then.
-import type { UndoStack } from '../../network/undo.js';
+import type { UndoStack } from '../../core/index.js';
 import { NoFreeSlotError, HotplugStateError } from './errors.js';
 import type { DetachResult, Hotplugged } from './types.js';
 

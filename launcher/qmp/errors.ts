@@ -1,6 +1,6 @@
 // Typed errors of the QMP client. Every one is a VmlaunchError with a stable `code`, so callers
 // can tell "QEMU said no" (QmpCommandError) from "the monitor went away" (QmpDisconnectedError).
-import { VmlaunchError } from '../../native/errors.js';
+import { AbortError, TimeoutError, VmlaunchError } from '../../core/index.js';
 
 /** QEMU answered a command with `{"error": {"class", "desc"}}`; both are kept verbatim. */
 export class QmpCommandError extends VmlaunchError {
@@ -64,23 +64,23 @@ export class QmpDisconnectedError extends VmlaunchError {
 }
 
 /** A call (or the greeting, or an event wait) did not complete within its timeout. */
-export class QmpTimeoutError extends VmlaunchError {
+export class QmpTimeoutError extends TimeoutError {
   readonly operation: string;
   readonly timeoutMs: number;
 
   constructor(operation: string, timeoutMs: number) {
-    super(`${operation} timed out after ${timeoutMs} ms`, 'QMP_TIMEOUT');
+    super(`${operation} timed out after ${timeoutMs} ms`, undefined, 'QMP_TIMEOUT');
     this.operation = operation;
     this.timeoutMs = timeoutMs;
   }
 }
 
-/** The caller's AbortSignal fired; `cause` is the signal's reason. */
-export class QmpAbortedError extends VmlaunchError {
+/** The caller's AbortSignal fired (code ABORTED, as every abort); `cause` is the signal's reason. */
+export class QmpAbortedError extends AbortError {
   readonly operation: string;
 
   constructor(operation: string, reason: unknown) {
-    super(`${operation} aborted`, 'ABORT_ERR', { cause: reason });
+    super(`${operation} aborted`, { cause: reason });
     this.operation = operation;
   }
 }

@@ -1,7 +1,7 @@
 // What `qemu-img info --output=json` says about an image: its format, size and backing file.
 // vmlaunch reads the format here and tells QEMU; QEMU never probes it.
 import { execFile } from 'node:child_process';
-import { VmlaunchError } from '../../native/index.js';
+import { VmlaunchError } from '../../core/index.js';
 
 /** The fields of qemu-img info we use. */
 export interface ImageInfo {

@@ -4,7 +4,7 @@
 import { closeSync, constants, fstatSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { closeAll } from '../../native/index.js';
-import { ValidationError } from '../../network/errors.js';
+import { ValidationError } from '../../core/index.js';
 import type { DriveConfig } from '../devices/blockdev-drive.js';
 import { runQemuImg } from './drive-image.js';
 import type { CheckedDrive } from './drive-spec.js';

@@ -2,7 +2,7 @@
 // scripts/guest/rootfs.sh makes from Debian packages and caches under <cache>/rootfs/<key>/.
 import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import { VmlaunchError } from '../../native/index.js';
+import { VmlaunchError } from '../../core/index.js';
 import { findGuestBuildScript } from '../guest-image.js';
 import { forwardLines } from '../script-lines.js';
 

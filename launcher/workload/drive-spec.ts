@@ -3,7 +3,7 @@
 // regular file, readable/writable, its format as qemu-img reads it, no backing file).
 import { accessSync, constants, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ValidationError } from '../../network/errors.js';
+import { ValidationError } from '../../core/index.js';
 import { validateGuestPath } from './guest-path.js';
 import type { DriveAio, DriveCache, DriveDiscard, ImageFormat } from '../devices/blockdev.js';
 import { DRIVE_CACHE_MODES } from '../devices/blockdev.js';

@@ -1,6 +1,6 @@
 // Guest mount paths of drives and shares travel on the kernel command line to the default
 // guest's init, which splits its arguments on spaces and commas: one rule for both.
-import { ValidationError } from '../../network/errors.js';
+import { ValidationError } from '../../core/index.js';
 
 /** Guest paths the init can take apart: absolute, no spaces or commas. */
 const GUEST_PATH_RE = /^\/[A-Za-z0-9._/+-]*$/;

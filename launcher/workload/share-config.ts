@@ -1,8 +1,9 @@
 // What launch() does with shares around the command builder: the early checks against the rest
 // of the options, and the VmConfig of the started shares (devices, shared RAM, guest mounts).
-import { ValidationError } from '../../network/errors.js';
+import { ValidationError } from '../../core/index.js';
 import {
   resolveTemplate,
+  type MachineTemplate,
   type TemplateName,
   type TemplateOverrides,
 } from '../../qemu-templates/index.js';
@@ -11,15 +12,19 @@ import type { VmConfig } from '../vm-config.js';
 import { resolveShares, shareCmdline, type ResolvedShare } from './share-spec.js';
 import type { ShareSet } from './shares.js';
 
-// The shares of a launch, validated with the options they depend on, before anything starts.
+// The shares of a launch, validated with the options they depend on, before anything starts;
+// `template` is the options' machine, when the caller has resolved it already.
 /** @throws ValidationError for a bad share, or shares with sharedMemory: false. */
-export function resolveLaunchShares(options: {
-  shares?: unknown;
-  sharedMemory?: boolean;
-  accel?: string;
-  template?: TemplateName;
-  templateOverrides?: TemplateOverrides;
-}): ResolvedShare[] {
+export function resolveLaunchShares(
+  options: {
+    shares?: unknown;
+    sharedMemory?: boolean;
+    accel?: string;
+    template?: TemplateName;
+    templateOverrides?: TemplateOverrides;
+  },
+  template: MachineTemplate = resolveTemplate(options.template ?? 'q35', options.templateOverrides),
+): ResolvedShare[] {
   const shares = resolveShares(options.shares);
   if (shares.length > 0 && options.sharedMemory === false) {
     throw new ValidationError(
@@ -29,7 +34,6 @@ export function resolveLaunchShares(options: {
       'VHOST_USER_NEEDS_SHARED_MEMORY',
     );
   }
-  const template = resolveTemplate(options.template ?? 'q35', options.templateOverrides);
   if (shares.length > 0 && options.accel === 'tcg' && template.transport === 'mmio') {
     throw mmioUnderTcg('shares');
   }

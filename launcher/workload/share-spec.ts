@@ -7,7 +7,7 @@
 // on spaces, so tags and guest paths are held to a small alphabet.
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ValidationError } from '../../network/errors.js';
+import { ValidationError } from '../../core/index.js';
 import { validateGuestPath } from './guest-path.js';
 import { checkArgText, validateQemuId } from '../opts.js';
 

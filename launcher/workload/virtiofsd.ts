@@ -12,7 +12,7 @@
 // `-o` values are split on ',' by fuse_opt, which takes '\,' and '\\' as literals.
 import { existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { VmlaunchError } from '../../native/index.js';
+import { VmlaunchError } from '../../core/index.js';
 import { describeExit, type ExitInfo } from '../errors.js';
 import type { Logger } from '../log.js';
 import { spawnQemu, type QemuProcess } from '../process.js';

@@ -1,11 +1,12 @@
 // The machinery every endpoint attach shares: named steps over an undo stack, cancellation
 // checked before each step, fds that are closed on failure but handed to the caller on success,
 // and a detach that runs the same inverses later with a netlink client of its own.
+import { asError, StepError } from '../../core/errors.js';
+import { defaultStepFailure, StepRunner } from '../../core/steps.js';
 import * as native from '../../native/index.js';
 import type { HostNic } from '../host-nic.js';
 import type { NetlinkClient } from '../netlink/index.js';
 import { openNetlink } from '../netlink/index.js';
-import { StepError, UndoStack } from '../undo.js';
 import type { MacvtapOpenDeps } from '../macvtap-device.js';
 import type { AttachContext, AttachedEndpoint } from './attach-types.js';
 import { validateNicId, linkName, type LinkRole } from './names.js';
@@ -46,7 +47,7 @@ export async function unlessGone(action: () => Promise<void>): Promise<void> {
 export class AttachRun {
   readonly ctx: AttachContext;
   readonly deps: EndpointDeps;
-  private readonly stack = new UndoStack();
+  private readonly steps: StepRunner;
   private client: NetlinkClient;
   private handedOver = false;
   /** Inverses that failed so far: a journal entry must outlive a restore that did not finish. */
@@ -57,6 +58,7 @@ export class AttachRun {
     this.ctx = ctx;
     this.client = client;
     this.deps = deps;
+    this.steps = new StepRunner({ signal: ctx.signal });
   }
 
   /** The name of a link this attach creates: per VM (ctx.owner), NIC and role. */
@@ -74,22 +76,20 @@ export class AttachRun {
     return this.client;
   }
 
-  // Each step is where cancellation is honoured and what a failure is named after.
+  // A core step that hands the action the netlink client of the current phase.
   /**
-   * Runs `action` as step `name`; on failure (or an aborted signal) undoes everything so far.
+   * Runs `action` as step `name` (ctx.signal checked first); on failure or abort undoes
+   * everything so far.
    * @throws {StepError} naming the step, with the cause and any rollback failures.
    */
   step<T>(name: string, action: (nl: NetlinkClient) => T | Promise<T>): Promise<T> {
-    return this.stack.step(name, () => {
-      this.ctx.signal?.throwIfAborted();
-      return action(this.client);
-    });
+    return this.steps.step(name, () => action(this.client));
   }
 
   // Registers the inverse of what a step just made; it gets the client of whichever phase runs it.
   /** Pushes an inverse, run on failure or at detach (newest first). */
   undo(name: string, inverse: (nl: NetlinkClient) => Promise<void> | void): void {
-    this.stack.push(name, async () => {
+    this.steps.push(name, async () => {
       try {
         await inverse(this.client);
       } catch (error) {
@@ -122,7 +122,7 @@ export class AttachRun {
   // fds are ours until attach succeeds, then the caller's: only a failed attach closes them.
   /** Registers fds to close if attach fails; after success they belong to the caller. */
   ownFds(name: string, fds: number[]): void {
-    this.stack.push(name, () => {
+    this.steps.push(name, () => {
       if (!this.handedOver) native.closeAll(fds);
     });
   }
@@ -130,7 +130,7 @@ export class AttachRun {
   // Unwinds whatever is still registered (for failures outside a step).
   /** Undoes everything registered; returns the rollback failures. */
   async abandon(): Promise<Error[]> {
-    const errors = await this.stack.unwind();
+    const errors = await this.steps.unwind();
     return [...errors, ...(await this.settle())];
   }
 
@@ -138,7 +138,7 @@ export class AttachRun {
   /** Hands the fds over and returns the attached endpoint with its one-shot detach. */
   finish(endpoint: Endpoint, hostNic: HostNic): AttachedEndpoint {
     this.handedOver = true;
-    const inverses = this.stack.transfer();
+    const inverses = this.steps.transfer();
     let detached = false;
     const detach = async (): Promise<void> => {
       if (detached) return;
@@ -198,14 +198,8 @@ export async function runAttach(
     const rollbackErrors = await run.abandon();
     // The first error stays first; a failing close of our client joins the rollback errors.
     await own?.close().catch((e: unknown) => void rollbackErrors.push(asError(e)));
-    if (error instanceof StepError && rollbackErrors.length === 0) throw error;
-    throw new StepError('attach', error, rollbackErrors);
+    throw await defaultStepFailure('attach', error, rollbackErrors);
   }
   await own?.close();
   return result;
-}
-
-// Anything thrown, as an Error.
-function asError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
 }

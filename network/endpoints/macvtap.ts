@@ -1,7 +1,7 @@
 // A macvtap endpoint: an existing macvtap link in the netns (made by CNI or by hand). Its queue
 // fds come from its own char device, found by dev_t, never by guessing /dev/tap<ifindex>; the
 // guest uses the macvtap's MAC (a macvtap in bridge mode delivers only frames for it).
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../../core/index.js';
 import type { TapHostNic } from '../host-nic.js';
 import { openMacvtapQueues } from '../macvtap-device.js';
 import type { AttachContext, AttachedEndpoint, AttachFn } from './attach-types.js';

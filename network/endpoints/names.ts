@@ -3,7 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { isAbsolute } from 'node:path';
 import { netnsPath as namedNetnsPath } from '../netns/paths.js';
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../../core/index.js';
 import { bytesToMac } from '../validate.js';
 
 /** Prefix of every link vmlaunch creates. */

@@ -1,6 +1,6 @@
 // Strict parsing of endpoints from untrusted data (JSON files, CLI specs): every field checked,
 // unknown fields refused, each error naming the field path and the offending value.
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../../core/index.js';
 import { parsePrefix, validateIfName, validateMac, validateMtu } from '../validate.js';
 import { isReservedLinkName } from './names.js';
 import { ENDPOINT_KINDS, INTERWORKING_MODELS, type Endpoint, type EndpointRoute } from './types.js';

@@ -7,9 +7,14 @@
 // the caller must call detach() only after QEMU has exited or hot-unplugged the device
 // (DEVICE_DELETED) and closed its fds; on an attach that fails later in the launcher (e.g. at
 // device_add), the same rule applies before detach.
-import { UnsupportedError, ValidationError } from '../errors.js';
+import {
+  StepError,
+  StepRunner,
+  UnsupportedError,
+  ValidationError,
+  type UndoStack,
+} from '../../core/index.js';
 import type { VfioHostNic } from '../host-nic.js';
-import { StepError, UndoStack } from '../undo.js';
 import type { AttachContext, AttachedEndpoint, AttachFn } from './attach-types.js';
 import { validatePciAddress } from './parse.js';
 import type { PciIdentity, SysfsIo } from './sysfs-pci.js';
@@ -87,20 +92,11 @@ export function createPhysicalAttach(
     ctx.signal?.throwIfAborted();
     const root = ctx.sysfsRoot ?? SYSFS_ROOT;
     const id = preflight(io, root, endpoint);
-    const undo = new UndoStack();
+    const steps = new StepRunner({ signal: ctx.signal });
     // Already on vfio-pci (bound by the host's own configuration): nothing to do or undo.
     if (id.driver !== VFIO_PCI_DRIVER) {
       const overrideWasSet = id.driverOverride === VFIO_PCI_DRIVER;
-      await bindToVfio(
-        io,
-        root,
-        endpoint.pciAddress,
-        id.driver,
-        undo,
-        options,
-        ctx.signal,
-        overrideWasSet,
-      );
+      await bindToVfio(io, root, endpoint.pciAddress, id.driver, steps, options, overrideWasSet);
     }
     const hostNic: VfioHostNic = { kind: 'vfio', id: ctx.nicId, pciAddress: endpoint.pciAddress };
     const described: PhysicalEndpoint = {
@@ -108,7 +104,11 @@ export function createPhysicalAttach(
       vendorDevice: id.vendorDevice,
       ...(id.driver === undefined ? {} : { driver: id.driver }),
     };
-    return { endpoint: described, hostNic, detach: onceDetach(undo, endpoint.pciAddress) };
+    return {
+      endpoint: described,
+      hostNic,
+      detach: onceDetach(steps.transfer(), endpoint.pciAddress),
+    };
   };
 }
 

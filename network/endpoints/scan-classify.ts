@@ -1,6 +1,6 @@
 // The pure half of scan: links, addresses and routes of one netns (already read) -> endpoints.
 // No I/O here, so every classification rule is unit-tested on plain data.
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../../core/index.js';
 import type { Address, Route } from '../netlink/index.js';
 import { RTPROT_KERNEL } from '../netlink/constants.js';
 import { MTU_MAX, MTU_MIN } from '../validate.js';

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { NetlinkClient } from '../netlink/index.js';
 import { openNetlink } from '../netlink/index.js';
-import { StepError, UndoStack } from '../undo.js';
+import { StepError, StepRunner } from '../../core/index.js';
 import type { DnsOptions, DnsSettings } from './dns.js';
 import { readNetnsDns } from './dns.js';
 import type { ClassifyOptions, PciLookup, SkippedLink } from './scan-classify.js';
@@ -81,29 +81,29 @@ export async function scanNetns(
   netns: string | undefined,
   options: ScanOptions = {},
 ): Promise<ScanResult> {
-  const undo = new UndoStack();
+  const steps = new StepRunner();
   let result: ScanResult;
   try {
     let client = options.netlink;
     if (client === undefined) {
       const opened = openNetlink(netns);
-      undo.push('close netlink socket', () => opened.close());
+      steps.push('close netlink socket', () => opened.close());
       client = opened;
     }
     const c = client;
-    const links = await undo.step('list links', () => listScannedLinks(c));
-    const addresses = await undo.step('list addresses', () => c.addresses.list());
-    const routes = await undo.step('list routes', () => c.routes.list());
+    const links = await steps.step('list links', () => listScannedLinks(c));
+    const addresses = await steps.step('list addresses', () => c.addresses.list());
+    const routes = await steps.step('list routes', () => c.routes.list());
     const io = options.sysfsIo ?? realSysfsIo;
     const pciOf = pciLookup(io, options.sysfsRoot ?? SYSFS_ROOT, netns === undefined);
     const found = classifyLinks({ links, addresses, routes, pciOf }, options);
-    const dns = await undo.step('read resolv.conf', () => readNetnsDns(netns, options));
+    const dns = await steps.step('read resolv.conf', () => readNetnsDns(netns, options));
     result = { ...found, dns };
   } catch (error) {
-    await undo.unwind();
+    await steps.unwind();
     throw error;
   }
-  const errors = await undo.unwind();
+  const errors = await steps.unwind();
   if (errors.length > 0) throw new StepError('close netlink socket', errors[0], errors.slice(1));
   return result;
 }

@@ -3,7 +3,7 @@
 // checked first (docs/faults.md T16): TUNSETIFF refuses a multi-queue open of a single-queue
 // tap (and the reverse) with a bare EINVAL, so the mismatch is reported before, naming the tap
 // and the fix.
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../../core/index.js';
 import type { AttachFn, AttachContext, AttachedEndpoint } from './attach-types.js';
 import type { AttachRun, EndpointDeps } from './attach-run.js';
 import { runAttach } from './attach-run.js';

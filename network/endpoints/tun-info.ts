@@ -12,7 +12,7 @@ import {
 import type { NetlinkClient } from '../netlink/index.js';
 import { decodeLink } from '../netlink/link-parse.js';
 import type { Link } from '../netlink/index.js';
-import { linkRefBody } from '../netlink/link-requests.js';
+import { linkRefBody, noLinkSent } from '../netlink/link-requests.js';
 
 /** IFLA_TUN_* (include/uapi/linux/if_link.h). */
 const IFLA_TUN_TYPE = 3;
@@ -36,7 +36,7 @@ export interface TunLink extends Link {
 export async function readTunLink(nl: NetlinkClient, name: string): Promise<TunLink> {
   const parts = await nl.socket.request(RTM_GETLINK, 0, linkRefBody(name), `link get ${name}`);
   const message = parts.find((m) => m.type === RTM_NEWLINK);
-  if (message === undefined) throw new Error(`link get ${name}: the kernel sent no link`);
+  if (message === undefined) throw noLinkSent(name);
   const link = decodeLink(message);
   if (link.kind !== 'tun') return { ...link, tun: undefined };
   const attrs = attrMap(message.payload, IFINFOMSG_LEN);

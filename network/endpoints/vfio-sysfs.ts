@@ -2,11 +2,11 @@
 // and kata do it (Documentation/ABI/testing/sysfs-bus-pci, "driver_override"):
 //   bind:   driver_override <- 'vfio-pci'; drivers/<host>/unbind <- addr; drivers_probe <- addr
 //   unbind: drivers/vfio-pci/unbind <- addr; driver_override <- '\n'; drivers_probe <- addr
-// Every write is registered on an UndoStack, so a failure at any step restores the host driver,
-// and detach is the same stack unwound.
+// Every write is a named step whose inverse is registered, so a failure at any step restores
+// the host driver, and detach is the same inverses unwound.
 import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
-import type { UndoStack } from '../undo.js';
+import { VmlaunchError, type StepRunner } from '../../core/index.js';
 import type { PciPaths, SysfsIo } from './sysfs-pci.js';
 import { pciPaths } from './sysfs-pci.js';
 
@@ -24,8 +24,8 @@ export interface BindTiming {
 }
 
 // A probe that did not bind the expected driver; names both, so the message says what happened.
-/** drivers_probe left the device on another driver (or none) than expected. */
-export class DriverBindError extends Error {
+/** drivers_probe left the device on another driver (or none) than expected (code DRIVER_BIND). */
+export class DriverBindError extends VmlaunchError {
   constructor(
     readonly pciAddress: string,
     readonly expected: string | undefined,
@@ -34,8 +34,8 @@ export class DriverBindError extends Error {
     super(
       `${pciAddress}: expected driver ${expected ?? '(none)'} after drivers_probe, ` +
         `found ${actual ?? '(none)'}`,
+      'DRIVER_BIND',
     );
-    this.name = 'DriverBindError';
   }
 }
 
@@ -74,9 +74,10 @@ export async function verifyDriver(
 // the override write's inverse also re-probes the host driver when the unbind happened.
 /**
  * Binds PCI function `address` (currently on `hostDriver`, or on none) to vfio-pci, registering
- * the inverse of every write on `undo`: unwinding it unbinds vfio-pci, clears driver_override,
- * re-probes and verifies that `hostDriver` is back. Each step runs as `undo.step`, so a failure
- * unwinds what was done and throws a StepError naming the step.
+ * the inverse of every write on `steps`: unwinding them unbinds vfio-pci, clears
+ * driver_override, re-probes and verifies that `hostDriver` is back. Each write is a step of
+ * `steps` (which checks its signal first), so a failure or abort unwinds what was done and
+ * throws a StepError naming the step.
  * @throws {StepError} naming the failed write or verification.
  */
 export async function bindToVfio(
@@ -84,18 +85,16 @@ export async function bindToVfio(
   root: string,
   address: string,
   hostDriver: string | undefined,
-  undo: UndoStack,
+  steps: StepRunner,
   timing: BindTiming = {},
-  signal?: AbortSignal,
   /** driver_override was already vfio-pci (host configuration): keep it, never clear it. */
   overrideWasSet = false,
 ): Promise<void> {
   const p = pciPaths(root, address);
   let unbound = false;
-  await undo.step('write driver_override', () => {
-    signal?.throwIfAborted();
+  await steps.step('write driver_override', () => {
     if (!overrideWasSet) io.write(p.driverOverride, VFIO_PCI_DRIVER);
-    undo.push(`clear driver_override of ${address}`, async () => {
+    steps.push(`clear driver_override of ${address}`, async () => {
       io.write(p.driverOverride, '\n');
       // The host had set it: put it back once its driver has been re-probed.
       const restore = (): void =>
@@ -107,23 +106,21 @@ export async function bindToVfio(
     });
   });
   if (hostDriver !== undefined) {
-    await undo.step(`unbind ${hostDriver}`, () => {
-      signal?.throwIfAborted();
+    await steps.step(`unbind ${hostDriver}`, () => {
       io.write(join(p.drivers, hostDriver, 'unbind'), address);
       unbound = true;
     });
   }
-  await undo.step('write drivers_probe', () => {
-    signal?.throwIfAborted();
+  await steps.step('write drivers_probe', () => {
     // Registered first: a probe that fails after binding must still be undone.
-    undo.push(`unbind ${address} from ${VFIO_PCI_DRIVER}`, () => {
+    steps.push(`unbind ${address} from ${VFIO_PCI_DRIVER}`, () => {
       if (currentDriver(io, p) === VFIO_PCI_DRIVER) {
         io.write(join(p.drivers, VFIO_PCI_DRIVER, 'unbind'), address);
       }
     });
     io.write(p.driversProbe, address);
   });
-  await undo.step(`verify ${VFIO_PCI_DRIVER} bound`, () =>
+  await steps.step(`verify ${VFIO_PCI_DRIVER} bound`, () =>
     verifyDriver(io, root, address, VFIO_PCI_DRIVER, timing),
   );
 }

@@ -1,6 +1,6 @@
 // vhost-net for tap NICs, by policy: 'auto' uses it when /dev/vhost-net can be opened and says
 // why not otherwise; 'require' fails clearly; 'off' never opens it. Never silently changed.
-import { UnsupportedError } from '../errors.js';
+import { UnsupportedError } from '../../core/index.js';
 import type { TapHostNic, VhostState } from '../host-nic.js';
 import type { AttachRun } from './attach-run.js';
 import type { VhostNetPolicy } from './attach-types.js';

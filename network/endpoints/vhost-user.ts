@@ -14,7 +14,7 @@
 import { lstat, stat, unlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { dirname } from 'node:path';
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../../core/index.js';
 import type { VhostUserHostNic } from '../host-nic.js';
 import { validateMac, validateMtu } from '../validate.js';
 import type { AttachContext, AttachedEndpoint, AttachFn } from './attach-types.js';

@@ -3,7 +3,7 @@
 // filters) and the names of the links it makes, or a netns vmlaunch created. Reading is strict:
 // anything malformed is an error naming the field, never a half-read entry.
 import { createHash } from 'node:crypto';
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../../core/index.js';
 import { validateIfName, validateMac, validateNetnsName } from '../validate.js';
 import type { JournalOwner } from './owner.js';
 

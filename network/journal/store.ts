@@ -22,7 +22,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { VmlaunchError } from '../../native/index.js';
+import { VmlaunchError } from '../../core/index.js';
 import { encodeEntry, entryFileName, parseEntry, type JournalEntry } from './entry.js';
 
 /** A journal directory or file could not be used; `path` names it. */

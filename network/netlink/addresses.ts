@@ -3,7 +3,7 @@
 // IFA_ADDRESS the peer/prefix address (equal unless point-to-point); IPv6 uses IFA_ADDRESS
 // alone, and an IFA_LOCAL there would mean "IFA_ADDRESS is the peer" (net/ipv6/addrconf.c).
 import type { Prefix } from '../validate.js';
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../../core/index.js';
 import { parsePrefix } from '../validate.js';
 import { attrMap, encodeAttr, readString, readU32 } from './attributes.js';
 import {

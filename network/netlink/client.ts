@@ -2,7 +2,7 @@
 // routes and tc on top. Open one per netns you manage; close it (or `await using`) when done.
 import { existsSync } from 'node:fs';
 import { netlinkOpen } from '../../native/index.js';
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../../core/index.js';
 import { AddressApi } from './addresses.js';
 import { LinkApi } from './links.js';
 import { removalIo, type RemovalIo } from './link-removal.js';

@@ -1,5 +1,6 @@
 // Request bodies for RTM_NEWLINK / RTM_SETLINK / RTM_DELLINK / RTM_GETLINK: an ifinfomsg and
 // IFLA_* attributes (include/uapi/linux/if_link.h). Pure: validated input in, Buffers out.
+import { VmlaunchError } from '../../core/index.js';
 import { macToBytes } from '../validate.js';
 import { encodeAttr, nestAttr, stringAttr, u32Attr, u8Attr } from './attributes.js';
 import {
@@ -30,6 +31,13 @@ export function linkRefBody(
 ): Buffer[] {
   if (typeof ref === 'number') return [encodeIfInfoMsg({ ...ifi, index: ref }), ...attrs];
   return [encodeIfInfoMsg(ifi), stringAttr(IFLA_IFNAME, ref), ...attrs];
+}
+
+// A get that the kernel answered without an RTM_NEWLINK breaks rtnetlink's contract: say so
+// with a code rather than decode nothing.
+/** The error for an RTM_GETLINK answered without a link (code NETLINK_NO_LINK). */
+export function noLinkSent(ref: LinkRef): VmlaunchError {
+  return new VmlaunchError(`link get ${ref}: the kernel sent no link`, 'NETLINK_NO_LINK');
 }
 
 /** Common attributes of a new link. */

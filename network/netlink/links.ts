@@ -1,7 +1,7 @@
 // Links over rtnetlink: list/get, create veth (peer straight into its final netns), bridge,
 // macvlan/macvtap, change state/MTU/MAC/master/alias/netns, delete. Input is validated with
 // network/validate.ts before anything reaches the kernel.
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../../core/index.js';
 import { macToBytes, validateIfName, validateMac, validateMtu } from '../validate.js';
 import { encodeAttr, stringAttr, u32Attr } from './attributes.js';
 import {
@@ -23,7 +23,7 @@ import {
 import type { Link, MacvlanMode } from './link-parse.js';
 import { decodeLink, MACVLAN_MODES } from './link-parse.js';
 import type { LinkRef, NewLinkFields } from './link-requests.js';
-import { bridgeBody, linkRefBody, macvlanBody, vethBody } from './link-requests.js';
+import { bridgeBody, linkRefBody, macvlanBody, noLinkSent, vethBody } from './link-requests.js';
 import { encodeIfInfoMsg } from './message.js';
 import { withNetnsFd } from './netns-ref.js';
 import type { NetlinkSocket } from './socket.js';
@@ -99,7 +99,7 @@ export class LinkApi {
     const r = validateLinkRef(ref);
     const parts = await this.socket.request(RTM_GETLINK, 0, linkRefBody(r), `link get ${r}`);
     const msg = parts.find((m) => m.type === RTM_NEWLINK);
-    if (msg === undefined) throw new Error(`link get ${r}: the kernel sent no link`);
+    if (msg === undefined) throw noLinkSent(r);
     return decodeLink(msg);
   }
 
@@ -131,7 +131,7 @@ export class LinkApi {
       operation ?? `link get ${r}`,
     );
     const msg = parts.find((m) => m.type === RTM_NEWLINK);
-    if (msg === undefined) throw new Error(`link get ${r}: the kernel sent no link`);
+    if (msg === undefined) throw noLinkSent(r);
     return decodeLink(msg).index;
   }
 

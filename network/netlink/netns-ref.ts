@@ -2,7 +2,7 @@
 // path (/proc/PID/ns/net), opened just long enough to pass its fd as IFLA_NET_NS_FD.
 import { closeSync, openSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../../core/index.js';
 import { validateNetnsName } from '../validate.js';
 
 /** Where `ip netns add` binds named namespaces (iproute2's NETNS_RUN_DIR). */

@@ -1,7 +1,7 @@
 // Routes in the main table over rtnetlink (RTM_NEWROUTE / RTM_DELROUTE / RTM_GETROUTE, rtmsg +
 // RTA_*, include/uapi/linux/rtnetlink.h); the path MTU travels as RTAX_MTU inside RTA_METRICS.
 import { isIP } from 'node:net';
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../../core/index.js';
 import type { Prefix } from '../validate.js';
 import { parsePrefix, validateMtu } from '../validate.js';
 import { attrMap, encodeAttr, nestAttr, readU32, u32Attr } from './attributes.js';

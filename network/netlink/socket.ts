@@ -3,7 +3,8 @@
 // libuv's threadpool (fs.read / fs.write on the fd) and the event loop never waits on the kernel.
 // The fd already belongs to its netns (the addon bound it there), so no setns happens here.
 import { read, write } from 'node:fs';
-import { closeFd, errnoName, recvNow, VmlaunchError } from '../../native/index.js';
+import { VmlaunchError } from '../../core/index.js';
+import { closeFd, errnoName, recvNow } from '../../native/index.js';
 import { NetlinkError } from '../errors.js';
 import {
   NLM_F_ACK,

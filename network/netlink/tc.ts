@@ -1,7 +1,7 @@
 // tc over rtnetlink: the ingress qdisc, and u32 match-all filters that redirect every packet
 // arriving on one link to the egress of another (mirred) — the veth <-> tap interworking.
 // This kernel has u32 and mirred but neither matchall nor flower.
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../../core/index.js';
 import {
   NLM_F_CREATE,
   NLM_F_EXCL,

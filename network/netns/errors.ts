@@ -1,6 +1,6 @@
 // The typed error of netns operations: which operation, which namespace, and the errno name as
 // `code`, so callers can branch on EEXIST/ENOENT without parsing messages.
-import { VmlaunchError } from '../../native/index.js';
+import { VmlaunchError } from '../../core/index.js';
 
 /** What a netns operation was doing when it failed. */
 export type NetnsOperation = 'create' | 'open' | 'delete';

@@ -9,7 +9,7 @@ import { defaultRuntimeRoot } from '../../../launcher/control/runtime-dir.js';
 import { LaunchError } from '../../../launcher/errors.js';
 import { launch, type LaunchOptions } from '../../../launcher/launch.js';
 import type { DriveSpec } from '../../../launcher/workload/drive-spec.js';
-import { ValidationError } from '../../../network/errors.js';
+import { ValidationError } from '../../../core/index.js';
 import { defaultGuest, HARNESS_CMDLINE } from '../../helpers/guest.js';
 import { diffSnapshots, takeSnapshot } from '../../helpers/leaks.js';
 import { prerequisite } from '../../helpers/prereq.js';

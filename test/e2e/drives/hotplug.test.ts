@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../network/errors.js';
+import { ValidationError } from '../../../core/index.js';
 import { launch } from '../../../launcher/launch.js';
 import type { Vm } from '../../../launcher/vm.js';
 import { waitForGuestDisk } from '../../../launcher/hotplug/guest-disk.js';

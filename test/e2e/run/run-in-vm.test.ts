@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AbortError, TimeoutError } from '../../../launcher/errors.js';
+import { AbortError, TimeoutError } from '../../../core/index.js';
 import { findCachedGuest } from '../../../launcher/guest-cache.js';
 import { runInVm } from '../../../launcher/run-in-vm.js';
 import { defaultGuest, qemuMissing } from '../../helpers/guest.js';

@@ -18,7 +18,7 @@ import { socketChardev } from '../../../launcher/devices/chardev.js';
 import { vhostUserFs } from '../../../launcher/devices/vhost-user-fs.js';
 import { GUEST_READY_MARKER } from '../../../launcher/guest-shell.js';
 import { launch, type LaunchOptions } from '../../../launcher/launch.js';
-import { ValidationError } from '../../../network/errors.js';
+import { ValidationError } from '../../../core/index.js';
 import { silentLogger } from '../../../launcher/log.js';
 import type { Vm } from '../../../launcher/vm.js';
 import { startVirtiofsd, VIRTIOFSD_PATH } from '../../../launcher/workload/virtiofsd.js';

@@ -6,7 +6,7 @@ import { LaunchError } from '../../../launcher/errors.js';
 import { launch } from '../../../launcher/launch.js';
 import { tcgClockArgs } from '../../../launcher/tcg-clock.js';
 import { resolveTemplate } from '../../../qemu-templates/index.js';
-import { ValidationError } from '../../../network/errors.js';
+import { ValidationError } from '../../../core/index.js';
 import { diffSnapshots, takeSnapshot } from '../../helpers/leaks.js';
 
 // Fake QEMUs (shell scripts) make the launch faults of docs/faults.md T1-T3 happen on demand.

@@ -11,7 +11,7 @@ import { accelForIdentity, KVM_DEVICE, requireKvmDevice } from '../../../launche
 import { launch } from '../../../launcher/launch.js';
 import { checkPathsAs } from '../../../launcher/run-as-access.js';
 import { resolveRunAs, type QemuIdentity } from '../../../launcher/run-as.js';
-import { ValidationError } from '../../../network/errors.js';
+import { ValidationError } from '../../../core/index.js';
 import { diffSnapshots, takeSnapshot } from '../../helpers/leaks.js';
 import { prerequisite } from '../../helpers/prereq.js';
 

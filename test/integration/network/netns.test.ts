@@ -2,7 +2,7 @@ import { existsSync, fstatSync, readFileSync, readdirSync, readlinkSync, statSyn
 import { describe, expect, it } from 'vitest';
 import * as native from '../../../native/index.js';
 import { NativeError, closeFd } from '../../../native/index.js';
-import { ValidationError } from '../../../network/errors.js';
+import { ValidationError } from '../../../core/index.js';
 import {
   NetnsError,
   createAnonymousNetns,

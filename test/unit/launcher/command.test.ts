@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { HostNic } from '../../../network/host-nic.js';
-import { buildCommand, formatDryRun } from '../../../launcher/command.js';
+import { buildCommand, checkCommand, formatDryRun } from '../../../launcher/command.js';
 import { nicDevices } from '../../../launcher/devices/nic-devices.js';
 import type { VmConfig } from '../../../launcher/vm-config.js';
+import { resolveTemplate } from '../../../qemu-templates/index.js';
 import { expectValidation } from './devices/helpers.js';
 
 const config = (patch: Partial<VmConfig> = {}): VmConfig => ({
@@ -238,5 +239,22 @@ describe('formatDryRun', () => {
         "-kernel '/k k' -append console=ttyS0 -chardev socket,id=qmp,fd=3",
       ) as string,
     ]);
+  });
+});
+
+describe('checkCommand', () => {
+  it('refuses what buildCommand refuses, with the same path and code', () => {
+    const bad = config({ memory: { sizeMiB: 0 } });
+    expectValidation(() => buildCommand(bad), 'memory.sizeMiB', 'RANGE');
+    expectValidation(() => checkCommand(bad), 'memory.sizeMiB', 'RANGE');
+    const dup = [tap, { ...tap, tapFds: [32], vhostFds: [] }];
+    expectValidation(() => checkCommand(config(), dup), 'nics[1].id', 'DUPLICATE_ID');
+  });
+
+  it('accepts a good config; a template the caller resolved is the one built with', () => {
+    expect(() => checkCommand(config({ console: { kind: 'fd', fd: 18 } }), [tap])).not.toThrow();
+    const template = resolveTemplate('q35', { hotplugRootPorts: 1 });
+    expect(buildCommand(config(), [], template).hotplugBuses).toEqual(['rp0']);
+    expect(buildCommand(config()).hotplugBuses.length).toBeGreaterThan(1);
   });
 });

@@ -1,7 +1,7 @@
 import { PassThrough, Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ConsoleClosedError, SerialConsole } from '../../../launcher/console.js';
-import { TimeoutError, AbortError } from '../../../launcher/errors.js';
+import { AbortError, TimeoutError } from '../../../core/index.js';
 import { TextRing } from '../../../launcher/ring-buffer.js';
 
 // A duplex whose readable side the test feeds and whose writable side the test reads.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseEndpointSpec } from '../../../launcher/cli/endpoint-spec.js';
-import { ValidationError } from '../../../network/errors.js';
+import { ValidationError } from '../../../core/index.js';
 
 describe('parseEndpointSpec', () => {
   it.each([

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SerialConsole } from '../../../launcher/console.js';
-import { AbortError, TimeoutError } from '../../../launcher/errors.js';
+import { AbortError, TimeoutError } from '../../../core/index.js';
 import { GuestCommandError, GuestShell } from '../../../launcher/guest-shell.js';
 
 // A local `sh` stands in for the guest's console shell (same framing, same base64 decoding).

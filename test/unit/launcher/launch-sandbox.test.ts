@@ -6,7 +6,7 @@ import { LaunchError } from '../../../launcher/errors.js';
 import { launch, type LaunchDeps } from '../../../launcher/launch.js';
 import type { QemuSpawnOptions } from '../../../launcher/process.js';
 import { SandboxUnsupportedError, type ResolvedSandbox } from '../../../launcher/sandbox.js';
-import { ValidationError } from '../../../network/errors.js';
+import { ValidationError } from '../../../core/index.js';
 
 // launch() with its side effects recorded: nothing here starts QEMU or touches the network.
 let dir = '';
@@ -112,6 +112,14 @@ describe('launch and the seccomp sandbox', () => {
     );
     expect(error).toBeInstanceOf(ValidationError);
     expect(error).toMatchObject({ path: 'runAs.user', code: 'UNKNOWN_USER' });
+    expect(r.events).toEqual([]);
+  });
+
+  it('finds a bad config before anything is created, with no endpoint and no sandbox too', async () => {
+    const r = recordingDeps();
+    const error = await rejection(launch({ kernel, sandbox: false, memoryMiB: 0, deps: r.deps }));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error).toMatchObject({ path: 'memory.sizeMiB' });
     expect(r.events).toEqual([]);
   });
 });

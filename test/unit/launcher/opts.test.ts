@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../network/errors.js';
+import { ValidationError } from '../../../core/index.js';
 import {
   checkArgText,
   escapeOptValue,

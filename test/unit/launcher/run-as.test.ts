@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError, UnsupportedError } from '../../../network/errors.js';
+import { UnsupportedError, ValidationError } from '../../../core/index.js';
 import type { HostNic } from '../../../network/host-nic.js';
 import { nicPathNeeds } from '../../../launcher/run-as-access.js';
 import {

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { VmlaunchError, candidatePaths, loadBinding } from '../../../native/index.js';
+import { VmlaunchError } from '../../../core/index.js';
+import { candidatePaths, loadBinding } from '../../../native/index.js';
 
 describe('loadBinding', () => {
   const dirs: string[] = [];

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../../network/errors.js';
+import { ValidationError } from '../../../../core/index.js';
 import { resolveTemplate } from '../../../../qemu-templates/index.js';
 import { checkDriveSpecs } from '../../../../launcher/workload/drive-spec.js';
 import { prerequisite } from '../../../helpers/prereq.js';

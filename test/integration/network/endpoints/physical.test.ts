@@ -5,7 +5,7 @@
 // does not exist is tried, and it must be refused before any write.
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { UnsupportedError, ValidationError } from '../../../../network/errors.js';
+import { UnsupportedError, ValidationError } from '../../../../core/index.js';
 import { attachPhysical, createPhysicalAttach } from '../../../../network/endpoints/physical.js';
 import type { SysfsIo } from '../../../../network/endpoints/sysfs-pci.js';
 import { realSysfsIo } from '../../../../network/endpoints/sysfs-pci.js';

@@ -14,7 +14,7 @@ import {
 } from 'node:fs';
 import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../../network/errors.js';
+import { ValidationError } from '../../../../core/index.js';
 import { parseEndpoint } from '../../../../network/endpoints/parse.js';
 import { scanNetns } from '../../../../network/endpoints/scan.js';
 import { openFds } from '../../../helpers/leaks.js';

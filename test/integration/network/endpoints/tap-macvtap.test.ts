@@ -14,7 +14,7 @@ import {
   makedev,
   openMacvtapQueues,
 } from '../../../../network/macvtap-device.js';
-import { StepError } from '../../../../network/undo.js';
+import { StepError } from '../../../../core/index.js';
 import { ip, ipJson, withTestNetns } from '../../../helpers/netns.js';
 import { prerequisite, rootNetnsMissing } from '../../../helpers/prereq.js';
 import { leakSnapshot, leaksSince, links, netnsState } from './veth-fixture.js';

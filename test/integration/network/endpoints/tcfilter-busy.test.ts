@@ -11,7 +11,7 @@ import type { TapHostNic } from '../../../../network/host-nic.js';
 import type { VethEndpoint } from '../../../../network/endpoints/types.js';
 import { attachVethWith } from '../../../../network/endpoints/veth.js';
 import { openNetlink, type NetlinkClient } from '../../../../network/netlink/index.js';
-import { StepError } from '../../../../network/undo.js';
+import { StepError } from '../../../../core/index.js';
 import { prerequisite, rootNetnsMissing } from '../../../helpers/prereq.js';
 import {
   leakSnapshot,

@@ -11,7 +11,7 @@ import { linkName } from '../../../../network/endpoints/names.js';
 import type { Interworking, VethEndpoint } from '../../../../network/endpoints/types.js';
 import { attachVethWith } from '../../../../network/endpoints/veth.js';
 import { openNetlink } from '../../../../network/netlink/index.js';
-import { StepError } from '../../../../network/undo.js';
+import { StepError } from '../../../../core/index.js';
 import { ip } from '../../../helpers/netns.js';
 import { prerequisite, rootNetnsMissing } from '../../../helpers/prereq.js';
 import { faultyClient, type Fault } from './fault-client.js';

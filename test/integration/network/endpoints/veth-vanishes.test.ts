@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { VethEndpoint } from '../../../../network/endpoints/types.js';
 import { attachVethWith } from '../../../../network/endpoints/veth.js';
 import { openNetlink, type NetlinkClient } from '../../../../network/netlink/index.js';
-import { StepError } from '../../../../network/undo.js';
+import { StepError } from '../../../../core/index.js';
 import { ip } from '../../../helpers/netns.js';
 import { prerequisite, rootNetnsMissing } from '../../../helpers/prereq.js';
 import { leakSnapshot, leaksSince, netnsState, withVethPair } from './veth-fixture.js';

@@ -13,7 +13,7 @@ import { parseEntry } from '../../../../network/journal/entry.js';
 import { openNetlink } from '../../../../network/netlink/index.js';
 import { createNetns, listNetns, type NetnsNative } from '../../../../network/netns/named.js';
 import { collectOrphans } from '../../../../network/orphans.js';
-import { StepError } from '../../../../network/undo.js';
+import { StepError } from '../../../../core/index.js';
 import { ip, uniqueNetnsName } from '../../../helpers/netns.js';
 import { prerequisite, rootNetnsMissing } from '../../../helpers/prereq.js';
 import { faultyClient } from '../endpoints/fault-client.js';

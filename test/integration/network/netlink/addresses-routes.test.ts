@@ -1,7 +1,8 @@
 // Addresses and routes through our client, each test in its own vml- netns, checked with
 // `ip -json addr` / `ip -json route`.
 import { describe, expect, it } from 'vitest';
-import { NetlinkError, ValidationError } from '../../../../network/errors.js';
+import { ValidationError } from '../../../../core/index.js';
+import { NetlinkError } from '../../../../network/errors.js';
 import type { NetlinkClient } from '../../../../network/netlink/index.js';
 import { openNetlink } from '../../../../network/netlink/index.js';
 import { ipJson, withTestNetns } from '../../../helpers/netns.js';

@@ -1,6 +1,7 @@
 // Links through our rtnetlink client, each test in its own vml- netns, checked with `ip -json`.
 import { describe, expect, it } from 'vitest';
-import { NetlinkError, ValidationError } from '../../../../network/errors.js';
+import { ValidationError } from '../../../../core/index.js';
+import { NetlinkError } from '../../../../network/errors.js';
 import type { NetlinkClient } from '../../../../network/netlink/index.js';
 import { openNetlink } from '../../../../network/netlink/index.js';
 import { ip, ipJson, withTestNetns } from '../../../helpers/netns.js';

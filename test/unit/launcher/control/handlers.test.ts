@@ -5,7 +5,7 @@ import {
   type ControlledVm,
 } from '../../../../launcher/cli/control-handlers.js';
 import type { DetachResult, HotplugSource } from '../../../../launcher/hotplug/types.js';
-import { VmlaunchError } from '../../../../native/index.js';
+import { VmlaunchError } from '../../../../core/index.js';
 
 // A VM double that records what the control channel asked of it.
 function fakeVm(detachResult: () => DetachResult): ControlledVm & { calls: unknown[] } {

@@ -9,7 +9,7 @@ import { ControlError, RemoteOperationError } from '../../../../launcher/control
 import type { ControlRequest } from '../../../../launcher/control/protocol.js';
 import { claimRuntimeDir } from '../../../../launcher/control/runtime-dir.js';
 import { startControlServer, type ControlServer } from '../../../../launcher/control/server.js';
-import { VmlaunchError } from '../../../../native/index.js';
+import { VmlaunchError } from '../../../../core/index.js';
 
 let root: string;
 let server: ControlServer | undefined;

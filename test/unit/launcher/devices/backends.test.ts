@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UnsupportedError } from '../../../../network/errors.js';
+import { UnsupportedError } from '../../../../core/index.js';
 import { fileChardev, socketChardev } from '../../../../launcher/devices/chardev.js';
 import { memoryBackend } from '../../../../launcher/devices/memory-backend.js';
 import { pcieRootPort } from '../../../../launcher/devices/pcie-root-port.js';

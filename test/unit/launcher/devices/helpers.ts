@@ -1,6 +1,6 @@
 // Shared expectations for device tests: a thrown ValidationError with this path and code.
 import { expect } from 'vitest';
-import { ValidationError } from '../../../../network/errors.js';
+import { ValidationError } from '../../../../core/index.js';
 
 export function expectValidation(run: () => unknown, path: string, code: string): void {
   let caught: unknown;

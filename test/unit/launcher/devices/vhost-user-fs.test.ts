@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildCommand } from '../../../../launcher/command.js';
 import { vhostUserFs } from '../../../../launcher/devices/vhost-user-fs.js';
-import { UnsupportedError } from '../../../../network/errors.js';
+import { UnsupportedError } from '../../../../core/index.js';
 import type { VmConfig } from '../../../../launcher/vm-config.js';
 import { expectValidation } from './helpers.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UnsupportedError } from '../../../../network/errors.js';
+import { UnsupportedError } from '../../../../core/index.js';
 import { VIRTIO_NET_BY_TRANSPORT, virtioNet } from '../../../../launcher/devices/virtio-net.js';
 import { expectValidation } from './helpers.js';
 

@@ -11,7 +11,7 @@ import {
 } from '../../../../launcher/hotplug/qmp-plug.js';
 import { HotplugRegistry, HOTPLUG_FIRST_FDSET } from '../../../../launcher/hotplug/registry.js';
 import { QmpCommandError } from '../../../../launcher/qmp/index.js';
-import { UndoStack } from '../../../../network/undo.js';
+import { UndoStack } from '../../../../core/index.js';
 
 // A QMP client that records what it is asked and refuses `refuse`.
 function recordingCtx(refuse?: string) {

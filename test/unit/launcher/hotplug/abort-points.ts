@@ -3,11 +3,10 @@
 // readiness, two host-side steps, QEMU receiving each plug command, the client receiving each
 // reply, and each guest poll for the NIC. Every fake honours the signal as the real one does.
 // Fault ids (T1...T35) are defined in docs/faults.md.
-import { AbortError } from '../../../../launcher/errors.js';
+import { AbortError, StepError } from '../../../../core/index.js';
 import type { HotplugGuest } from '../../../../launcher/hotplug/context.js';
 import type { HotplugRegistry } from '../../../../launcher/hotplug/registry.js';
 import type { QmpClient } from '../../../../launcher/qmp/client.js';
-import { StepError } from '../../../../network/undo.js';
 import { openFdCount } from '../qmp/connected.js';
 import type { Rig, RigOptions } from './harness.js';
 

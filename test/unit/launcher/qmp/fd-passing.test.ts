@@ -139,7 +139,7 @@ describe('passing fds over the QMP socket', () => {
     const ctl = new AbortController();
     const sent = pair.qmp.getfd({ fdname: 'a', fd }, { signal: ctl.signal });
     ctl.abort();
-    await expect(sent).rejects.toMatchObject({ code: 'ABORT_ERR' });
+    await expect(sent).rejects.toMatchObject({ code: 'ABORTED' });
     const command = await pair.fake.nextCommand();
     for (const received of command.fds) closeFd(received);
     pair.fake.reply(command); // the late reply of the abandoned call is dropped

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AbortError, TimeoutError } from '../../../../core/index.js';
 import { QmpAbortedError, QmpTimeoutError } from '../../../../launcher/qmp/errors.js';
 import type { QmpClient } from '../../../../launcher/qmp/client.js';
 import type { QmpLogger } from '../../../../launcher/qmp/logger.js';
@@ -16,7 +17,12 @@ describe('timeouts and cancellation', () => {
     pair = await connectedToFake();
     const error = await pair.qmp.queryStatus({ timeout: 30 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(QmpTimeoutError);
-    expect(error).toMatchObject({ operation: 'QMP query-status', timeoutMs: 30 });
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error).toMatchObject({
+      operation: 'QMP query-status',
+      timeoutMs: 30,
+      code: 'QMP_TIMEOUT',
+    });
   });
 
   it('uses the client-wide default timeout', async () => {
@@ -48,6 +54,9 @@ describe('timeouts and cancellation', () => {
     controller.abort(new Error('caller left'));
     const error = await call.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(QmpAbortedError);
+    // One abort class and code for every layer: a QMP abort is caught like a launch abort.
+    expect(error).toBeInstanceOf(AbortError);
+    expect(error).toMatchObject({ code: 'ABORTED', name: 'QmpAbortedError' });
     expect((error as Error).cause).toEqual(new Error('caller left'));
     pair.fake.reply(command, { running: true, status: 'running' });
     await settle();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launch, type LaunchDeps } from '../../../../launcher/launch.js';
-import { ValidationError } from '../../../../network/errors.js';
+import { ValidationError } from '../../../../core/index.js';
 
 // Bad shares are refused before launch() does anything: every dep records its call.
 let dir = '';

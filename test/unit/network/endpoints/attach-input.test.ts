@@ -3,7 +3,7 @@
 // field with a code.
 // Fault ids (T1...T35) are defined in docs/faults.md.
 import { describe, expect, it, vi } from 'vitest';
-import { ValidationError } from '../../../../network/errors.js';
+import { ValidationError } from '../../../../core/index.js';
 import { attachEndpoint } from '../../../../network/endpoints/attach.js';
 import { attachTapWith } from '../../../../network/endpoints/tap.js';
 import type { Endpoint, TapEndpoint, VethEndpoint } from '../../../../network/endpoints/types.js';

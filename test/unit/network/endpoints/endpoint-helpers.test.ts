@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NetlinkError, UnsupportedError } from '../../../../network/errors.js';
+import { UnsupportedError } from '../../../../core/index.js';
+import { NetlinkError } from '../../../../network/errors.js';
 import { createMacvtapLink, IFINDEX_MIN } from '../../../../network/endpoints/macvtap-link.js';
 import { linkName, ownerAlias, randomLocalMac } from '../../../../network/endpoints/names.js';
 import { openVhostNet } from '../../../../network/endpoints/vhost-net.js';

@@ -2,10 +2,9 @@
 // every failure; preflight refusals write nothing. See test/helpers/fake-sysfs.ts for what the
 // fake kernel does and does not model.
 import { afterEach, describe, expect, it } from 'vitest';
-import { UnsupportedError, ValidationError } from '../../../../network/errors.js';
+import { StepError, UnsupportedError, ValidationError } from '../../../../core/index.js';
 import { createPhysicalAttach } from '../../../../network/endpoints/physical.js';
 import type { PhysicalEndpoint } from '../../../../network/endpoints/types.js';
-import { StepError } from '../../../../network/undo.js';
 import type { FakePciDevice, FakeSysfs } from '../../../helpers/fake-sysfs.js';
 import { createFakeSysfs, errno } from '../../../helpers/fake-sysfs.js';
 

@@ -16,7 +16,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../../network/errors.js';
+import { ValidationError } from '../../../../core/index.js';
 import type { VhostUserEndpoint } from '../../../../network/endpoints/types.js';
 import { attachVhostUser } from '../../../../network/endpoints/vhost-user.js';
 

@@ -1,6 +1,6 @@
 // Bad input is a ValidationError raised before any request reaches the (here scripted) kernel.
 import { afterEach, describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../../network/errors.js';
+import { ValidationError } from '../../../../core/index.js';
 import { openNetlink } from '../../../../network/netlink/index.js';
 import { FakeKernel } from '../../../helpers/netlink-fake-kernel.js';
 
