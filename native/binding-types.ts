@@ -33,8 +33,8 @@ export interface NativeBinding {
   mknodChar(path: string, major: number, minor: number, mode: number): void;
   /** Opens `count` fds of /dev/vhost-net. */
   vhostNetOpen(count: number): number[];
-  /** sendmsg with SCM_RIGHTS; returns bytes sent. */
-  sendFds(socket: number, data: Buffer, fds: number[], timeoutMs?: number): number;
+  /** One non-waiting sendmsg with SCM_RIGHTS; bytes sent, or -1 when the socket is full. */
+  sendFds(socket: number, data: Buffer, fds: number[]): number;
   /** recvmsg receiving fds (close-on-exec); empty data means EOF; EAGAIN when nothing waits. */
   recvFds(socket: number, maxBytes: number, maxFds: number): { data: Buffer; fds: number[] };
   /** recv(MSG_DONTWAIT) into `into`: bytes received, or -1 when nothing is queued. */

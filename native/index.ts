@@ -104,9 +104,12 @@ export function vhostNetOpen(count: number): number[] {
   return call('vhostNetOpen', (b) => b.vhostNetOpen(count));
 }
 
-/** Sends `data` with `fds` attached (SCM_RIGHTS); waits up to timeoutMs on a full socket. */
-export function sendFds(socket: number, data: Buffer, fds: number[], timeoutMs?: number): number {
-  return call('sendFds', (b) => b.sendFds(socket, data, fds, timeoutMs));
+/**
+ * Sends `data` with `fds` attached (SCM_RIGHTS) in one sendmsg that never waits: the bytes sent
+ * (the fds went with them), or -1 when the socket is full (nothing sent; retry once writable).
+ */
+export function sendFds(socket: number, data: Buffer, fds: number[]): number {
+  return call('sendFds', (b) => b.sendFds(socket, data, fds));
 }
 
 /** Receives data and fds from a unix socket; EAGAIN when nothing is waiting. */
