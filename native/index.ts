@@ -1,4 +1,5 @@
 // The native layer's public face: each addon primitive, with its errors wrapped as NativeError.
+import { constants } from 'node:os';
 import type { NativeBinding, NetlinkOpenOptions } from './binding-types.js';
 import { NativeError } from './errors.js';
 import { loadBinding } from './load.js';
@@ -110,6 +111,22 @@ export function vhostNetOpen(count: number): number[] {
  */
 export function sendFds(socket: number, data: Buffer, fds: number[]): number {
   return call('sendFds', (b) => b.sendFds(socket, data, fds));
+}
+
+/** An fd naming process `pid` for good (pidfd_open): signals through it never hit a reused pid. */
+export function pidfdOpen(pid: number): number {
+  return call('pidfdOpen', (b) => b.pidfdOpen(pid));
+}
+
+/** Signals the process of a pidfd; false when it has already exited. */
+export function pidfdSignal(pidfd: number, signal: NodeJS.Signals | 0): boolean {
+  const number = signal === 0 ? 0 : constants.signals[signal];
+  return call('pidfdSignal', (b) => b.pidfdSignal(pidfd, number));
+}
+
+/** True once the process of a pidfd has exited; never waits. */
+export function pidfdExited(pidfd: number): boolean {
+  return call('pidfdExited', (b) => b.pidfdExited(pidfd));
 }
 
 /** Receives data and fds from a unix socket; EAGAIN when nothing is waiting. */
