@@ -22,16 +22,11 @@ export function valueOrTyped<T>(run: () => T): T | VmlaunchError {
   }
 }
 
-/** Keys that break naive code reading JSON objects (prototype and conversion hooks). */
-export const hostileKeys = fc.constantFrom(
-  '__proto__',
-  'constructor',
-  'prototype',
-  'toString',
-  'valueOf',
-  'toJSON',
-  'then',
-);
+/**
+ * Keys that break naive code reading JSON objects (prototype and conversion hooks). Not
+ * 'constructor': fast-check cannot print a counterexample that holds one.
+ */
+export const hostileKeys = fc.constantFrom('__proto__', 'toString', 'valueOf', 'toJSON', 'then');
 
 /** Arbitrary JSON values whose objects may carry hostile keys. */
 export const hostileJson: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
@@ -80,8 +75,15 @@ export function mutated(base: unknown): fc.Arbitrary<unknown> {
       else if (how === 'replace') parent[last] = value;
       else {
         const target = parent[last];
-        if (target !== null && typeof target === 'object')
-          (target as Record<string, unknown>)[key] = value;
+        if (Array.isArray(target)) target.push(value);
+        else if (target !== null && typeof target === 'object')
+          // defineProperty, not assignment: a '__proto__' key must be data, not the setter.
+          Object.defineProperty(target, key, {
+            value,
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
         else parent[last] = value;
       }
       return copy;
