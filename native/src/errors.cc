@@ -5,7 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/vfs.h>
 #include <uv.h>
+
+#ifndef NSFS_MAGIC
+#define NSFS_MAGIC 0x6e736673
+#endif
 
 #include "common.h"
 
@@ -79,10 +84,24 @@ int NetnsGuard::Enter(const std::string& path, const char** syscall) {
     int err = Save(syscall);
     if (err != 0) return err;
   }
-  int target = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Non-blocking: a FIFO planted at the path must not hold the JS thread in open(); and only
+  // an nsfs file is a namespace (anything else is refused before setns).
+  int target = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (target < 0) {
     *syscall = "open";
     return errno;
+  }
+  struct statfs fs;
+  if (fstatfs(target, &fs) != 0) {
+    int err = errno;
+    close(target);
+    *syscall = "fstatfs";
+    return err;
+  }
+  if (fs.f_type != NSFS_MAGIC) {
+    close(target);
+    *syscall = "setns";  // what setns says of a file that is not a namespace
+    return EINVAL;
   }
   int rc = setns(target, CLONE_NEWNET);
   int err = errno;
