@@ -19,6 +19,10 @@ namespace vml {
 // Reads an optional netns path argument: undefined/null/"" mean "the calling thread's netns".
 std::string OptionalString(const Napi::CallbackInfo& info, size_t index, const char* usage);
 
+// Reads a whole number in [min, max] (NaN, infinities and fractions refused); throws usage.
+double WholeNumber(Napi::Env env, const Napi::Value& value, double min, double max,
+                   const char* usage);
+
 // Reads a non-negative integer argument (an fd, a count).
 int IntArg(const Napi::CallbackInfo& info, size_t index, const char* usage);
 

@@ -1,5 +1,7 @@
 // Node-style errors, argument readers and the netns guard shared by every primitive.
 #include <errno.h>
+
+#include <cmath>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -38,13 +40,20 @@ std::string OptionalString(const Napi::CallbackInfo& info, size_t index, const c
   return info[index].As<Napi::String>().Utf8Value();
 }
 
-int IntArg(const Napi::CallbackInfo& info, size_t index, const char* usage) {
-  if (info.Length() <= index || !info[index].IsNumber()) ThrowUsage(info.Env(), usage);
-  double value = info[index].As<Napi::Number>().DoubleValue();
-  if (value < 0 || value > 2147483647 || value != static_cast<int>(value)) {
-    ThrowUsage(info.Env(), usage);
+double WholeNumber(Napi::Env env, const Napi::Value& value, double min, double max,
+                   const char* usage) {
+  if (!value.IsNumber()) ThrowUsage(env, usage);
+  double number = value.As<Napi::Number>().DoubleValue();
+  // Compared as doubles before any cast: casting NaN or an out-of-range double is undefined.
+  if (!std::isfinite(number) || number < min || number > max || std::trunc(number) != number) {
+    ThrowUsage(env, usage);
   }
-  return static_cast<int>(value);
+  return number;
+}
+
+int IntArg(const Napi::CallbackInfo& info, size_t index, const char* usage) {
+  if (info.Length() <= index) ThrowUsage(info.Env(), usage);
+  return static_cast<int>(WholeNumber(info.Env(), info[index], 0, 2147483647, usage));
 }
 
 std::vector<int> FdArrayArg(const Napi::CallbackInfo& info, size_t index, const char* usage) {
@@ -53,12 +62,7 @@ std::vector<int> FdArrayArg(const Napi::CallbackInfo& info, size_t index, const 
   std::vector<int> fds;
   for (uint32_t i = 0; i < array.Length(); i++) {
     Napi::Value item = array.Get(i);
-    if (!item.IsNumber()) ThrowUsage(info.Env(), usage);
-    double value = item.As<Napi::Number>().DoubleValue();
-    if (value < 0 || value > 2147483647 || value != static_cast<int>(value)) {
-      ThrowUsage(info.Env(), usage);
-    }
-    fds.push_back(static_cast<int>(value));
+    fds.push_back(static_cast<int>(WholeNumber(info.Env(), item, 0, 2147483647, usage)));
   }
   return fds;
 }

@@ -67,12 +67,10 @@ Napi::Value NetlinkOpen(const Napi::CallbackInfo& info) {
     Napi::Value g = options.Get("groups");
     Napi::Value t = options.Get("recvTimeoutMs");
     if (!g.IsUndefined()) {
-      if (!g.IsNumber() || g.As<Napi::Number>().Int64Value() < 0) vml::ThrowUsage(env, kNetlinkUsage);
-      groups = static_cast<uint32_t>(g.As<Napi::Number>().Int64Value());
+      groups = static_cast<uint32_t>(vml::WholeNumber(env, g, 0, 4294967295.0, kNetlinkUsage));
     }
     if (!t.IsUndefined()) {
-      if (!t.IsNumber() || t.As<Napi::Number>().Int32Value() < 0) vml::ThrowUsage(env, kNetlinkUsage);
-      recvTimeoutMs = t.As<Napi::Number>().Int32Value();
+      recvTimeoutMs = static_cast<int>(vml::WholeNumber(env, t, 0, 2147483647, kNetlinkUsage));
     }
   }
   const char* syscall = "";

@@ -35,12 +35,7 @@ TapOptions ReadTapOptions(const Napi::CallbackInfo& info, size_t index, const ch
   Napi::Object object = info[index].As<Napi::Object>();
   Napi::Value queues = object.Get("queues");
   if (!queues.IsUndefined()) {
-    if (!queues.IsNumber()) vml::ThrowUsage(info.Env(), usage);
-    double value = queues.As<Napi::Number>().DoubleValue();
-    if (value < 1 || value > kMaxQueues || value != static_cast<int>(value)) {
-      vml::ThrowUsage(info.Env(), usage);
-    }
-    options.queues = static_cast<int>(value);
+    options.queues = static_cast<int>(vml::WholeNumber(info.Env(), queues, 1, kMaxQueues, usage));
   }
   Napi::Value vnetHdr = object.Get("vnetHdr");
   if (!vnetHdr.IsUndefined()) {
