@@ -55,4 +55,6 @@ export interface NativeBinding {
   closeDetached(fds: number[]): void;
   /** Detached calls not finished yet. */
   detachedInFlight(): number;
+  /** Failures inside detached threads so far (isolation, sends) and the last errno. */
+  detachedFailures(): { isolate: number; send: number; lastErrno: number };
 }

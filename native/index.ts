@@ -168,6 +168,20 @@ export function detachedInFlight(): number {
   return call('detachedInFlight', (b) => b.detachedInFlight());
 }
 
+/**
+ * Failures inside detached threads so far: `isolate` (unshare / close_range of the private fd
+ * table), `send` (sendDetached's send failed or was short), and the last errno name. Those
+ * threads have no caller to throw to; compare a reading before and after a call.
+ */
+export function detachedFailures(): {
+  isolate: number;
+  send: number;
+  lastErrno: string | undefined;
+} {
+  const raw = call('detachedFailures', (b) => b.detachedFailures());
+  return { ...raw, lastErrno: raw.lastErrno === 0 ? undefined : errnoName(raw.lastErrno) };
+}
+
 /** Sends `data` on `socket` from a thread of its own (a request the kernel holds for long). */
 export function sendDetached(socket: number, data: Buffer): void {
   call('sendDetached', (b) => b.sendDetached(socket, data));
