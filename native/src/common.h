@@ -32,6 +32,18 @@ std::vector<int> FdArrayArg(const Napi::CallbackInfo& info, size_t index, const 
 // Closes every fd in the list, preserving errno; used on error paths.
 void CloseAll(const std::vector<int>& fds);
 
+// Builds the JS result that hands `fds` over; if building throws (an allocation, or a setter
+// napi_set_property ran), the fds are closed before the exception goes on: nothing leaks.
+template <typename Build>
+Napi::Value HandOver(const std::vector<int>& fds, Build build) {
+  try {
+    return build();
+  } catch (...) {
+    CloseAll(fds);
+    throw;
+  }
+}
+
 // Enters a network namespace on the calling thread and always returns to the original one when
 // it goes out of scope (also on error). If returning fails the process aborts: a JS thread left
 // in a foreign netns would silently corrupt every later socket it opens.

@@ -93,12 +93,14 @@ Napi::Value RecvFds(const Napi::CallbackInfo& info) {
     vml::CloseAll(fds);
     vml::ThrowSystemError(env, EMSGSIZE, "recvmsg");
   }
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("data", Napi::Buffer<uint8_t>::Copy(env, buffer.data(), static_cast<size_t>(n)));
-  Napi::Array array = Napi::Array::New(env, fds.size());
-  for (size_t i = 0; i < fds.size(); i++) array.Set(static_cast<uint32_t>(i), fds[i]);
-  result.Set("fds", array);
-  return result;
+  return vml::HandOver(fds, [&]() -> Napi::Value {
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("data", Napi::Buffer<uint8_t>::Copy(env, buffer.data(), static_cast<size_t>(n)));
+    Napi::Array array = Napi::Array::New(env, fds.size());
+    for (size_t i = 0; i < fds.size(); i++) array.Set(static_cast<uint32_t>(i), fds[i]);
+    result.Set("fds", array);
+    return result;
+  });
 }
 
 // Receives what is already queued on a socket without ever waiting (MSG_DONTWAIT): returns the
@@ -128,10 +130,12 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
     vml::ThrowSystemError(env, errno, "socketpair");
   }
-  Napi::Array array = Napi::Array::New(env, 2);
-  array.Set(0u, sv[0]);
-  array.Set(1u, sv[1]);
-  return array;
+  return vml::HandOver({sv[0], sv[1]}, [&]() -> Napi::Value {
+    Napi::Array array = Napi::Array::New(env, 2);
+    array.Set(0u, sv[0]);
+    array.Set(1u, sv[1]);
+    return array;
+  });
 }
 
 // close(2) with EBADF surfaced, so double closes are caught rather than closing someone's fd.

@@ -51,7 +51,7 @@ Napi::Value NetnsCreateAnonymous(const Napi::CallbackInfo& info) {
   guard.MarkEntered();
   int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   if (fd < 0) vml::ThrowSystemError(env, errno, "open", "/proc/thread-self/ns/net");
-  return Napi::Number::New(env, fd);
+  return vml::HandOver({fd}, [&]() -> Napi::Value { return Napi::Number::New(env, fd); });
 }
 
 // Opens a NETLINK_ROUTE socket that belongs to the netns at `netns` (or the current one), with
@@ -105,7 +105,7 @@ Napi::Value NetlinkOpen(const Napi::CallbackInfo& info) {
     close(fd);
     vml::ThrowSystemError(env, err, "bind", netns);
   }
-  return Napi::Number::New(env, fd);
+  return vml::HandOver({fd}, [&]() -> Napi::Value { return Napi::Number::New(env, fd); });
 }
 
 // mount(2), for /run/netns's shared bind mount.

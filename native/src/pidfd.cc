@@ -21,7 +21,8 @@ Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
   if (pid < 1) vml::ThrowUsage(env, kOpenUsage);
   long fd = syscall(SYS_pidfd_open, pid, 0);
   if (fd < 0) vml::ThrowSystemError(env, errno, "pidfd_open");
-  return Napi::Number::New(env, static_cast<double>(fd));
+  return vml::HandOver({static_cast<int>(fd)},
+                       [&]() -> Napi::Value { return Napi::Number::New(env, static_cast<double>(fd)); });
 }
 
 // pidfd_send_signal(2): returns false when the process has already exited (ESRCH).

@@ -99,10 +99,12 @@ Napi::Value TapOpen(const Napi::CallbackInfo& info) {
     memcpy(ifr.ifr_name, request.ifr_name, IFNAMSIZ);
     fds.push_back(fd);
   }
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("name", Napi::String::New(env, ifr.ifr_name));
-  result.Set("fds", ToArray(env, fds));
-  return result;
+  return vml::HandOver(fds, [&]() -> Napi::Value {
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("name", Napi::String::New(env, ifr.ifr_name));
+    result.Set("fds", ToArray(env, fds));
+    return result;
+  });
 }
 
 // Opens `queues` fds of a macvtap's character device (/dev/tapN); each open adds a queue.
@@ -134,7 +136,7 @@ Napi::Value MacvtapOpen(const Napi::CallbackInfo& info) {
       vml::ThrowSystemError(env, err, "ioctl(TUNSETIFF)", path);
     }
   }
-  return ToArray(env, fds);
+  return vml::HandOver(fds, [&]() -> Napi::Value { return ToArray(env, fds); });
 }
 
 // Opens `count` fds of /dev/vhost-net, one per queue (ENOENT where the module is absent).
@@ -152,7 +154,7 @@ Napi::Value VhostNetOpen(const Napi::CallbackInfo& info) {
     }
     fds.push_back(fd);
   }
-  return ToArray(env, fds);
+  return vml::HandOver(fds, [&]() -> Napi::Value { return ToArray(env, fds); });
 }
 
 // Makes a character device node (for a macvtap whose /dev/tapN belongs to another netns).
