@@ -108,9 +108,11 @@ export class RunningShare extends EventEmitter<{ failed: [ShareError] }> {
         sleep(termTimeoutMs).then(() => false),
       ]);
       if (!ended) daemon.kill('SIGKILL');
-      await daemon.exited;
     }
+    // The workers first: one that outlives the daemon keeps its stderr open, and `exited`
+    // (stderr read to its end) would wait for it forever.
     await reapOrKill(children, termTimeoutMs);
+    await daemon.exited;
     if (this.currentState === 'running') this.currentState = 'stopped';
   }
 
@@ -231,6 +233,9 @@ async function reapOrKill(pidfds: number[], timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (pidfds.some((fd) => !pidfdExited(fd)) && Date.now() < deadline) await sleep(10);
     for (const fd of pidfds) pidfdSignal(fd, 'SIGKILL');
+    // SIGKILL is not refused; the exit follows within moments (bounded, to never hang stop()).
+    const killed = Date.now() + 1000;
+    while (pidfds.some((fd) => !pidfdExited(fd)) && Date.now() < killed) await sleep(5);
   } finally {
     closeAll(pidfds);
   }
