@@ -99,6 +99,19 @@ export function asError(value: unknown): Error {
 
 // Renders an offending value for a message without flooding it.
 function describeValue(value: unknown): string {
-  const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  const text = typeof value === 'string' ? JSON.stringify(value) : safeString(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+// String() of parsed JSON throws when an object's `toString` is not a function; fall back.
+function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    try {
+      return JSON.stringify(value) ?? Object.prototype.toString.call(value);
+    } catch {
+      return Object.prototype.toString.call(value);
+    }
+  }
 }

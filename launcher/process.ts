@@ -80,6 +80,14 @@ function deathSignalWrapper(): string | undefined {
   return undefined;
 }
 
+/** How a QemuProcess signals its child: Node's ChildProcess, whose kill() is a no-op once reaped. */
+export interface ChildHandle {
+  kill(signal: NodeJS.Signals): boolean;
+  once(event: 'exit', listener: () => void): unknown;
+  readonly exitCode: number | null;
+  readonly signalCode: NodeJS.Signals | null;
+}
+
 /** A running (or ended) QEMU process. */
 export class QemuProcess {
   readonly pid: number;
@@ -88,6 +96,7 @@ export class QemuProcess {
   /** Resolves once, with how the process ended; never rejects. */
   readonly exited: Promise<ExitInfo>;
   private exitInfo: ExitInfo | undefined;
+  private reaped = false;
   private readonly stderr: TextRing;
 
   constructor(
@@ -97,8 +106,12 @@ export class QemuProcess {
     stderr: Readable | null,
     tail: number,
     private readonly logger: Logger,
+    private readonly child?: ChildHandle,
   ) {
     this.pid = pid;
+    // Node reaps the child just before 'exit'; from then on its pid may be someone else's.
+    if (child && (child.exitCode !== null || child.signalCode !== null)) this.reaped = true;
+    else child?.once('exit', () => (this.reaped = true));
     this.argv = argv;
     this.stderr = new TextRing(tail);
     stderr?.setEncoding('utf8');
@@ -129,16 +142,18 @@ export class QemuProcess {
     return this.stderr.tail(Number.MAX_SAFE_INTEGER);
   }
 
-  // Sends a signal by pid, if the process has not been reaped yet (never a recycled pid).
+  // Signals the child through its handle, only until it is reaped (never a recycled pid: the
+  // flag is set at 'exit', before which Node's handle is the only way to the pid).
   kill(signal: NodeJS.Signals = 'SIGKILL'): boolean {
-    if (!this.running) return false;
+    if (!this.running || this.reaped || this.child === undefined) return false;
+    let sent: boolean;
     try {
-      process.kill(this.pid, signal);
-      this.logger.debug({ signal }, 'signalled qemu');
-      return true;
+      sent = this.child.kill(signal);
     } catch {
       return false;
     }
+    if (sent) this.logger.debug({ signal }, 'signalled qemu');
+    return sent;
   }
 }
 
@@ -197,6 +212,7 @@ export async function spawnQemu(options: QemuSpawnOptions): Promise<QemuProcess>
     child.stderr,
     options.stderrTail ?? 8192,
     logger,
+    child,
   );
   live.add(qemu);
   installExitHook();

@@ -33,8 +33,14 @@ export interface NativeBinding {
   mknodChar(path: string, major: number, minor: number, mode: number): void;
   /** Opens `count` fds of /dev/vhost-net. */
   vhostNetOpen(count: number): number[];
-  /** sendmsg with SCM_RIGHTS; returns bytes sent. */
-  sendFds(socket: number, data: Buffer, fds: number[], timeoutMs?: number): number;
+  /** pidfd_open(2): an fd naming process `pid` for good. */
+  pidfdOpen(pid: number): number;
+  /** pidfd_send_signal(2); false when the process has exited. */
+  pidfdSignal(pidfd: number, signal: number): boolean;
+  /** True once the pidfd's process has exited; never waits. */
+  pidfdExited(pidfd: number): boolean;
+  /** One non-waiting sendmsg with SCM_RIGHTS; bytes sent, or -1 when the socket is full. */
+  sendFds(socket: number, data: Buffer, fds: number[]): number;
   /** recvmsg receiving fds (close-on-exec); empty data means EOF; EAGAIN when nothing waits. */
   recvFds(socket: number, maxBytes: number, maxFds: number): { data: Buffer; fds: number[] };
   /** recv(MSG_DONTWAIT) into `into`: bytes received, or -1 when nothing is queued. */
@@ -49,4 +55,6 @@ export interface NativeBinding {
   closeDetached(fds: number[]): void;
   /** Detached calls not finished yet. */
   detachedInFlight(): number;
+  /** Failures inside detached threads so far (isolation, sends) and the last errno. */
+  detachedFailures(): { isolate: number; send: number; lastErrno: number };
 }

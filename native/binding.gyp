@@ -8,7 +8,8 @@
         "src/netns.cc",
         "src/tap.cc",
         "src/fds.cc",
-        "src/detached.cc"
+        "src/detached.cc",
+        "src/pidfd.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],

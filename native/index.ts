@@ -1,4 +1,5 @@
 // The native layer's public face: each addon primitive, with its errors wrapped as NativeError.
+import { constants } from 'node:os';
 import type { NativeBinding, NetlinkOpenOptions } from './binding-types.js';
 import { NativeError } from './errors.js';
 import { loadBinding } from './load.js';
@@ -104,9 +105,28 @@ export function vhostNetOpen(count: number): number[] {
   return call('vhostNetOpen', (b) => b.vhostNetOpen(count));
 }
 
-/** Sends `data` with `fds` attached (SCM_RIGHTS); waits up to timeoutMs on a full socket. */
-export function sendFds(socket: number, data: Buffer, fds: number[], timeoutMs?: number): number {
-  return call('sendFds', (b) => b.sendFds(socket, data, fds, timeoutMs));
+/**
+ * Sends `data` with `fds` attached (SCM_RIGHTS) in one sendmsg that never waits: the bytes sent
+ * (the fds went with them), or -1 when the socket is full (nothing sent; retry once writable).
+ */
+export function sendFds(socket: number, data: Buffer, fds: number[]): number {
+  return call('sendFds', (b) => b.sendFds(socket, data, fds));
+}
+
+/** An fd naming process `pid` for good (pidfd_open): signals through it never hit a reused pid. */
+export function pidfdOpen(pid: number): number {
+  return call('pidfdOpen', (b) => b.pidfdOpen(pid));
+}
+
+/** Signals the process of a pidfd; false when it has already exited. */
+export function pidfdSignal(pidfd: number, signal: NodeJS.Signals | 0): boolean {
+  const number = signal === 0 ? 0 : constants.signals[signal];
+  return call('pidfdSignal', (b) => b.pidfdSignal(pidfd, number));
+}
+
+/** True once the process of a pidfd has exited; never waits. */
+export function pidfdExited(pidfd: number): boolean {
+  return call('pidfdExited', (b) => b.pidfdExited(pidfd));
 }
 
 /** Receives data and fds from a unix socket; EAGAIN when nothing is waiting. */
@@ -146,6 +166,20 @@ export function closeDetached(fds: number[]): void {
 /** How many closeDetached / sendDetached calls have not finished (each still holds its fds). */
 export function detachedInFlight(): number {
   return call('detachedInFlight', (b) => b.detachedInFlight());
+}
+
+/**
+ * Failures inside detached threads so far: `isolate` (unshare / close_range of the private fd
+ * table), `send` (sendDetached's send failed or was short), and the last errno name. Those
+ * threads have no caller to throw to; compare a reading before and after a call.
+ */
+export function detachedFailures(): {
+  isolate: number;
+  send: number;
+  lastErrno: string | undefined;
+} {
+  const raw = call('detachedFailures', (b) => b.detachedFailures());
+  return { ...raw, lastErrno: raw.lastErrno === 0 ? undefined : errnoName(raw.lastErrno) };
 }
 
 /** Sends `data` on `socket` from a thread of its own (a request the kernel holds for long). */

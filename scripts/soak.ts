@@ -4,9 +4,11 @@
 // Every set of the leak snapshot is checked after every cycle (round); each part prints p50/p95
 // of its operations and its leak verdict, and stops at the first leak, printing what grew.
 // (4) 1000 drive hot-plug/unplug cycles on one q35 VM, QEMU's fds, fdsets and block nodes
-// compared every 100 cycles.
-// Options: --only hotplug,churn,parallel,drives  --hotplug-cycles N  --churn-cycles N
-//          --churn-boot-every N  --vms N  --rounds N  --drive-cycles N
+// compared every 100 cycles. (5) The property (fuzz) suites of test/unit/fuzz at 100x their CI
+// run count (--fuzz-scale), seed --fuzz-seed; needs no QEMU.
+// Options: --only hotplug,churn,parallel,drives,fuzz  --hotplug-cycles N  --churn-cycles N
+//          --churn-boot-every N  --vms N  --rounds N  --drive-cycles N  --fuzz-scale N
+//          --fuzz-seed N
 // Exit status 1 when a part failed. Ctrl-C stops between cycles and cleans up.
 import { parseArgs } from 'node:util';
 import { churnReportLines, runChurn } from '../test/helpers/soak-churn.js';
@@ -15,10 +17,13 @@ import { parallelReportLines, runParallel } from '../test/helpers/soak-parallel.
 import { qemuMissing } from '../test/helpers/guest.js';
 import { rootNetnsMissing } from '../test/helpers/prereq.js';
 import { driveSoakReportLines, runDriveSoakOnNewVm } from '../test/helpers/soak-drives.js';
+import { runFuzzSoak } from '../test/helpers/soak-fuzz.js';
 
 const { values } = parseArgs({
   options: {
-    only: { type: 'string', default: 'hotplug,churn,parallel,drives' },
+    only: { type: 'string', default: 'hotplug,churn,parallel,drives,fuzz' },
+    'fuzz-scale': { type: 'string', default: '100' },
+    'fuzz-seed': { type: 'string', default: String((Date.now() % 1_000_000) + 1) },
     'drive-cycles': { type: 'string', default: '1000' },
     'hotplug-cycles': { type: 'string', default: '1000' },
     'churn-cycles': { type: 'string', default: '100' },
@@ -58,7 +63,12 @@ const parts = {
     driveSoakReportLines(
       await runDriveSoakOnNewVm({ cycles: count('drive-cycles'), checkEvery: 100, log, signal }),
     ),
+  fuzz: (signal: AbortSignal) =>
+    runFuzzSoak({ scale: count('fuzz-scale'), seed: count('fuzz-seed'), log, signal }),
 };
+
+/** Parts that boot QEMU (and need root's netns); fuzz needs neither. */
+const needsQemu = new Set(['hotplug', 'churn', 'parallel', 'drives']);
 
 function log(line: string): void {
   console.log(line);
@@ -66,15 +76,17 @@ function log(line: string): void {
 
 // Runs the chosen parts one after another; a failed part is reported and the next one runs.
 async function main(): Promise<number> {
-  const missing = qemuMissing() ?? rootNetnsMissing();
-  if (missing !== undefined) {
-    console.error(`soak: prerequisite missing: ${missing}`);
-    return 1;
-  }
   const chosen = values.only.split(',').map((p) => p.trim());
   for (const p of chosen) {
     if (!(p in parts))
-      throw new Error(`--only: unknown part '${p}' (hotplug, churn, parallel, drives)`);
+      throw new Error(`--only: unknown part '${p}' (hotplug, churn, parallel, drives, fuzz)`);
+  }
+  const missing = chosen.some((p) => needsQemu.has(p))
+    ? (qemuMissing() ?? rootNetnsMissing())
+    : undefined;
+  if (missing !== undefined) {
+    console.error(`soak: prerequisite missing: ${missing}`);
+    return 1;
   }
   const controller = new AbortController();
   process.once('SIGINT', () => {

@@ -18,6 +18,13 @@ export interface EventExpectation extends PromiseLike<QmpEvent> {
 
 type Listener = (event: QmpEvent) => void;
 
+/**
+ * Events held before the connection is ready (and until the first iterator takes them): past
+ * this, the oldest are dropped and the drop is logged with its count, so a chatty or hostile
+ * peer cannot grow memory before anyone listens.
+ */
+export const MAX_HELD_EVENTS = 1000;
+
 /** Options of an event iterator. */
 export interface IterateOptions {
   signal?: AbortSignal;
@@ -31,6 +38,7 @@ export class EventHub {
   private readonly closers = new Set<(error: Error) => void>();
   private held: QmpEvent[] | undefined = [];
   private backlog: QmpEvent[] = [];
+  private heldDropped = 0;
   private closedWith: Error | undefined;
   private readonly logger: QmpLogger;
 
@@ -41,6 +49,13 @@ export class EventHub {
   // Delivers one event now, or holds it while the connection is not ready yet.
   publish(event: QmpEvent): void {
     if (this.held !== undefined) {
+      if (this.held.length >= MAX_HELD_EVENTS) {
+        this.held.shift();
+        this.heldDropped += 1;
+        if (this.heldDropped === 1) {
+          this.logger.warn({ max: MAX_HELD_EVENTS }, 'QMP: too many early events, dropping oldest');
+        }
+      }
       this.held.push(event);
       return;
     }
@@ -51,6 +66,12 @@ export class EventHub {
   release(): void {
     const held = this.held ?? [];
     this.held = undefined;
+    if (this.heldDropped > 0) {
+      this.logger.warn(
+        { dropped: this.heldDropped, max: MAX_HELD_EVENTS },
+        'QMP: early events dropped before the connection was ready',
+      );
+    }
     if (this.listeners.size === 0) this.backlog.push(...held);
     else for (const event of held) this.publish(event);
   }

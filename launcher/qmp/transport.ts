@@ -3,9 +3,12 @@
 import net from 'node:net';
 import { sendFds } from '../../native/index.js';
 import { Deadline, type CallOptions } from './deadline.js';
-import { QmpConnectError, QmpDisconnectedError } from './errors.js';
+import { QmpConnectError, QmpDisconnectedError, QmpTimeoutError } from './errors.js';
 import { LineSplitter, DEFAULT_MAX_LINE_BYTES } from './framing.js';
 import { orSilent, type QmpLogger } from './logger.js';
+
+/** The longest pause between two tries of an fd send on a full socket. */
+const FD_SEND_RETRY_MAX_MS = 20;
 
 /** What the protocol layer hears from the transport. */
 export interface TransportHandlers {
@@ -18,7 +21,7 @@ export interface TransportHandlers {
 export interface TransportOptions {
   logger?: QmpLogger;
   maxLineBytes?: number;
-  /** How long sendFds may wait for a full socket to drain; default 5000 ms. */
+  /** How long an fd send may wait for a full socket to take it; default 5000 ms. */
   fdSendTimeoutMs?: number;
 }
 
@@ -118,7 +121,8 @@ export class QmpTransport {
   /**
    * Writes one line with `fds` attached (SCM_RIGHTS), after everything written before it has
    * left net.Socket's buffer: sendmsg bypasses that buffer, so it must be empty first.
-   * @throws QmpDisconnectedError when the socket closes first; NativeError when sendmsg fails.
+   * @throws QmpDisconnectedError when the socket closes first; QmpTimeoutError when the socket
+   *   stays full for fdSendTimeoutMs; NativeError when sendmsg fails.
    */
   writeWithFds(line: string, fds: number[]): Promise<void> {
     if (this.isClosed) return Promise.reject(new QmpDisconnectedError(undefined, false));
@@ -130,8 +134,7 @@ export class QmpTransport {
     const sent = this.writeChain.then(async () => {
       try {
         await this.flushed();
-        if (this.isClosed) throw new QmpDisconnectedError(undefined, false);
-        sendFds(fd, Buffer.from(line, 'utf8'), fds, this.options.fdSendTimeoutMs ?? 5000);
+        await this.sendWhenWritable(fd, Buffer.from(line, 'utf8'), fds);
       } finally {
         this.fdSendsQueued -= 1;
       }
@@ -143,6 +146,24 @@ export class QmpTransport {
   // Closes the socket; the close handler runs once, asynchronously.
   close(): void {
     this.socket.destroy();
+  }
+
+  // Sends the fds with the line's first bytes, never waiting on the JS thread: while the socket
+  // is full (QEMU not reading) it retries on timers, backing off to FD_SEND_RETRY_MAX_MS, until
+  // fdSendTimeoutMs; what the first sendmsg did not take follows through net.Socket, in order.
+  private async sendWhenWritable(fd: number, data: Buffer, fds: number[]): Promise<void> {
+    const timeoutMs = this.options.fdSendTimeoutMs ?? 5000;
+    const deadline = Date.now() + timeoutMs;
+    for (let pause = 1; ; pause = Math.min(pause * 2, FD_SEND_RETRY_MAX_MS)) {
+      if (this.isClosed) throw new QmpDisconnectedError(undefined, false);
+      const sent = sendFds(fd, data, fds);
+      if (sent >= 0) {
+        if (sent < data.length) this.socket.write(data.subarray(sent));
+        return;
+      }
+      if (Date.now() >= deadline) throw new QmpTimeoutError('QMP fd send (socket full)', timeoutMs);
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
   }
 
   // Resolves once net.Socket's buffer is empty: an empty write's callback runs after every

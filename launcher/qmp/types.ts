@@ -46,16 +46,19 @@ export function toErrorBody(value: unknown): QmpErrorBody {
   };
 }
 
-// Normalises an event line into a QmpEvent (data defaults to {}).
+// Normalises an event line into a QmpEvent (data defaults to {}). Nothing from the wire is
+// converted with String()/Number(): a parsed object whose `toString` is not a function throws.
 export function toEvent(message: Record<string, unknown>): QmpEvent {
+  const number = (value: unknown): number => (typeof value === 'number' ? value : 0);
   const timestamp = isObject(message.timestamp)
     ? {
-        seconds: Number(message.timestamp.seconds ?? 0),
-        microseconds: Number(message.timestamp.microseconds ?? 0),
+        seconds: number(message.timestamp.seconds),
+        microseconds: number(message.timestamp.microseconds),
       }
     : { seconds: 0, microseconds: 0 };
   return {
-    event: String(message.event),
+    event:
+      typeof message.event === 'string' ? message.event : (JSON.stringify(message.event) ?? ''),
     data: isObject(message.data) ? message.data : {},
     timestamp,
   };

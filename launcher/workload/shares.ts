@@ -9,6 +9,7 @@
 import { EventEmitter } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { closeAll, closeFd, pidfdExited, pidfdOpen, pidfdSignal } from '../../native/index.js';
 import { describeExit, type ExitInfo } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { QemuProcess } from '../process.js';
@@ -97,8 +98,9 @@ export class RunningShare extends EventEmitter<{ failed: [ShareError] }> {
     this.stopping = true;
     this.daemon.connection.destroy();
     const { process: daemon } = this.daemon;
-    // Only while its pid is surely still its own (not reaped, so not reused).
-    const children = daemon.running ? childPids(this.pid) : [];
+    // Held by pidfd, taken while the daemon (their parent) is surely alive: signals through
+    // them can never reach a process that got a reused pid.
+    const children = daemon.running ? childPidfds(this.pid) : [];
     if (daemon.running) {
       daemon.kill('SIGTERM');
       const ended = await Promise.race([
@@ -106,9 +108,11 @@ export class RunningShare extends EventEmitter<{ failed: [ShareError] }> {
         sleep(termTimeoutMs).then(() => false),
       ]);
       if (!ended) daemon.kill('SIGKILL');
-      await daemon.exited;
     }
+    // The workers first: one that outlives the daemon keeps its stderr open, and `exited`
+    // (stderr read to its end) would wait for it forever.
     await reapOrKill(children, termTimeoutMs);
+    await daemon.exited;
     if (this.currentState === 'running') this.currentState = 'stopped';
   }
 
@@ -194,35 +198,47 @@ export async function startShares(
   };
 }
 
-// Our direct children of `pid` (virtiofsd's sandboxed worker), from /proc.
-function childPids(pid: number): number[] {
+// pidfds of our direct children of `pid` (virtiofsd's sandboxed worker), from /proc; a pid is
+// kept only if it is still `pid`'s child once its pidfd is open (so the pidfd is that child).
+function childPidfds(pid: number): number[] {
   const out: number[] = [];
   for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+    if (!/^\d+$/.test(entry) || parentOf(entry) !== pid) continue;
+    let pidfd: number;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.push(Number(entry));
+      pidfd = pidfdOpen(Number(entry));
     } catch {
-      // gone meanwhile
+      continue; // gone meanwhile
     }
+    if (parentOf(entry) === pid) out.push(pidfd);
+    else closeFd(pidfd);
   }
   return out;
 }
 
-// Waits for `pids` to disappear (PR_SET_PDEATHSIG ends them with their parent), then SIGKILLs.
-async function reapOrKill(pids: number[], timeoutMs: number): Promise<void> {
-  const alive = (pid: number): boolean => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const deadline = Date.now() + timeoutMs;
-  while (pids.some(alive) && Date.now() < deadline) await sleep(10);
-  for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
+// The parent pid in /proc/PID/stat, or undefined once the process is gone.
+function parentOf(entry: string): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+// Waits for the pidfds' processes to exit (PR_SET_PDEATHSIG ends them with their parent), then
+// SIGKILLs the rest through their pidfds, and closes them.
+async function reapOrKill(pidfds: number[], timeoutMs: number): Promise<void> {
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (pidfds.some((fd) => !pidfdExited(fd)) && Date.now() < deadline) await sleep(10);
+    for (const fd of pidfds) pidfdSignal(fd, 'SIGKILL');
+    // SIGKILL is not refused; the exit follows within moments (bounded, to never hang stop()).
+    const killed = Date.now() + 1000;
+    while (pidfds.some((fd) => !pidfdExited(fd)) && Date.now() < killed) await sleep(5);
+  } finally {
+    closeAll(pidfds);
+  }
 }
 
 // A deadline for a race: unref'd, so a deadline nobody waits for any more (the race was won)

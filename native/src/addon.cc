@@ -7,6 +7,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitTap(env, exports);
   InitFds(env, exports);
   InitDetached(env, exports);
+  InitPidfd(env, exports);
   return exports;
 }
 

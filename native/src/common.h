@@ -19,6 +19,10 @@ namespace vml {
 // Reads an optional netns path argument: undefined/null/"" mean "the calling thread's netns".
 std::string OptionalString(const Napi::CallbackInfo& info, size_t index, const char* usage);
 
+// Reads a whole number in [min, max] (NaN, infinities and fractions refused); throws usage.
+double WholeNumber(Napi::Env env, const Napi::Value& value, double min, double max,
+                   const char* usage);
+
 // Reads a non-negative integer argument (an fd, a count).
 int IntArg(const Napi::CallbackInfo& info, size_t index, const char* usage);
 
@@ -27,6 +31,18 @@ std::vector<int> FdArrayArg(const Napi::CallbackInfo& info, size_t index, const 
 
 // Closes every fd in the list, preserving errno; used on error paths.
 void CloseAll(const std::vector<int>& fds);
+
+// Builds the JS result that hands `fds` over; if building throws (an allocation, or a setter
+// napi_set_property ran), the fds are closed before the exception goes on: nothing leaks.
+template <typename Build>
+Napi::Value HandOver(const std::vector<int>& fds, Build build) {
+  try {
+    return build();
+  } catch (...) {
+    CloseAll(fds);
+    throw;
+  }
+}
 
 // Enters a network namespace on the calling thread and always returns to the original one when
 // it goes out of scope (also on error). If returning fails the process aborts: a JS thread left
@@ -58,3 +74,4 @@ void InitNetns(Napi::Env env, Napi::Object exports);
 void InitTap(Napi::Env env, Napi::Object exports);
 void InitFds(Napi::Env env, Napi::Object exports);
 void InitDetached(Napi::Env env, Napi::Object exports);
+void InitPidfd(Napi::Env env, Napi::Object exports);

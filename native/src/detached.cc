@@ -25,6 +25,15 @@ namespace {
 
 // Threads started here and not finished yet (each holds fds until it ends).
 std::atomic<int> gInFlight{0};
+// Failures inside the threads, which have no caller to throw to: read with detachedFailures().
+std::atomic<int> gIsolateFailures{0};
+std::atomic<int> gSendFailures{0};
+std::atomic<int> gLastErrno{0};
+
+void RecordFailure(std::atomic<int>& counter, int err) {
+  gLastErrno = err;
+  counter++;
+}
 
 const char* kSendUsage = "sendDetached(socket: number, data: Buffer)";
 const char* kCloseUsage = "closeDetached(fds: number[])";
@@ -40,15 +49,23 @@ struct Handoff {
 
 // Gives this thread a private fd table holding only `keep` (unshare CLONE_FILES copies the
 // process's table; close_range drops the rest of the copy). Returns whether it worked.
+// A close_range failure leaves the private table holding copies of other fds until the thread
+// ends (it is still private, so the caller may close its own): counted, not fatal.
 bool Isolate(std::vector<int> keep) {
-  if (unshare(CLONE_FILES) != 0) return false;
+  if (unshare(CLONE_FILES) != 0) {
+    RecordFailure(gIsolateFailures, errno);
+    return false;
+  }
   std::sort(keep.begin(), keep.end());
   unsigned int from = 0;
   for (int fd : keep) {
-    if (static_cast<unsigned int>(fd) > from) syscall(SYS_close_range, from, fd - 1, 0);
+    if (static_cast<unsigned int>(fd) > from &&
+        syscall(SYS_close_range, from, fd - 1, 0) != 0) {
+      RecordFailure(gIsolateFailures, errno);
+    }
     from = static_cast<unsigned int>(fd) + 1;
   }
-  syscall(SYS_close_range, from, ~0U, 0);
+  if (syscall(SYS_close_range, from, ~0U, 0) != 0) RecordFailure(gIsolateFailures, errno);
   return true;
 }
 
@@ -109,8 +126,10 @@ Napi::Value SendDetached(const Napi::CallbackInfo& info) {
   int err = RunDetached({dup}, [dup, bytes = std::move(bytes)]() {
     ssize_t n;
     do {
-      n = send(dup, bytes.data(), bytes.size(), 0);
+      n = send(dup, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     } while (n < 0 && errno == EINTR);
+    if (n < 0) RecordFailure(gSendFailures, errno);
+    else if (static_cast<size_t>(n) != bytes.size()) RecordFailure(gSendFailures, EMSGSIZE);
   });
   if (err != 0) {
     close(dup);
@@ -137,10 +156,22 @@ Napi::Value DetachedInFlight(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), gInFlight.load());
 }
 
+// Failures of detached work so far: isolation (unshare, close_range) and sends, with the last
+// errno; the caller compares before and after its own call.
+Napi::Value DetachedFailures(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("isolate", gIsolateFailures.load());
+  out.Set("send", gSendFailures.load());
+  out.Set("lastErrno", gLastErrno.load());
+  return out;
+}
+
 }  // namespace
 
 void InitDetached(Napi::Env env, Napi::Object exports) {
   exports.Set("sendDetached", Napi::Function::New(env, SendDetached));
   exports.Set("closeDetached", Napi::Function::New(env, CloseDetached));
   exports.Set("detachedInFlight", Napi::Function::New(env, DetachedInFlight));
+  exports.Set("detachedFailures", Napi::Function::New(env, DetachedFailures));
 }

@@ -1,11 +1,18 @@
 // Node-style errors, argument readers and the netns guard shared by every primitive.
 #include <errno.h>
+
+#include <cmath>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/vfs.h>
 #include <uv.h>
+
+#ifndef NSFS_MAGIC
+#define NSFS_MAGIC 0x6e736673
+#endif
 
 #include "common.h"
 
@@ -33,13 +40,20 @@ std::string OptionalString(const Napi::CallbackInfo& info, size_t index, const c
   return info[index].As<Napi::String>().Utf8Value();
 }
 
-int IntArg(const Napi::CallbackInfo& info, size_t index, const char* usage) {
-  if (info.Length() <= index || !info[index].IsNumber()) ThrowUsage(info.Env(), usage);
-  double value = info[index].As<Napi::Number>().DoubleValue();
-  if (value < 0 || value > 2147483647 || value != static_cast<int>(value)) {
-    ThrowUsage(info.Env(), usage);
+double WholeNumber(Napi::Env env, const Napi::Value& value, double min, double max,
+                   const char* usage) {
+  if (!value.IsNumber()) ThrowUsage(env, usage);
+  double number = value.As<Napi::Number>().DoubleValue();
+  // Compared as doubles before any cast: casting NaN or an out-of-range double is undefined.
+  if (!std::isfinite(number) || number < min || number > max || std::trunc(number) != number) {
+    ThrowUsage(env, usage);
   }
-  return static_cast<int>(value);
+  return number;
+}
+
+int IntArg(const Napi::CallbackInfo& info, size_t index, const char* usage) {
+  if (info.Length() <= index) ThrowUsage(info.Env(), usage);
+  return static_cast<int>(WholeNumber(info.Env(), info[index], 0, 2147483647, usage));
 }
 
 std::vector<int> FdArrayArg(const Napi::CallbackInfo& info, size_t index, const char* usage) {
@@ -48,12 +62,7 @@ std::vector<int> FdArrayArg(const Napi::CallbackInfo& info, size_t index, const 
   std::vector<int> fds;
   for (uint32_t i = 0; i < array.Length(); i++) {
     Napi::Value item = array.Get(i);
-    if (!item.IsNumber()) ThrowUsage(info.Env(), usage);
-    double value = item.As<Napi::Number>().DoubleValue();
-    if (value < 0 || value > 2147483647 || value != static_cast<int>(value)) {
-      ThrowUsage(info.Env(), usage);
-    }
-    fds.push_back(static_cast<int>(value));
+    fds.push_back(static_cast<int>(WholeNumber(info.Env(), item, 0, 2147483647, usage)));
   }
   return fds;
 }
@@ -79,10 +88,24 @@ int NetnsGuard::Enter(const std::string& path, const char** syscall) {
     int err = Save(syscall);
     if (err != 0) return err;
   }
-  int target = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Non-blocking: a FIFO planted at the path must not hold the JS thread in open(); and only
+  // an nsfs file is a namespace (anything else is refused before setns).
+  int target = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (target < 0) {
     *syscall = "open";
     return errno;
+  }
+  struct statfs fs;
+  if (fstatfs(target, &fs) != 0) {
+    int err = errno;
+    close(target);
+    *syscall = "fstatfs";
+    return err;
+  }
+  if (fs.f_type != NSFS_MAGIC) {
+    close(target);
+    *syscall = "setns";  // what setns says of a file that is not a namespace
+    return EINVAL;
   }
   int rc = setns(target, CLONE_NEWNET);
   int err = errno;

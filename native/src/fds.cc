@@ -1,17 +1,15 @@
 // Unix-socket fd passing (SCM_RIGHTS), socketpairs and close: how fds reach QEMU over QMP.
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
 
 namespace {
 
-const char* kSendUsage = "sendFds(socket: number, data: Buffer, fds: number[], timeoutMs?: number)";
+const char* kSendUsage = "sendFds(socket: number, data: Buffer, fds: number[])";
 const char* kRecvUsage = "recvFds(socket: number, maxBytes: number, maxFds: number)";
 const char* kPairUsage = "socketpair()";
 const char* kCloseUsage = "close(fd: number)";
@@ -19,71 +17,45 @@ const char* kRecvNowUsage = "recvNow(socket: number, into: Buffer)";
 // SCM_MAX_FD in the kernel (include/net/scm.h).
 const size_t kMaxFds = 253;
 
-long long NowMs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
-// Waits until `fd` is writable or the deadline passes; returns 0 or an errno.
-int WaitWritable(int fd, long long deadline) {
-  for (;;) {
-    long long left = deadline - NowMs();
-    if (left <= 0) return ETIMEDOUT;
-    struct pollfd pfd = {fd, POLLOUT, 0};
-    int rc = poll(&pfd, 1, static_cast<int>(left));
-    if (rc > 0) return 0;
-    if (rc == 0) return ETIMEDOUT;
-    if (errno != EINTR) return errno;
-  }
-}
-
-// Sends `data` with `fds` attached to its first byte. Works on blocking and non-blocking
-// (libuv-owned) sockets: a full buffer is waited for up to timeoutMs. Returns bytes sent.
+// Sends `data` with `fds` attached to its first byte, in one sendmsg that never waits
+// (MSG_DONTWAIT): returns the bytes sent (the fds went with them; the caller sends the rest
+// without fds), or -1 when the socket buffer is full (nothing sent, no fd passed). Waiting for
+// room is the caller's, off this call, so the JS thread is never held.
 Napi::Value SendFds(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int sock = vml::IntArg(info, 0, kSendUsage);
   if (info.Length() < 3 || !info[1].IsBuffer()) vml::ThrowUsage(env, kSendUsage);
   Napi::Buffer<uint8_t> data = info[1].As<Napi::Buffer<uint8_t>>();
   std::vector<int> fds = vml::FdArrayArg(info, 2, kSendUsage);
-  int timeoutMs = 5000;
-  if (info.Length() > 3 && !info[3].IsUndefined()) timeoutMs = vml::IntArg(info, 3, kSendUsage);
   if (data.Length() == 0 || fds.size() > kMaxFds) vml::ThrowUsage(env, kSendUsage);
-  long long deadline = NowMs() + timeoutMs;
 
-  size_t sent = 0;
-  while (sent < data.Length()) {
-    struct iovec iov;
-    iov.iov_base = data.Data() + sent;
-    iov.iov_len = data.Length() - sent;
-    struct msghdr msg;
-    memset(&msg, 0, sizeof(msg));
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    std::vector<char> control;
-    if (sent == 0 && !fds.empty()) {
-      control.assign(CMSG_SPACE(sizeof(int) * fds.size()), 0);
-      msg.msg_control = control.data();
-      msg.msg_controllen = control.size();
-      struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-      cmsg->cmsg_level = SOL_SOCKET;
-      cmsg->cmsg_type = SCM_RIGHTS;
-      cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-      memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
-    }
-    ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        int err = WaitWritable(sock, deadline);
-        if (err != 0) vml::ThrowSystemError(env, err, "sendmsg");
-        continue;
-      }
-      vml::ThrowSystemError(env, errno, "sendmsg");
-    }
-    sent += static_cast<size_t>(n);
+  struct iovec iov;
+  iov.iov_base = data.Data();
+  iov.iov_len = data.Length();
+  struct msghdr msg;
+  memset(&msg, 0, sizeof(msg));
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  std::vector<char> control;
+  if (!fds.empty()) {
+    control.assign(CMSG_SPACE(sizeof(int) * fds.size()), 0);
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
   }
-  return Napi::Number::New(env, static_cast<double>(sent));
+  ssize_t n;
+  do {
+    n = sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
+    vml::ThrowSystemError(env, errno, "sendmsg");
+  }
+  return Napi::Number::New(env, static_cast<double>(n));
 }
 
 // Receives up to maxBytes and up to maxFds fds (close-on-exec). A would-block socket throws
@@ -121,12 +93,14 @@ Napi::Value RecvFds(const Napi::CallbackInfo& info) {
     vml::CloseAll(fds);
     vml::ThrowSystemError(env, EMSGSIZE, "recvmsg");
   }
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("data", Napi::Buffer<uint8_t>::Copy(env, buffer.data(), static_cast<size_t>(n)));
-  Napi::Array array = Napi::Array::New(env, fds.size());
-  for (size_t i = 0; i < fds.size(); i++) array.Set(static_cast<uint32_t>(i), fds[i]);
-  result.Set("fds", array);
-  return result;
+  return vml::HandOver(fds, [&]() -> Napi::Value {
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("data", Napi::Buffer<uint8_t>::Copy(env, buffer.data(), static_cast<size_t>(n)));
+    Napi::Array array = Napi::Array::New(env, fds.size());
+    for (size_t i = 0; i < fds.size(); i++) array.Set(static_cast<uint32_t>(i), fds[i]);
+    result.Set("fds", array);
+    return result;
+  });
 }
 
 // Receives what is already queued on a socket without ever waiting (MSG_DONTWAIT): returns the
@@ -156,10 +130,12 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
     vml::ThrowSystemError(env, errno, "socketpair");
   }
-  Napi::Array array = Napi::Array::New(env, 2);
-  array.Set(0u, sv[0]);
-  array.Set(1u, sv[1]);
-  return array;
+  return vml::HandOver({sv[0], sv[1]}, [&]() -> Napi::Value {
+    Napi::Array array = Napi::Array::New(env, 2);
+    array.Set(0u, sv[0]);
+    array.Set(1u, sv[1]);
+    return array;
+  });
 }
 
 // close(2) with EBADF surfaced, so double closes are caught rather than closing someone's fd.

@@ -51,7 +51,7 @@ Napi::Value NetnsCreateAnonymous(const Napi::CallbackInfo& info) {
   guard.MarkEntered();
   int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   if (fd < 0) vml::ThrowSystemError(env, errno, "open", "/proc/thread-self/ns/net");
-  return Napi::Number::New(env, fd);
+  return vml::HandOver({fd}, [&]() -> Napi::Value { return Napi::Number::New(env, fd); });
 }
 
 // Opens a NETLINK_ROUTE socket that belongs to the netns at `netns` (or the current one), with
@@ -67,12 +67,10 @@ Napi::Value NetlinkOpen(const Napi::CallbackInfo& info) {
     Napi::Value g = options.Get("groups");
     Napi::Value t = options.Get("recvTimeoutMs");
     if (!g.IsUndefined()) {
-      if (!g.IsNumber() || g.As<Napi::Number>().Int64Value() < 0) vml::ThrowUsage(env, kNetlinkUsage);
-      groups = static_cast<uint32_t>(g.As<Napi::Number>().Int64Value());
+      groups = static_cast<uint32_t>(vml::WholeNumber(env, g, 0, 4294967295.0, kNetlinkUsage));
     }
     if (!t.IsUndefined()) {
-      if (!t.IsNumber() || t.As<Napi::Number>().Int32Value() < 0) vml::ThrowUsage(env, kNetlinkUsage);
-      recvTimeoutMs = t.As<Napi::Number>().Int32Value();
+      recvTimeoutMs = static_cast<int>(vml::WholeNumber(env, t, 0, 2147483647, kNetlinkUsage));
     }
   }
   const char* syscall = "";
@@ -107,7 +105,7 @@ Napi::Value NetlinkOpen(const Napi::CallbackInfo& info) {
     close(fd);
     vml::ThrowSystemError(env, err, "bind", netns);
   }
-  return Napi::Number::New(env, fd);
+  return vml::HandOver({fd}, [&]() -> Napi::Value { return Napi::Number::New(env, fd); });
 }
 
 // mount(2), for /run/netns's shared bind mount.

@@ -35,12 +35,7 @@ TapOptions ReadTapOptions(const Napi::CallbackInfo& info, size_t index, const ch
   Napi::Object object = info[index].As<Napi::Object>();
   Napi::Value queues = object.Get("queues");
   if (!queues.IsUndefined()) {
-    if (!queues.IsNumber()) vml::ThrowUsage(info.Env(), usage);
-    double value = queues.As<Napi::Number>().DoubleValue();
-    if (value < 1 || value > kMaxQueues || value != static_cast<int>(value)) {
-      vml::ThrowUsage(info.Env(), usage);
-    }
-    options.queues = static_cast<int>(value);
+    options.queues = static_cast<int>(vml::WholeNumber(info.Env(), queues, 1, kMaxQueues, usage));
   }
   Napi::Value vnetHdr = object.Get("vnetHdr");
   if (!vnetHdr.IsUndefined()) {
@@ -104,10 +99,12 @@ Napi::Value TapOpen(const Napi::CallbackInfo& info) {
     memcpy(ifr.ifr_name, request.ifr_name, IFNAMSIZ);
     fds.push_back(fd);
   }
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("name", Napi::String::New(env, ifr.ifr_name));
-  result.Set("fds", ToArray(env, fds));
-  return result;
+  return vml::HandOver(fds, [&]() -> Napi::Value {
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("name", Napi::String::New(env, ifr.ifr_name));
+    result.Set("fds", ToArray(env, fds));
+    return result;
+  });
 }
 
 // Opens `queues` fds of a macvtap's character device (/dev/tapN); each open adds a queue.
@@ -139,7 +136,7 @@ Napi::Value MacvtapOpen(const Napi::CallbackInfo& info) {
       vml::ThrowSystemError(env, err, "ioctl(TUNSETIFF)", path);
     }
   }
-  return ToArray(env, fds);
+  return vml::HandOver(fds, [&]() -> Napi::Value { return ToArray(env, fds); });
 }
 
 // Opens `count` fds of /dev/vhost-net, one per queue (ENOENT where the module is absent).
@@ -157,7 +154,7 @@ Napi::Value VhostNetOpen(const Napi::CallbackInfo& info) {
     }
     fds.push_back(fd);
   }
-  return ToArray(env, fds);
+  return vml::HandOver(fds, [&]() -> Napi::Value { return ToArray(env, fds); });
 }
 
 // Makes a character device node (for a macvtap whose /dev/tapN belongs to another netns).

@@ -27,7 +27,7 @@ import { bytesToIp, ipToBytes } from './ip-bytes.js';
 import type { LinkRef } from './link-requests.js';
 import type { LinkApi } from './links.js';
 import type { NetlinkMessage } from './message.js';
-import { decodeIfAddrMsg, encodeIfAddrMsg } from './message.js';
+import { decodeIfAddrMsg, encodeIfAddrMsg, malformed } from './message.js';
 import type { NetlinkSocket } from './socket.js';
 
 /** Scope names as `ip` prints them (rtnetlink.h, enum rt_scope_t). */
@@ -79,7 +79,9 @@ export function decodeAddress(m: NetlinkMessage): Address {
   const a = attrMap(m.payload, IFADDRMSG_LEN);
   const local = a.get(IFA_LOCAL);
   const addr = a.get(IFA_ADDRESS);
-  const mine = bytesToIp((local ?? addr)!);
+  const own = local ?? addr;
+  if (own === undefined) throw malformed('RTM_NEWADDR', 'neither IFA_LOCAL nor IFA_ADDRESS');
+  const mine = bytesToIp(own);
   const other = addr && local ? bytesToIp(addr) : undefined;
   const bcast = a.get(IFA_BROADCAST);
   return {

@@ -5,7 +5,8 @@ import { NLA_F_NESTED, NLA_HDRLEN, NLA_TYPE_MASK } from './constants.js';
 
 /** Rounds a length up to the 4-byte netlink alignment (NLA_ALIGN / NLMSG_ALIGN). */
 export function align4(length: number): number {
-  return (length + 3) & ~3;
+  // Arithmetic, not `& ~3`: a length read off the wire may exceed 2^31, where bit ops go negative.
+  return length + ((4 - (length % 4)) % 4);
 }
 
 // Builds one attribute: header, payload, zero padding to 4 bytes.

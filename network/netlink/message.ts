@@ -1,6 +1,7 @@
 // Netlink messages: struct nlmsghdr (16 bytes: u32 len, u16 type, u16 flags, u32 seq, u32 pid)
 // and the rtnetlink family headers that follow it (include/uapi/linux/rtnetlink.h). Pure
 // functions over Buffers, host byte order (little-endian on the machines we support).
+import { NetlinkError } from '../errors.js';
 import { align4, attrMap, readString, readU32 } from './attributes.js';
 import {
   IFADDRMSG_LEN,
@@ -72,9 +73,12 @@ export function decodeError(message: NetlinkMessage): ErrorPayload {
   let badAttrOffset: number | undefined;
   if ((message.flags & NLM_F_ACK_TLVS) !== 0 && p.length >= 4 + NLMSG_HDRLEN) {
     const echoed = (message.flags & NLM_F_CAPPED) !== 0 ? NLMSG_HDRLEN : p.readUInt32LE(4);
-    const tlvs = attrMap(p, 4 + align4(echoed));
-    kernelMessage = readString(tlvs.get(NLMSGERR_ATTR_MSG)) || undefined;
-    badAttrOffset = readU32(tlvs.get(NLMSGERR_ATTR_OFFS));
+    // An echoed length past the payload leaves no room for TLVs.
+    if (4 + align4(echoed) <= p.length) {
+      const tlvs = attrMap(p, 4 + align4(echoed));
+      kernelMessage = readString(tlvs.get(NLMSGERR_ATTR_MSG)) || undefined;
+      badAttrOffset = readU32(tlvs.get(NLMSGERR_ATTR_OFFS));
+    }
   }
   return { errno, kernelMessage, badAttrOffset };
 }
@@ -88,6 +92,26 @@ export function decodeDone(message: NetlinkMessage): ErrorPayload {
     kernelMessage = readString(attrMap(p, 4).get(NLMSGERR_ATTR_MSG)) || undefined;
   }
   return { errno, kernelMessage, badAttrOffset: undefined };
+}
+
+/** EPROTO: a message from the kernel that cannot be what it claims to be. */
+const EPROTO = 71;
+
+// A family header needs its full size; anything shorter is a malformed message, not a crash.
+function requireHeader(p: Buffer, size: number, header: string): void {
+  if (p.length < size) {
+    throw new NetlinkError(
+      `decode ${header}`,
+      EPROTO,
+      'EPROTO',
+      `payload of ${p.length} bytes, ${header} needs ${size}`,
+    );
+  }
+}
+
+// A message that lacks what its type requires (e.g. an address without its address).
+export function malformed(what: string, detail: string): NetlinkError {
+  return new NetlinkError(`decode ${what}`, EPROTO, 'EPROTO', detail);
 }
 
 /** struct ifinfomsg: family, type (ARPHRD_*), index, flags, change mask. */
@@ -112,6 +136,7 @@ export function encodeIfInfoMsg(m: Partial<IfInfoMsg> = {}): Buffer {
 
 // Decodes struct ifinfomsg from the start of a payload.
 export function decodeIfInfoMsg(p: Buffer): IfInfoMsg {
+  requireHeader(p, IFINFOMSG_LEN, 'ifinfomsg');
   return {
     family: p.readUInt8(0),
     type: p.readUInt16LE(2),
@@ -143,6 +168,7 @@ export function encodeIfAddrMsg(m: Partial<IfAddrMsg> = {}): Buffer {
 
 // Decodes struct ifaddrmsg.
 export function decodeIfAddrMsg(p: Buffer): IfAddrMsg {
+  requireHeader(p, IFADDRMSG_LEN, 'ifaddrmsg');
   return {
     family: p.readUInt8(0),
     prefixLen: p.readUInt8(1),
@@ -177,6 +203,7 @@ export function encodeRtMsg(m: Partial<RtMsg> = {}): Buffer {
 
 // Decodes struct rtmsg.
 export function decodeRtMsg(p: Buffer): RtMsg {
+  requireHeader(p, RTMSG_LEN, 'rtmsg');
   const m = { flags: p.readUInt32LE(8) } as RtMsg;
   RTMSG_FIELDS.forEach((k, i) => (m[k as keyof RtMsg] = p.readUInt8(i)));
   return m;
@@ -204,6 +231,7 @@ export function encodeTcMsg(m: Partial<TcMsg> = {}): Buffer {
 
 // Decodes struct tcmsg.
 export function decodeTcMsg(p: Buffer): TcMsg {
+  requireHeader(p, TCMSG_LEN, 'tcmsg');
   return {
     family: p.readUInt8(0),
     index: p.readInt32LE(4),

@@ -1,6 +1,6 @@
 // Naming another network namespace in a request: a netns name (/run/netns/NAME) or an absolute
 // path (/proc/PID/ns/net), opened just long enough to pass its fd as IFLA_NET_NS_FD.
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { ValidationError } from '../../core/index.js';
 import { validateNetnsName } from '../validate.js';
@@ -17,12 +17,26 @@ export function netnsPath(netns: string, path = 'netns'): string {
 // Opens a netns read-only for IFLA_NET_NS_FD; a missing one is a ValidationError naming it.
 export function openNetns(netns: string, path = 'netns'): number {
   const file = netnsPath(netns, path);
+  let fd: number;
   try {
-    return openSync(file, 'r');
+    // Non-blocking: a FIFO planted at the path must not hold the JS thread in open().
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
     throw new ValidationError(path, netns, `cannot open network namespace ${file} (${code})`);
   }
+  // Only an nsfs file (same device as our own netns file) can name a namespace.
+  let isNsfs = false;
+  try {
+    isNsfs = fstatSync(fd).dev === statSync('/proc/self/ns/net').dev;
+  } catch {
+    // Reported below.
+  }
+  if (!isNsfs) {
+    closeSync(fd);
+    throw new ValidationError(path, netns, `${file} is not a network namespace (EINVAL)`);
+  }
+  return fd;
 }
 
 // Runs `fn` with an open netns fd and closes it afterwards, whatever happens.

@@ -1,5 +1,5 @@
 // Opening a netns as an fd: what setns(2), QEMU helpers and the addon's callers hold on to.
-import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, statSync } from 'node:fs';
 import { NetnsError, errorCode } from './errors.js';
 import { netnsPath } from './paths.js';
 
@@ -21,7 +21,8 @@ export function openNetns(nameOrPath: string): number {
   const path = resolveNetns(nameOrPath);
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    // Non-blocking: a FIFO planted at the path must not hold the JS thread in open().
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (error) {
     const code = errorCode(error) ?? 'UNKNOWN';
     const reason = code === 'ENOENT' ? 'no such netns' : `open failed: ${String(error)}`;

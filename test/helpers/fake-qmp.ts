@@ -34,6 +34,7 @@ export class FakeQmp {
   private waiters: Array<(command: FakeCommand) => void> = [];
   private timer: NodeJS.Timeout | undefined;
   private peerGone = false;
+  private stalled = false;
   private isClosed = false;
 
   constructor() {
@@ -101,6 +102,15 @@ export class FakeQmp {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
+  // Stops reading (as a busy QEMU would), so the client's socket buffer fills; resume() reads on.
+  stall(): void {
+    this.stalled = true;
+  }
+
+  resume(): void {
+    this.stalled = false;
+  }
+
   // Hangs up (as a dying QEMU would); fds received but not taken by a test are closed.
   close(): void {
     if (this.isClosed) return;
@@ -113,7 +123,7 @@ export class FakeQmp {
 
   private poll(): void {
     if (this.isClosed) return;
-    for (;;) {
+    while (!this.stalled) {
       let chunk: { data: Buffer; fds: number[] };
       try {
         chunk = recvFds(this.serverFd, 65536, 16);
