@@ -2,6 +2,7 @@
 // races QEMU's exit.
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ValidationError } from '../network/errors.js';
 import { resolveTemplate } from '../qemu-templates/index.js';
 import type { Accel } from './devices/machine-args.js';
@@ -103,11 +104,9 @@ export async function connectBeforeExit(
         { cause: error },
       );
     }
-    // The socket's EOF can arrive before Node has seen the exit: give the exit a moment.
-    const exit = await Promise.race([
-      died,
-      new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000)),
-    ]);
+    // The socket's EOF can arrive before Node has seen the exit: give the exit a moment (the
+    // timer is unref'd: once the exit won, it does not hold the process).
+    const exit = await Promise.race([died, sleep(1000, undefined, { ref: false })]);
     if (exit !== undefined) {
       // SIGSYS is the seccomp filter's verdict (-sandbox): a call QEMU made is denied.
       const sandboxed = exit.signal === 'SIGSYS';
