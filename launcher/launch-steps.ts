@@ -1,8 +1,8 @@
 // The helpers of launch(): options -> VmConfig, boot-file checks, and the QMP handshake that
 // races QEMU's exit.
 import { accessSync, constants, existsSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { dirname } from 'node:path';
 import { ValidationError } from '../network/errors.js';
 import { resolveTemplate } from '../qemu-templates/index.js';
 import type { Accel } from './devices/machine-args.js';
@@ -72,9 +72,9 @@ export function checkLogWritable(path: string, field: string): void {
   }
 }
 
-// Config errors keep their own type (code + field path).
+// Config errors, subclasses included (a missing netns), keep their own type (code + field path).
 export function isValidation(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ValidationError';
+  return error instanceof ValidationError;
 }
 
 // Negotiates QMP, but fails at once (with QEMU's exit) if QEMU dies before greeting (T2), and

@@ -2,10 +2,11 @@
 // once, in reverse, on failure. A failed launch is a LaunchError that names the step and
 // carries QEMU's exit, command line and stderr tail; nothing it created is left behind.
 import { randomBytes } from 'node:crypto';
+import { hostNicFds } from '../network/host-nic.js';
 import { closeAll } from '../native/index.js';
 import type { AttachedEndpoint, AttachContext } from '../network/endpoints/attach-types.js';
 import type { Endpoint } from '../network/endpoints/types.js';
-import { hostNicFds, type HostNic } from '../network/host-nic.js';
+import type { HostNic } from '../network/host-nic.js';
 import { attachEndpoint } from '../network/endpoints/attach.js';
 import { UndoStack } from '../network/undo.js';
 import { UnsupportedError } from '../network/errors.js';

@@ -3,11 +3,12 @@
 // NIC. Every step registers its inverse; a failure unwinds them in reverse and surfaces the
 // first error with the rollback errors attached. Once device_add succeeded, removing the NIC
 // is detach's job (device_del must be confirmed by DEVICE_DELETED before the backend goes).
-import { hostNicFds, type HostNic } from '../../network/host-nic.js';
+import type { HostNic } from '../../network/host-nic.js';
 import { UndoStack } from '../../network/undo.js';
 import { nicDevices, nicQemuIds } from '../devices/nic-devices.js';
 import { TimeoutError } from '../errors.js';
 import type { GuestExecOptions } from '../guest-shell.js';
+import { hostNicFds } from '../../network/host-nic.js';
 import { type HotplugContext } from './context.js';
 import { detachNic } from './detach.js';
 import { HotplugError, HotplugStateError } from './errors.js';

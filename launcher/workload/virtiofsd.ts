@@ -11,8 +11,8 @@
 // mount (share-mounts.ts). When its vhost-user peer hangs up, it exits by itself (status 0).
 // `-o` values are split on ',' by fuse_opt, which takes '\,' and '\\' as literals.
 import { existsSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, type Socket } from 'node:net';
 import { VmlaunchError } from '../../native/index.js';
 import { describeExit, type ExitInfo } from '../errors.js';
 import type { Logger } from '../log.js';

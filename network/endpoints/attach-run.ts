@@ -7,7 +7,7 @@ import type { NetlinkClient } from '../netlink/index.js';
 import { openNetlink } from '../netlink/index.js';
 import { StepError, UndoStack } from '../undo.js';
 import type { MacvtapOpenDeps } from '../macvtap-device.js';
-import { isNetnsNotFound } from '../netns/errors.js';
+import { isNetnsNotFound } from '../netns/not-found.js';
 import { resolveNetns } from '../netns/paths.js';
 import type { AttachContext, AttachedEndpoint } from './attach-types.js';
 import { validateNicId, linkName, type LinkRole } from './names.js';

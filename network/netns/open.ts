@@ -1,7 +1,8 @@
 // Opening a netns as an fd: what setns(2), IFLA_NET_NS_FD, QEMU helpers and the addon's callers
 // hold on to. The one opener: a missing netns is always a NetnsNotFoundError.
 import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
-import { NetnsError, NetnsNotFoundError, errorCode } from './errors.js';
+import { NetnsError, errorCode } from './errors.js';
+import { NetnsNotFoundError } from './not-found.js';
 import { resolveNetns } from './paths.js';
 
 // Callers need a handle on a netns that stays valid even if its name is deleted meanwhile.

@@ -8,7 +8,7 @@ import * as native from '../../../native/index.js';
 import { attachEndpoint } from '../../../network/endpoints/attach.js';
 import type { TapHostNic } from '../../../network/host-nic.js';
 import { openNetlink } from '../../../network/netlink/index.js';
-import { NetnsNotFoundError, isNetnsNotFound } from '../../../network/netns/errors.js';
+import { NetnsNotFoundError, isNetnsNotFound } from '../../../network/netns/not-found.js';
 import { listNetns } from '../../../network/netns/named.js';
 import { openNetns } from '../../../network/netns/open.js';
 import { ip, uniqueNetnsName, withTestNetns } from '../../helpers/netns.js';

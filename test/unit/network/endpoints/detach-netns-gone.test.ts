@@ -5,7 +5,7 @@ import { ValidationError } from '../../../../network/errors.js';
 import { AttachRun, realDeps } from '../../../../network/endpoints/attach-run.js';
 import type { HostNic } from '../../../../network/host-nic.js';
 import type { NetlinkClient } from '../../../../network/netlink/index.js';
-import { NetnsNotFoundError } from '../../../../network/netns/errors.js';
+import { NetnsNotFoundError } from '../../../../network/netns/not-found.js';
 
 const NIC: HostNic = { kind: 'vfio', id: 'n0', pciAddress: '0000:01:00.0' };
 

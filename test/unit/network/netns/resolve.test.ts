@@ -6,11 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../../network/errors.js';
-import {
-  NetnsError,
-  NetnsNotFoundError,
-  isNetnsNotFound,
-} from '../../../../network/netns/errors.js';
+import { NetnsError } from '../../../../network/netns/errors.js';
+import { NetnsNotFoundError, isNetnsNotFound } from '../../../../network/netns/not-found.js';
 import { openNetns, withNetnsFd } from '../../../../network/netns/open.js';
 import { NETNS_RUN_DIR, netnsPath, resolveNetns } from '../../../../network/netns/paths.js';
 
