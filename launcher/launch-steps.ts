@@ -1,6 +1,7 @@
 // The helpers of launch(): options -> VmConfig, boot-file checks, and the QMP handshake that
 // races QEMU's exit.
 import { accessSync, constants, existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname } from 'node:path';
 import { ValidationError } from '../core/index.js';
 import type { MachineTemplate } from '../qemu-templates/index.js';
@@ -76,9 +77,9 @@ export function checkLogWritable(path: string, field: string): void {
   }
 }
 
-// Config errors keep their own type (code + field path).
+// Config errors, subclasses included (a missing netns), keep their own type (code + field path).
 export function isValidation(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ValidationError';
+  return error instanceof ValidationError;
 }
 
 // Negotiates QMP, but fails at once (with QEMU's exit) if QEMU dies before greeting (T2), and
@@ -108,11 +109,9 @@ export async function connectBeforeExit(
         { cause: error },
       );
     }
-    // The socket's EOF can arrive before Node has seen the exit: give the exit a moment.
-    const exit = await Promise.race([
-      died,
-      new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000)),
-    ]);
+    // The socket's EOF can arrive before Node has seen the exit: give the exit a moment (the
+    // timer is unref'd: once the exit won, it does not hold the process).
+    const exit = await Promise.race([died, sleep(1000, undefined, { ref: false })]);
     if (exit !== undefined) {
       // SIGSYS is the seccomp filter's verdict (-sandbox): a call QEMU made is denied.
       const sandboxed = exit.signal === 'SIGSYS';

@@ -2,9 +2,9 @@
 // once, in reverse, on failure. A failed launch is a LaunchError that names the step and
 // carries QEMU's exit, command line and stderr tail; nothing it created is left behind.
 import { randomBytes } from 'node:crypto';
+import { hostNicFds } from '../network/host-nic.js';
 import { closeAll } from '../native/index.js';
 import type { AttachedEndpoint } from '../network/endpoints/attach-types.js';
-import type { HostNic } from '../network/host-nic.js';
 import { attachEndpoint } from '../network/endpoints/attach.js';
 import { UndoStack, UnsupportedError } from '../core/index.js';
 import { resolveTemplate } from '../qemu-templates/index.js';
@@ -62,7 +62,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
   let step = 'validate';
   // NIC fds launch owns (the caller's `nics` from this call on, attached endpoints' once made):
   // closed once QEMU holds its copies, or on any failure.
-  const owned: number[] = (options.nics ?? []).flatMap(tapFdsOf);
+  const owned: number[] = (options.nics ?? []).flatMap(hostNicFds);
   const closeOwned = (): void => closeAll(owned.splice(0));
   undo.push('close NIC fds', closeOwned);
   // Where an abort is noticed: before the first step and after each await (docs/faults.md T27).
@@ -130,7 +130,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
       attached.push(endpoint);
       undo.push(`detach ${nicId}`, () => endpoint.detach());
       // Its fds are ours from here (closed by the undo above or once QEMU holds copies).
-      owned.push(...tapFdsOf(endpoint.hostNic));
+      owned.push(...hostNicFds(endpoint.hostNic));
       checkAbort();
     }
     const nics = [...attached.map((a) => a.hostNic), ...(options.nics ?? [])];
@@ -254,9 +254,4 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     launchError.rollbackErrors.push(...rollbackErrors);
     throw launchError;
   }
-}
-
-// The fds a HostNic carries (tap queues and vhost-net), which QEMU inherits.
-function tapFdsOf(nic: HostNic): number[] {
-  return nic.kind === 'tap' ? [...nic.tapFds, ...nic.vhostFds] : [];
 }

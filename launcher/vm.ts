@@ -2,6 +2,7 @@
 // endpoints attached for it, and the one way down — the shutdown ladder, then cleanup, which
 // also runs by itself when QEMU dies unasked.
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { attachEndpoint } from '../network/endpoints/attach.js';
 import type { AttachedEndpoint } from '../network/endpoints/attach-types.js';
 import type { UndoStack } from '../core/index.js';
@@ -58,14 +59,12 @@ export interface ShutdownOptions {
 
 // Resolves true if `promise` settles within `ms`.
 async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
+  const settled = new AbortController();
   try {
+    const timeout = sleep(ms, false, { signal: settled.signal });
     return await Promise.race([promise.then(() => true), timeout]);
   } finally {
-    clearTimeout(timer);
+    settled.abort(); // clears the timer; its rejection went to the race, which is over
   }
 }
 

@@ -60,3 +60,9 @@ export function queueCount(nic: HostNic): number {
       return 1;
   }
 }
+
+// The launcher passes these to QEMU (at launch, or with getfd at hot-plug) and closes its own.
+/** The fds a HostNic carries: tap queue fds then vhost-net fds; none for vhost-user or VFIO. */
+export function hostNicFds(nic: HostNic): number[] {
+  return nic.kind === 'tap' ? [...nic.tapFds, ...nic.vhostFds] : [];
+}

@@ -7,6 +7,7 @@ import type { HostNic } from '../../network/host-nic.js';
 import { TimeoutError, UndoStack } from '../../core/index.js';
 import { nicDevices, nicQemuIds } from '../devices/nic-devices.js';
 import type { GuestExecOptions } from '../guest-shell.js';
+import { hostNicFds } from '../../network/host-nic.js';
 import { type HotplugContext } from './context.js';
 import { detachNic } from './detach.js';
 import { HotplugError, HotplugStateError } from './errors.js';
@@ -19,11 +20,6 @@ import type { AttachOptions, HotplugSource, HotpluggedNic } from './types.js';
 export const ATTACH_TIMEOUT = 30_000;
 /** How long a rollback waits for the guest to release a device it already took. */
 const ROLLBACK_UNPLUG_TIMEOUT = 10_000;
-
-// Our fds of a HostNic (QEMU gets its own copies with getfd).
-function fdsOf(nic: HostNic): number[] {
-  return nic.kind === 'tap' ? [...nic.tapFds, ...nic.vhostFds] : [];
-}
 
 // The caller's deadline and signal as one signal, plus the time left (NICs and drives alike).
 export function deadlineOf(options: AttachOptions) {
@@ -55,7 +51,7 @@ export async function attachNic(
   options: AttachOptions = {},
 ): Promise<HotpluggedNic> {
   const given = 'nic' in source ? source.nic : undefined;
-  let ours: number[] = given ? fdsOf(given) : [];
+  let ours: number[] = given ? hostNicFds(given) : [];
   const closeOurs = (): void => {
     const fds = ours;
     ours = [];
@@ -113,7 +109,7 @@ export async function attachNic(
       const host = attached;
       undo.push('detach host side', () => host.detach());
       nic = { ...attached.hostNic, id };
-      ours = fdsOf(nic);
+      ours = hostNicFds(nic);
     } else {
       nic = { ...source.nic, id };
     }

@@ -11,6 +11,7 @@
 //   unplug": for us that is the idempotent success of T10;
 // - native PCIe refuses while the slot's power indicator blinks: "guest is busy" (T12): retried
 //   with backoff.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { QmpCommandError } from '../qmp/index.js';
 import type { EventExpectation } from '../qmp/index.js';
 import { CLEANUP_CALL_TIMEOUT, isNotFound, monitorAlive, type HotplugContext } from './context.js';
@@ -26,19 +27,6 @@ export const BUSY_BACKOFF_MS = 300;
 
 const ALREADY_UNPLUGGING = /already in (the )?(process|progress) of unplug/i;
 const BUSY = /busy|in progress/i;
-
-// Waits `ms`; an abort ends the wait early (the caller checks the signal next).
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 /** The caller aborted before QEMU accepted device_del: nothing was asked of QEMU. */
 class NotRequested extends Error {
@@ -67,7 +55,8 @@ async function requestUnplug(
       const busy = error instanceof QmpCommandError && BUSY.test(error.desc);
       if (!busy || attempt >= BUSY_RETRIES || Date.now() + wait >= endsAt) throw error;
       ctx.logger?.debug({ nic: record.nic.id, attempt, err: error }, 'device_del: busy, retrying');
-      await sleep(wait, signal);
+      // An abort ends the backoff early; the check at the top of the loop then says so.
+      await sleep(wait, undefined, { signal }).catch(() => undefined);
     }
   }
 }

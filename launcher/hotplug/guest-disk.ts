@@ -2,6 +2,7 @@
 // the drive's serial shows under /sys/block (virtio-blk puts the serial in vdX/serial).
 import { AbortError, TimeoutError } from '../../core/index.js';
 import type { HotplugGuest } from './context.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 // Polls the guest until a disk with `serial` exists (or is gone, with `present: false`).
 /** @throws TimeoutError naming the serial and the deadline; AbortError; guest/console errors. */
@@ -34,6 +35,7 @@ export async function waitForGuestDisk(
     const name = output.trim().split(/\s+/)[0];
     if (present && name) return name;
     if (!present && !name) return undefined;
-    await new Promise((resolve) => setTimeout(resolve, options.interval ?? 50));
+    const pause = sleep(options.interval ?? 50, undefined, { signal: options.signal });
+    await pause.catch(() => undefined); // aborted: the check at the top of the loop throws
   }
 }

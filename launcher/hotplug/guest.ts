@@ -5,6 +5,7 @@
 // under /sys/class/net.
 import { AbortError, TimeoutError } from '../../core/index.js';
 import type { SerialConsole } from '../console.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GUEST_READY_MARKER, type GuestShell } from '../guest-shell.js';
 import type { HotplugGuest } from './context.js';
 
@@ -83,6 +84,7 @@ export async function waitForGuestNic(
     const [ifname, mtu] = output.trim().split(/\s+/);
     if (present && ifname) return { ifname, mtu: Number(mtu) };
     if (!present && !ifname) return undefined;
-    await new Promise((resolve) => setTimeout(resolve, options.interval ?? 50));
+    const pause = sleep(options.interval ?? 50, undefined, { signal: options.signal });
+    await pause.catch(() => undefined); // aborted: the check at the top of the loop throws
   }
 }

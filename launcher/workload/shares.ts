@@ -10,12 +10,17 @@ import { EventEmitter } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { closeAll, closeFd, pidfdExited, pidfdOpen, pidfdSignal } from '../../native/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describeExit, type ExitInfo } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { QemuProcess } from '../process.js';
 import { readOnlyView } from './share-mounts.js';
 import type { ResolvedShare } from './share-spec.js';
 import { ShareError, startVirtiofsd, type StartedVirtiofsd } from './virtiofsd.js';
+
+// A deadline for a race is unref'd, so a deadline nobody waits for any more (the race was won)
+// does not keep the process alive (`vmlaunch run` exited 500 ms late after every VM).
+const UNREF = { ref: false } as const;
 
 /** Where a share's daemon is in its life. */
 export type ShareState = 'running' | 'stopped' | 'failed';
@@ -105,7 +110,7 @@ export class RunningShare extends EventEmitter<{ failed: [ShareError] }> {
       daemon.kill('SIGTERM');
       const ended = await Promise.race([
         daemon.exited.then(() => true),
-        sleep(termTimeoutMs).then(() => false),
+        sleep(termTimeoutMs, false, UNREF),
       ]);
       if (!ended) daemon.kill('SIGKILL');
     }
@@ -122,7 +127,7 @@ export class RunningShare extends EventEmitter<{ failed: [ShareError] }> {
     // in either order, so QEMU gets a moment to be seen gone.
     const qemuGone =
       this.qemuExited !== undefined &&
-      (await Promise.race([this.qemuExited.then(() => true), sleep(500).then(() => false)]));
+      (await Promise.race([this.qemuExited.then(() => true), sleep(500, false, UNREF)]));
     if (this.stopping || qemuGone) {
       this.currentState = 'stopped';
       return;
@@ -239,10 +244,4 @@ async function reapOrKill(pidfds: number[], timeoutMs: number): Promise<void> {
   } finally {
     closeAll(pidfds);
   }
-}
-
-// A deadline for a race: unref'd, so a deadline nobody waits for any more (the race was won)
-// does not keep the process alive (`vmlaunch run` would exit only when that timer fired).
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -11,6 +11,7 @@
 // mount (share-mounts.ts). When its vhost-user peer hangs up, it exits by itself (status 0).
 // `-o` values are split on ',' by fuse_opt, which takes '\,' and '\\' as literals.
 import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type Socket } from 'node:net';
 import { VmlaunchError } from '../../core/index.js';
 import { describeExit, type ExitInfo } from '../errors.js';
@@ -146,10 +147,7 @@ async function connectWhenListening(
     if (socket) return socket;
     if (Date.now() > deadline)
       throw new Error(`no listener on ${socketPath} within ${timeoutMs} ms`);
-    const exited = await Promise.race([
-      daemon.exited.then(() => true),
-      new Promise<false>((r) => setTimeout(() => r(false), 10)),
-    ]);
+    const exited = await Promise.race([daemon.exited.then(() => true), sleep(10, false)]);
     if (exited) throw EXITED;
   }
 }

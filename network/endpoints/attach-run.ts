@@ -8,6 +8,8 @@ import type { HostNic } from '../host-nic.js';
 import type { NetlinkClient } from '../netlink/index.js';
 import { openNetlink } from '../netlink/index.js';
 import type { MacvtapOpenDeps } from '../macvtap-device.js';
+import { isNetnsNotFound } from '../netns/not-found.js';
+import { resolveNetns } from '../netns/paths.js';
 import type { AttachContext, AttachedEndpoint } from './attach-types.js';
 import { validateNicId, linkName, type LinkRole } from './names.js';
 import type { Endpoint } from './types.js';
@@ -59,6 +61,12 @@ export class AttachRun {
     this.client = client;
     this.deps = deps;
     this.steps = new StepRunner({ signal: ctx.signal });
+  }
+
+  // The native primitives (tapOpen...) take the netns as a file.
+  /** The file of ctx.netns (/run/netns/NAME or the path given); null for the caller's netns. */
+  get netnsFile(): string | null {
+    return this.ctx.netns === undefined ? null : resolveNetns(this.ctx.netns);
   }
 
   /** The name of a link this attach creates: per VM (ctx.owner), NIC and role. */
@@ -166,9 +174,7 @@ export class AttachRun {
     try {
       return this.deps.openNetlink(this.ctx.netns);
     } catch (error) {
-      if ((error as { code?: unknown }).code === 'VALIDATION' && this.ctx.netns !== undefined) {
-        return null;
-      }
+      if (isNetnsNotFound(error) && this.ctx.netns !== undefined) return null;
       throw error;
     }
   }
@@ -179,7 +185,7 @@ export class AttachRun {
  * Runs `body` as an attach: opens a netlink client in ctx.netns unless one is given (and closes
  * it afterwards); on failure everything done is undone and a StepError names the step.
  * @throws {StepError} naming the failing step.
- * @throws {ValidationError} when the netns does not exist.
+ * @throws {NetnsNotFoundError} when the netns does not exist (code 'NETNS_NOT_FOUND').
  */
 export async function runAttach(
   endpoint: Endpoint,

@@ -7,7 +7,7 @@ import type { TapHostNic } from '../host-nic.js';
 import type { Link } from '../netlink/index.js';
 import type { AttachRun } from './attach-run.js';
 import { unlessGone } from './attach-run.js';
-import { nativeNetnsPath, ownerAlias, randomLocalMac } from './names.js';
+import { ownerAlias, randomLocalMac } from './names.js';
 import type { VethEndpoint } from './types.js';
 import { tapHostNic, vhostStep } from './vhost-net.js';
 
@@ -38,7 +38,7 @@ export async function createTap(
       throw new NetlinkError(`tap open ${name}`, 17, 'EEXIST', 'a link of that name exists');
     }
     // Exclusive: a concurrent creator of the same name gets EBUSY instead of our queues.
-    const opened = run.deps.tapOpen(nativeNetnsPath(run.ctx.netns), name, {
+    const opened = run.deps.tapOpen(run.netnsFile, name, {
       queues,
       vnetHdr: true,
       exclusive: true,

@@ -1,8 +1,6 @@
 // Names and labels of the host objects attach creates: a `vml` prefix and an ifalias naming
 // the NIC and our pid, so a later clean-up pass can tell our orphans from anyone else's links.
 import { createHash, randomBytes } from 'node:crypto';
-import { isAbsolute } from 'node:path';
-import { netnsPath as namedNetnsPath } from '../netns/paths.js';
 import { ValidationError } from '../../core/index.js';
 import { bytesToMac } from '../validate.js';
 
@@ -38,13 +36,6 @@ export function randomLocalMac(): string {
   const bytes = randomBytes(6);
   bytes[0] = (bytes[0]! & 0xfc) | 0x02;
   return bytesToMac(bytes);
-}
-
-// The netns as the native layer wants it: an absolute path, or null for our own netns.
-/** /run/netns/NAME for a name, the path itself for an absolute path, null when undefined. */
-export function nativeNetnsPath(netns: string | undefined): string | null {
-  if (netns === undefined) return null;
-  return isAbsolute(netns) ? netns : namedNetnsPath(netns);
 }
 
 /** Longest nicId: it ends up in QEMU ids and in the 255-byte ifalias of our links. */

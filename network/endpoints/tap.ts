@@ -9,7 +9,7 @@ import type { AttachRun, EndpointDeps } from './attach-run.js';
 import { runAttach } from './attach-run.js';
 import { borrowMtuAndUp } from './borrowed-link.js';
 import { createTap } from './host-tap.js';
-import { nativeNetnsPath, randomLocalMac } from './names.js';
+import { randomLocalMac } from './names.js';
 import { parseEndpoint } from './parse.js';
 import type { TunLink } from './tun-info.js';
 import { readTunLink } from './tun-info.js';
@@ -60,7 +60,7 @@ async function attachExisting(run: AttachRun, endpoint: TapEndpoint): Promise<Ta
     return found;
   });
   const opened = await run.step('open tap', () =>
-    run.deps.tapOpen(nativeNetnsPath(run.ctx.netns), endpoint.name, { queues, vnetHdr: true }),
+    run.deps.tapOpen(run.netnsFile, endpoint.name, { queues, vnetHdr: true }),
   );
   run.ownFds('close tap fds', opened.fds);
   const mtu = endpoint.mtu ?? link.mtu;

@@ -4,7 +4,6 @@ import { UnsupportedError } from '../../core/index.js';
 import type { TapHostNic, VhostState } from '../host-nic.js';
 import type { AttachRun } from './attach-run.js';
 import type { VhostNetPolicy } from './attach-types.js';
-import { nativeNetnsPath } from './names.js';
 
 /** vhost-net fds (one per queue, the caller's) and whether vhost is on, with the reason. */
 export interface VhostNetResult {
@@ -71,7 +70,7 @@ export interface TapNicParts {
 // One place builds the TapHostNic every tap-backed kind hands to the launcher.
 /** The TapHostNic of an attach in `run`. */
 export function tapHostNic(run: AttachRun, parts: TapNicParts): TapHostNic {
-  const netns = nativeNetnsPath(run.ctx.netns) ?? undefined;
+  const netns = run.netnsFile ?? undefined;
   return {
     kind: 'tap',
     id: run.ctx.nicId,

@@ -4,14 +4,13 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { listNetns } from '../netns/named.js';
-import { NETNS_RUN_DIR, netnsPath } from '../netns/paths.js';
+import { NETNS_RUN_DIR, resolveNetns } from '../netns/paths.js';
 import type { JournalNetns } from './entry.js';
 
 const OWN = '/proc/self/ns/net';
 
 function fileOf(ref: string | undefined): string {
-  if (ref === undefined) return OWN;
-  return ref.startsWith('/') ? ref : netnsPath(ref);
+  return ref === undefined ? OWN : resolveNetns(ref);
 }
 
 // Taken on the attach path: one stat.

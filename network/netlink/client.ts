@@ -1,12 +1,12 @@
 // The rtnetlink client: one NETLINK_ROUTE socket bound in one netns, with links, addresses,
 // routes and tc on top. Open one per netns you manage; close it (or `await using`) when done.
-import { existsSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { netlinkOpen } from '../../native/index.js';
-import { ValidationError } from '../../core/index.js';
+import { openNetns } from '../netns/open.js';
+import { resolveNetns } from '../netns/paths.js';
 import { AddressApi } from './addresses.js';
 import { LinkApi } from './links.js';
 import { removalIo, type RemovalIo } from './link-removal.js';
-import { netnsPath } from './netns-ref.js';
 import { RouteApi } from './routes.js';
 import type { NetlinkIo } from './socket.js';
 import { fdIo, NetlinkSocket } from './socket.js';
@@ -56,15 +56,17 @@ export interface OpenNetlinkOptions {
 /**
  * Opens an rtnetlink client inside `netns` (a name under /run/netns or an absolute path; the
  * caller's netns when omitted). The JS thread never changes netns: the addon binds the socket.
- * @throws {ValidationError} a malformed netns name, or a netns that does not exist.
+ * @throws {ValidationError} a malformed netns name.
+ * @throws {NetnsNotFoundError} code 'NETNS_NOT_FOUND' when the netns does not exist.
+ * @throws {NetnsError} when `netns` is not a network namespace or cannot be opened.
  * @throws {NativeError} when the socket cannot be opened (EPERM without CAP_SYS_ADMIN...).
  */
 export function openNetlink(netns?: string, options: OpenNetlinkOptions = {}): NetlinkClient {
   let path: string | null = null;
   if (netns !== undefined) {
-    path = netnsPath(netns, 'netns');
-    if (!existsSync(path))
-      throw new ValidationError('netns', netns, `no network namespace at ${path}`);
+    path = resolveNetns(netns);
+    // A missing netns is refused here, typed, rather than as the addon's bare ENOENT.
+    closeSync(openNetns(netns));
   }
   const fd = (options.open ?? netlinkOpen)(path);
   // Deletes that resolve once the link left the netns need real sockets in it (not test seams).

@@ -7,6 +7,7 @@
 // thread finishes the kernel's wait in the background, with the socket in an fd table of its
 // own (our process's table is clean at once); backgroundRemovals() awaits those threads.
 import { read } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   closeFd,
   detachedInFlight,
@@ -55,7 +56,7 @@ export function removalIo(netnsPath: string | null): RemovalIo {
 // Resolves once every detached send or close has ended (the kernel's RCU wait behind a
 // removal). Polls the addon's count; nothing else waits on it.
 export async function backgroundRemovals(inFlight = detachedInFlight): Promise<void> {
-  while (inFlight() > 0) await new Promise((resolve) => setTimeout(resolve, 2));
+  while (inFlight() > 0) await sleep(2);
 }
 
 /** What one watcher message tells: the link left the netns, or the kernel answered. */

@@ -25,7 +25,7 @@ import { decodeLink, MACVLAN_MODES } from './link-parse.js';
 import type { LinkRef, NewLinkFields } from './link-requests.js';
 import { bridgeBody, linkRefBody, macvlanBody, noLinkSent, vethBody } from './link-requests.js';
 import { encodeIfInfoMsg } from './message.js';
-import { withNetnsFd } from './netns-ref.js';
+import { withNetnsFd } from '../netns/open.js';
 import type { NetlinkSocket } from './socket.js';
 import { removeUnlisted, type RemovalIo } from './link-removal.js';
 
@@ -138,7 +138,8 @@ export class LinkApi {
   /**
    * Creates a veth pair; with `peer.netns` the peer is born in that netns (never moved).
    * Resolves with the local end as created (its ifindex, MAC...).
-   * @throws {ValidationError} bad names, MTU, MAC or a netns that cannot be opened.
+   * @throws {ValidationError} bad names, MTU or MAC; NetnsNotFoundError for a missing peer netns.
+   * @throws {NetnsError} a peer netns that cannot be opened.
    * @throws {NetlinkError} e.g. EEXIST as `link add veth NAME: EEXIST`.
    */
   async addVeth(o: VethOptions): Promise<Link> {
@@ -236,7 +237,7 @@ export class LinkApi {
 
   /**
    * Moves the link into another netns (name or absolute path).
-   * @throws {ValidationError} a netns that cannot be opened. @throws {NetlinkError}
+   * @throws {NetnsNotFoundError} a missing netns. @throws {NetnsError} @throws {NetlinkError}
    */
   async moveToNetns(ref: LinkRef, netns: string): Promise<void> {
     validateLinkRef(ref);

@@ -1,5 +1,6 @@
 // One cold-plug VM per test: boot the default guest with the given endpoints, wait for its
 // console shell, run the test's body, and always shut it down by the ladder afterwards.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
 import { launch, type LaunchOptions } from '../../launcher/launch.js';
 import type { Vm, VmExit } from '../../launcher/vm.js';
@@ -35,10 +36,7 @@ export async function withColdplugVm(
     // Boots take 2-7 s here under TCG: a minute means a hung boot, reported with the console tail.
     await vm.guest.waitReady({ timeout: 60_000 }).catch(async (error: unknown) => {
       // QEMU died during boot: say how (a crash is a signal), not only that the console closed.
-      const exit = await Promise.race([
-        vm.process.exited,
-        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2000)),
-      ]);
+      const exit = await Promise.race([vm.process.exited, sleep(2000, undefined)]);
       if (exit === undefined) throw error;
       const how = exit.signal ? `killed by ${exit.signal}` : `exit code ${String(exit.code)}`;
       throw new Error(

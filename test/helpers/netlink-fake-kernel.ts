@@ -1,5 +1,6 @@
 // A scripted stand-in for the kernel end of a netlink socket, for unit tests of NetlinkSocket:
 // each written request is handed to a script that returns the datagrams the "kernel" queues.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { stringAttr } from '../../network/netlink/attributes.js';
 import {
   NLM_F_ACK_TLVS,
@@ -32,7 +33,7 @@ export class FakeKernel implements NetlinkIo {
   async write(_fd: number, data: Buffer): Promise<number> {
     const [request] = decodeMessages(Buffer.from(data));
     this.requests.push(request!);
-    if (this.writeDelayMs > 0) await new Promise((r) => setTimeout(r, this.writeDelayMs));
+    if (this.writeDelayMs > 0) await sleep(this.writeDelayMs);
     for (const datagram of this.script(request!)) this.queue.push(Buffer.concat(datagram));
     return data.length;
   }

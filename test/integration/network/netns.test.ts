@@ -169,11 +169,13 @@ describe.runIf(prerequisite('network/netns', rootNetnsMissing()))('named netns',
     }
   });
 
-  it('refuses to open a missing netns (ENOENT) or a file that is no netns (EINVAL), keeping no fd', () => {
+  it('refuses to open a missing netns (NETNS_NOT_FOUND) or a file that is no netns (EINVAL), keeping no fd', () => {
     const before = takeSnapshot({ children: false });
-    expect(catchError(() => openNetns(uniqueNetnsName('gone')))).toMatchObject({
-      code: 'ENOENT',
-      operation: 'open',
+    const name = uniqueNetnsName('gone');
+    expect(catchError(() => openNetns(name))).toMatchObject({
+      code: 'NETNS_NOT_FOUND',
+      value: name,
+      file: netnsPath(name),
     });
     expect(catchError(() => openNetns('/proc/self/stat'))).toMatchObject({ code: 'EINVAL' });
     expect(diffSnapshots(before, takeSnapshot({ children: false }))).toEqual([]);

@@ -82,7 +82,7 @@ describe.runIf(prerequisite('netlink', rootNetnsMissing()))(
               name: 'vml-a',
               peer: { name: 'vml-b', netns: '/proc/self/ns/nope' },
             }),
-          ).rejects.toThrow(/cannot open network namespace/);
+          ).rejects.toMatchObject({ code: 'NETNS_NOT_FOUND', path: 'peer.netns' });
           await c.close();
           expect(fdCount()).toBe(before);
         });

@@ -1,5 +1,6 @@
 // Shared set-up of the QMP unit tests: a fake server and a client negotiated with it.
 import { readdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { QmpClient } from '../../../../launcher/qmp/client.js';
 import type { QmpConnectionOptions } from '../../../../launcher/qmp/connection.js';
 import { QmpTransport } from '../../../../launcher/qmp/transport.js';
@@ -31,5 +32,5 @@ export function openFdCount(): number {
 
 /** Resolves after the event loop has had a few turns (lets replies and closes propagate). */
 export function settle(ms = 20): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return sleep(ms);
 }
