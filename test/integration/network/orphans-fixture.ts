@@ -80,6 +80,20 @@ const VOLATILE = ['stats', 'stats64'];
 // bridge timers (*_timer).
 const SETTLING = [...VOLATILE, 'operstate', 'tentative', '*_timer'];
 
+// A link that gains carrier gets an IPv6 link-local address (and its fe80::/64 and local
+// routes) from the kernel a moment later, on its own: not configuration anybody made.
+function withoutLinkLocal(addr: unknown): unknown {
+  const a = addr as { addr_info?: { family?: string; scope?: string }[] };
+  if (!Array.isArray(a.addr_info)) return addr;
+  const kept = a.addr_info.filter((i) => !(i.family === 'inet6' && i.scope === 'link'));
+  return { ...a, addr_info: kept };
+}
+
+function isLinkLocalRoute(route: unknown): boolean {
+  const dst = (route as { dst?: unknown }).dst;
+  return typeof dst === 'string' && /^(fe80:|ff00::\/8)/.test(dst);
+}
+
 function dropped(key: string, drop: string[]): boolean {
   return drop.includes(key) || (drop.includes('*_timer') && key.endsWith('_timer'));
 }
@@ -106,10 +120,11 @@ export function fullState(netns: string, settling = false): string[] {
     out.push(`link ${JSON.stringify(strip(l, drop))}`);
   }
   for (const a of ipJson<unknown[]>('-n', netns, 'addr', 'show')) {
-    out.push(`addr ${JSON.stringify(strip(a, drop))}`);
+    out.push(`addr ${JSON.stringify(strip(settling ? withoutLinkLocal(a) : a, drop))}`);
   }
   for (const family of ['-4', '-6']) {
     for (const r of ipJson<unknown[]>('-n', netns, family, 'route', 'show', 'table', 'all')) {
+      if (settling && isLinkLocalRoute(r)) continue;
       out.push(`route ${JSON.stringify(r)}`);
     }
   }
