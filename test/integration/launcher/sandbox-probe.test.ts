@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { launch, launchWithDeps } from '../../../launcher/launch.js';
+import { launchWithDeps } from '../../../launcher/launch.js';
 import { resolveSandbox, SandboxUnsupportedError } from '../../../launcher/sandbox.js';
 import { probeSandbox } from '../../../launcher/sandbox-probe.js';
 import { useFakeQemuWorkspace } from '../../helpers/fake-qemu.js';
