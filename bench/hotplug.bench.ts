@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { waitForGuestMac } from '../launcher/cli/guest-nic.js';
 import { GUEST_HARNESS_APPEND, locateGuestImage } from '../launcher/guest-image.js';
-import { launch } from '../launcher/launch.js';
+import { launchWithDeps } from '../launcher/launch.js';
 import { spawnQemu } from '../launcher/process.js';
 import type { QmpClient } from '../launcher/qmp/index.js';
 import type { Vm } from '../launcher/vm.js';
@@ -217,12 +217,14 @@ async function main(): Promise<void> {
     } finally {
       await nl.close();
     }
-    vm = await launch({
-      kernel: guest.kernel,
-      initrd: guest.initrd,
-      template: 'q35',
-      cmdline: GUEST_HARNESS_APPEND.split(' ').filter((w) => !w.startsWith('console=')),
-      deps: {
+    vm = await launchWithDeps(
+      {
+        kernel: guest.kernel,
+        initrd: guest.initrd,
+        template: 'q35',
+        cmdline: GUEST_HARNESS_APPEND.split(' ').filter((w) => !w.startsWith('console=')),
+      },
+      {
         // A second QMP monitor on a unix socket in our private temp dir, for the python client.
         spawnQemu: (o) =>
           spawnQemu({
@@ -236,7 +238,7 @@ async function main(): Promise<void> {
             ],
           }),
       },
-    });
+    );
     const running = vm;
     await running.guest.waitReady({ timeout: 120_000 });
     console.log(

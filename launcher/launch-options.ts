@@ -25,7 +25,7 @@ export interface EndpointSpec {
   id?: string;
 }
 
-/** Side effects launch uses, injectable for tests. */
+/** Side effects launch uses, replaced by tests through launchWithDeps (not part of the API). */
 export interface LaunchDeps {
   attach: (endpoint: Endpoint, ctx: AttachContext) => Promise<AttachedEndpoint>;
   chooseAccelerator: typeof chooseAccelerator;
@@ -77,5 +77,4 @@ export interface LaunchOptions {
    *  it rejects with a LaunchError coded ABORTED naming the step. No effect once resolved. */
   signal?: AbortSignal;
   logger?: Logger;
-  deps?: Partial<LaunchDeps>;
 }

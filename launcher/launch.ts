@@ -44,14 +44,23 @@ export type { EndpointSpec, LaunchDeps, LaunchOptions } from './launch-options.j
  * @throws ValidationError for an invalid config (before anything is created).
  * @throws LaunchError naming the failed step, with QEMU's exit, argv and stderr tail.
  */
-export async function launch(options: LaunchOptions): Promise<Vm> {
+export function launch(options: LaunchOptions): Promise<Vm> {
+  return launchWithDeps(options, {});
+}
+
+// launch() with some of its side effects replaced: the seam tests use. Kept out of the
+// package's entries, so LaunchOptions carries no test hook.
+export async function launchWithDeps(
+  options: LaunchOptions,
+  injected: Partial<LaunchDeps>,
+): Promise<Vm> {
   const deps: LaunchDeps = {
     attach: attachEndpoint,
     chooseAccelerator,
     spawnQemu,
     connectQmp,
     probeSandbox,
-    ...options.deps,
+    ...injected,
   };
   // The VM's id: in its logs and in the names of the host links attached for it.
   const vmId = randomBytes(4).toString('hex');

@@ -12,7 +12,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HotplugError } from '../../../launcher/hotplug/errors.js';
-import { launch } from '../../../launcher/launch.js';
+import { launchWithDeps } from '../../../launcher/launch.js';
 import type { Vm } from '../../../launcher/vm.js';
 import { attachEndpoint } from '../../../network/endpoints/attach.js';
 import type { AttachContext } from '../../../network/endpoints/attach-types.js';
@@ -158,12 +158,10 @@ describe.runIf(prerequisite('hot-plug abort e2e', qemuMissing() ?? rootNetnsMiss
     let net: TestNet;
     beforeAll(async () => {
       const guest = await defaultGuest();
-      vm = await launch({
-        kernel: guest.kernel,
-        initrd: guest.initrd,
-        cmdline: HARNESS_CMDLINE,
-        deps: { attach: hostAttach },
-      });
+      vm = await launchWithDeps(
+        { kernel: guest.kernel, initrd: guest.initrd, cmdline: HARNESS_CMDLINE },
+        { attach: hostAttach },
+      );
       await vm.guest.waitReady({ timeout: 90_000 });
       instrument(vm);
       net = createTestNet();

@@ -10,7 +10,12 @@ import { existsSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { chooseAccelerator } from '../../../launcher/accel.js';
 import { LaunchError } from '../../../launcher/errors.js';
-import { launch, type LaunchDeps, type LaunchOptions } from '../../../launcher/launch.js';
+import {
+  launch,
+  launchWithDeps,
+  type LaunchDeps,
+  type LaunchOptions,
+} from '../../../launcher/launch.js';
 import { spawnQemu } from '../../../launcher/process.js';
 import { connectQmp } from '../../../launcher/qmp/index.js';
 import { probeSandbox } from '../../../launcher/sandbox-probe.js';
@@ -96,10 +101,10 @@ describe.runIf(
 
       // A clean launch reaches the points in this order.
       const reached: string[] = [];
-      const vm = await launch({
-        ...base,
-        deps: instrumented((p) => reached.push(p), []),
-      });
+      const vm = await launchWithDeps(
+        base,
+        instrumented((p) => reached.push(p), []),
+      );
       expect(journalEntries()).toHaveLength(journal.length + 1); // the borrowed veth
       await vm.kill();
       expect(reached).toEqual(POINTS.map(([point]) => point));
@@ -113,11 +118,10 @@ describe.runIf(
         const reach = (p: string): void => {
           if (p === point) ctl.abort(new Error(`test abort at ${p}`));
         };
-        const error = await launch({
-          ...base,
-          signal: ctl.signal,
-          deps: instrumented(reach, pids),
-        }).then(
+        const error = await launchWithDeps(
+          { ...base, signal: ctl.signal },
+          instrumented(reach, pids),
+        ).then(
           async (v) => {
             await v.kill();
             return undefined;

@@ -3,7 +3,7 @@ import { fstatSync, openSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { useFakeQemuWorkspace } from '../../helpers/fake-qemu.js';
 import { LaunchError } from '../../../launcher/errors.js';
-import { launch } from '../../../launcher/launch.js';
+import { launch, launchWithDeps } from '../../../launcher/launch.js';
 import { tcgClockArgs } from '../../../launcher/tcg-clock.js';
 import { resolveTemplate } from '../../../qemu-templates/index.js';
 import { ValidationError } from '../../../core/index.js';
@@ -132,13 +132,15 @@ describe('launch failures', () => {
 
   it('rolls back attached endpoints when a later step fails', async () => {
     const log: string[] = [];
-    const error = await launch({
-      kernel: ws.kernel,
-      accel: 'tcg',
-      qemu: join(ws.dir, 'absent'),
-      sandbox: false,
-      endpoints: [{ endpoint: { kind: 'tap', name: 'vmlt0' } }],
-      deps: {
+    const error = await launchWithDeps(
+      {
+        kernel: ws.kernel,
+        accel: 'tcg',
+        qemu: join(ws.dir, 'absent'),
+        sandbox: false,
+        endpoints: [{ endpoint: { kind: 'tap', name: 'vmlt0' } }],
+      },
+      {
         attach: (endpoint, ctx) => {
           log.push(`attach ${ctx.nicId}`);
           return Promise.resolve({
@@ -158,7 +160,7 @@ describe('launch failures', () => {
           });
         },
       },
-    }).catch((e: unknown) => e);
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LaunchError);
     expect(log).toEqual(['attach net0', 'detach net0']);
   });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectKvmDevice } from '../../../launcher/accel.js';
 import { accelForIdentity, KVM_DEVICE, requireKvmDevice } from '../../../launcher/confinement.js';
-import { launch } from '../../../launcher/launch.js';
+import { launch, launchWithDeps } from '../../../launcher/launch.js';
 import { checkPathsAs } from '../../../launcher/run-as-access.js';
 import { resolveRunAs, type QemuIdentity } from '../../../launcher/run-as.js';
 import { ValidationError } from '../../../core/index.js';
@@ -98,20 +98,22 @@ describe.runIf(prerequisite('runAs as root', rootAndNobodyMissing()))('runAs on 
 
   it('refuses a vhost-user socket QEMU would create, before attaching anything', async () => {
     const attached: string[] = [];
-    const error = await launch({
-      kernel: join(open, 'vmlinuz'),
-      accel: 'tcg',
-      runAs: { user: 'nobody' },
-      endpoints: [
-        { endpoint: { kind: 'vhost-user', socketPath: join(dir, 'vu.sock'), mode: 'server' } },
-      ],
-      deps: {
+    const error = await launchWithDeps(
+      {
+        kernel: join(open, 'vmlinuz'),
+        accel: 'tcg',
+        runAs: { user: 'nobody' },
+        endpoints: [
+          { endpoint: { kind: 'vhost-user', socketPath: join(dir, 'vu.sock'), mode: 'server' } },
+        ],
+      },
+      {
         attach: (_e, ctx) => {
           attached.push(ctx.nicId);
           return Promise.reject(new Error('must not be reached'));
         },
       },
-    }).catch((e: unknown) => e);
+    ).catch((e: unknown) => e);
     expect(error).toMatchObject({
       path: 'endpoints[0].endpoint',
       code: 'RUN_AS_VHOST_USER_SERVER',

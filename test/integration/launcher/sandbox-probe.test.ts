@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { launch } from '../../../launcher/launch.js';
+import { launchWithDeps } from '../../../launcher/launch.js';
 import { resolveSandbox, SandboxUnsupportedError } from '../../../launcher/sandbox.js';
 import { probeSandbox } from '../../../launcher/sandbox-probe.js';
 import { useFakeQemuWorkspace } from '../../helpers/fake-qemu.js';
@@ -89,18 +89,20 @@ describe('a QEMU that cannot run the sandbox', () => {
     );
     const attached: string[] = [];
     const before = takeSnapshot(noNetns);
-    const error = await launch({
-      kernel: ws.kernel,
-      accel: 'tcg',
-      qemu,
-      endpoints: [{ endpoint: { kind: 'tap', name: 'vmlsbx0' } }],
-      deps: {
+    const error = await launchWithDeps(
+      {
+        kernel: ws.kernel,
+        accel: 'tcg',
+        qemu,
+        endpoints: [{ endpoint: { kind: 'tap', name: 'vmlsbx0' } }],
+      },
+      {
         attach: (_e, ctx) => {
           attached.push(ctx.nicId);
           return Promise.reject(new Error('must not be reached'));
         },
       },
-    }).catch((e: unknown) => e);
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SandboxUnsupportedError);
     expect((error as Error).message).toContain("Invalid parameter 'resourcecontrol'");
     expect(attached).toEqual([]);

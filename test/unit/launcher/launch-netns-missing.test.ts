@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LaunchError } from '../../../launcher/errors.js';
-import { launch, type LaunchDeps } from '../../../launcher/launch.js';
+import { launchWithDeps, type LaunchDeps } from '../../../launcher/launch.js';
 import { ValidationError } from '../../../core/index.js';
 import { NetnsNotFoundError } from '../../../network/netns/not-found.js';
 
@@ -27,12 +27,14 @@ describe('launch with an endpoint in a missing netns', () => {
       attach: () => Promise.reject(missing),
       spawnQemu: () => Promise.reject(new Error('no QEMU in this test')),
     };
-    const error = await launch({
-      kernel,
-      sandbox: false,
-      endpoints: [{ endpoint: { kind: 'tap', name: 'tap0' }, netns: 'vml-absent' }],
+    const error = await launchWithDeps(
+      {
+        kernel,
+        sandbox: false,
+        endpoints: [{ endpoint: { kind: 'tap', name: 'tap0' }, netns: 'vml-absent' }],
+      },
       deps,
-    }).catch((e: unknown) => e);
+    ).catch((e: unknown) => e);
     expect(error).toBe(missing);
     expect(error).toBeInstanceOf(ValidationError);
     expect(error).not.toBeInstanceOf(LaunchError);

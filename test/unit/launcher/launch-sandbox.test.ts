@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LaunchError } from '../../../launcher/errors.js';
-import { launch, type LaunchDeps } from '../../../launcher/launch.js';
+import { launchWithDeps, type LaunchDeps } from '../../../launcher/launch.js';
 import type { QemuSpawnOptions } from '../../../launcher/process.js';
 import { SandboxUnsupportedError, type ResolvedSandbox } from '../../../launcher/sandbox.js';
 import { ValidationError } from '../../../core/index.js';
@@ -60,7 +60,7 @@ const rejection = (p: Promise<unknown>): Promise<unknown> =>
 describe('launch and the seccomp sandbox', () => {
   it('probes the sandbox first, then spawns QEMU with the same -sandbox', async () => {
     const r = recordingDeps();
-    const error = await rejection(launch({ kernel, deps: r.deps }));
+    const error = await rejection(launchWithDeps({ kernel }, r.deps));
     expect(error).toBeInstanceOf(LaunchError);
     expect(r.events).toEqual(['probe', 'accelerator', 'spawn']);
     const args = r.spawned[0]!.args;
@@ -81,7 +81,7 @@ describe('launch and the seccomp sandbox', () => {
       Promise.reject(new SandboxUnsupportedError('/q', 'it refused to start', 'no seccomp')),
     );
     const error = await rejection(
-      launch({ kernel, endpoints: [{ endpoint: { kind: 'tap', name: 'vmlt0' } }], deps: r.deps }),
+      launchWithDeps({ kernel, endpoints: [{ endpoint: { kind: 'tap', name: 'vmlt0' } }] }, r.deps),
     );
     expect(error).toBeInstanceOf(SandboxUnsupportedError);
     expect((error as Error).message).toMatch(/sandbox: false/);
@@ -90,7 +90,7 @@ describe('launch and the seccomp sandbox', () => {
 
   it('neither probes nor passes -sandbox when turned off', async () => {
     const r = recordingDeps();
-    await rejection(launch({ kernel, sandbox: false, deps: r.deps }));
+    await rejection(launchWithDeps({ kernel, sandbox: false }, r.deps));
     expect(r.events).toEqual(['accelerator', 'spawn']);
     expect(r.spawned[0]!.args).not.toContain('-sandbox');
   });
@@ -98,7 +98,7 @@ describe('launch and the seccomp sandbox', () => {
   it('refuses a bad policy as a ValidationError before probing anything', async () => {
     const r = recordingDeps();
     const error = await rejection(
-      launch({ kernel, sandbox: { spawn: 'yes' } as never, deps: r.deps }),
+      launchWithDeps({ kernel, sandbox: { spawn: 'yes' } as never }, r.deps),
     );
     expect(error).toBeInstanceOf(ValidationError);
     expect(error).toMatchObject({ path: 'sandbox.spawn', code: 'SANDBOX' });
@@ -108,7 +108,7 @@ describe('launch and the seccomp sandbox', () => {
   it('refuses an unknown runAs user as a ValidationError before probing anything', async () => {
     const r = recordingDeps();
     const error = await rejection(
-      launch({ kernel, runAs: { user: 'vml-no-such-user' }, deps: r.deps }),
+      launchWithDeps({ kernel, runAs: { user: 'vml-no-such-user' } }, r.deps),
     );
     expect(error).toBeInstanceOf(ValidationError);
     expect(error).toMatchObject({ path: 'runAs.user', code: 'UNKNOWN_USER' });
@@ -117,7 +117,7 @@ describe('launch and the seccomp sandbox', () => {
 
   it('finds a bad config before anything is created, with no endpoint and no sandbox too', async () => {
     const r = recordingDeps();
-    const error = await rejection(launch({ kernel, sandbox: false, memoryMiB: 0, deps: r.deps }));
+    const error = await rejection(launchWithDeps({ kernel, sandbox: false, memoryMiB: 0 }, r.deps));
     expect(error).toBeInstanceOf(ValidationError);
     expect(error).toMatchObject({ path: 'memory.sizeMiB' });
     expect(r.events).toEqual([]);

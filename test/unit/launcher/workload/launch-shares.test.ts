@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launch, type LaunchDeps } from '../../../../launcher/launch.js';
+import { launchWithDeps, type LaunchDeps } from '../../../../launcher/launch.js';
 import { ValidationError } from '../../../../core/index.js';
 
 // Bad shares are refused before launch() does anything: every dep records its call.
@@ -59,12 +59,10 @@ describe('launch with bad shares', () => {
   for (const [what, shares, path, code] of cases) {
     it(`${what}: a ValidationError before anything starts`, async () => {
       const events: string[] = [];
-      const error: unknown = await launch({
-        kernel,
-        shares: shares as never,
-        sandbox: true,
-        deps: recordingDeps(events),
-      }).catch((e: unknown) => e);
+      const error: unknown = await launchWithDeps(
+        { kernel, shares: shares as never, sandbox: true },
+        recordingDeps(events),
+      ).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ValidationError);
       expect(error).toMatchObject({ path, code });
       expect(events).toEqual([]);
