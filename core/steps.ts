@@ -21,6 +21,13 @@ export interface StepRunnerOptions {
   signal?: AbortSignal | undefined;
   /** The error a failed step becomes; default: a StepError (see defaultStepFailure). */
   fail?: StepFailure;
+  // A step that waits on something it cannot cut short (a spawn, a probe) is where an abort
+  // that landed meanwhile belongs: launch and hot-plug name it so.
+  /**
+   * Also check the signal as each step of run() but the last finishes, inside that step: an
+   * abort that lands during a step is then named after it, not after the next one.
+   */
+  checkAfterStep?: boolean;
 }
 
 /** One step of a list: it does its work on the shared context and returns its undo, if any. */
@@ -41,11 +48,13 @@ export class StepRunner {
   private stack = new UndoStack();
   private readonly signal: AbortSignal | undefined;
   private readonly fail: StepFailure;
+  private readonly checkAfterStep: boolean;
   private currentStep: string | undefined;
 
   constructor(options: StepRunnerOptions = {}) {
     this.signal = options.signal;
     this.fail = options.fail ?? defaultStepFailure;
+    this.checkAfterStep = options.checkAfterStep ?? false;
   }
 
   /** The step running now, or the last one started; undefined before the first. */
@@ -74,7 +83,7 @@ export class StepRunner {
   async step<T>(name: string, action: () => T | Promise<T>): Promise<T> {
     this.currentStep = name;
     try {
-      if (this.signal?.aborted) throw new AbortError(undefined, { cause: this.signal.reason });
+      this.throwIfAborted();
       return await action();
     } catch (error) {
       throw await this.fail(name, error, await this.stack.unwind());
@@ -83,17 +92,23 @@ export class StepRunner {
 
   /**
    * Runs `steps` in order, each through step(); the undo a step returns is registered under
-   * the step's name. The signal is checked before each step (not after the last: by then the
-   * work is done and belongs to the caller).
+   * the step's name. The signal is checked before each step, and with checkAfterStep as each
+   * but the last ends (not after the last: by then the work is done and belongs to the caller).
    * @throws what the StepFailure returns, naming the step that failed or met the abort.
    */
   async run<C>(steps: readonly Step<C>[], context: C): Promise<void> {
-    for (const s of steps) {
+    for (const [i, s] of steps.entries()) {
       await this.step(s.name, async () => {
         const undo = await s.run(context);
         if (undo) this.push(s.name, undo);
+        if (this.checkAfterStep && i < steps.length - 1) this.throwIfAborted();
       });
     }
+  }
+
+  // The one place an abort becomes an error: an AbortError whose cause is the signal's reason.
+  private throwIfAborted(): void {
+    if (this.signal?.aborted) throw new AbortError(undefined, { cause: this.signal.reason });
   }
 
   // For failures outside any step (the caller's own code between steps).

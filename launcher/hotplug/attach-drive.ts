@@ -1,19 +1,84 @@
 // vm.attach({ drive }): the drive checked as at launch (image, format, options), a free root
 // port, the image opened by us (and an ephemeral overlay made in the run directory), its fds
-// put into fdsets of their own with add-fd, then blockdev-add and device_add — through the same
-// pipeline, registry, rollback and detach as a NIC. Once device_add succeeded, removing the
-// drive is detach's job: device_del, DEVICE_DELETED, then blockdev-del, remove-fd, the overlay.
-import { UndoStack, ValidationError } from '../../core/index.js';
-import { driveDevices, driveQemuIds } from '../devices/blockdev-drive.js';
+// put into fdsets of their own with add-fd, then blockdev-add and device_add — as the named
+// steps of plug-run.ts, with the same pipeline, registry, rollback and detach as a NIC. Once
+// device_add succeeded, removing the drive is detach's job: device_del, DEVICE_DELETED, then
+// blockdev-del, remove-fd, the overlay.
+import { ValidationError, type Step } from '../../core/index.js';
+import { driveDevices, driveQemuIds, type DriveConfig } from '../devices/blockdev-drive.js';
 import { openDrives, removeOverlays } from '../workload/drive-open.js';
-import { checkDriveSpecs, type DriveSpec } from '../workload/drive-spec.js';
-import { deadlineOf, unplugForRollback } from './attach.js';
+import { checkDriveSpecs, type CheckedDrive, type DriveSpec } from '../workload/drive-spec.js';
 import type { HotplugContext } from './context.js';
-import { HotplugError, HotplugStateError } from './errors.js';
+import { HotplugStateError } from './errors.js';
 import { waitForGuestDisk } from './guest-disk.js';
-import { plugAndRegister, type FdsetFd, type PlugProgress } from './qmp-plug.js';
-import type { NicRecord } from './registry.js';
+import { newPlugRun, runAttach, waitGuestReadyStep, type PlugRun } from './plug-run.js';
+import type { FdsetFd } from './qmp-plug.js';
 import type { AttachOptions, HotpluggedDrive } from './types.js';
+
+/** A drive attach in progress: the checked drive, and the image once opened. */
+interface DriveRun extends PlugRun<HotpluggedDrive> {
+  readonly drive: CheckedDrive & { id: string; serial: string };
+  readonly runDir: string;
+  opened?: { config: DriveConfig; fds: FdsetFd[]; sets: { image: number; base: number } };
+}
+
+// The image (and its backing file) opened by us, an ephemeral overlay made in the run dir.
+const openImage: Step<DriveRun> = {
+  name: 'open-image',
+  async run(run) {
+    const { hp, id } = run;
+    const t = performance.now();
+    const opened = await openDrives([run.drive], run.runDir);
+    run.ours = opened.fds;
+    run.steps.push('remove overlay', () => removeOverlays(opened.overlays));
+    const config = opened.drives[0]!;
+    const sets = { image: hp.registry.nextFdset(), base: hp.registry.nextFdset() };
+    const fds: FdsetFd[] = [{ fd: config.fd, fdset: sets.image, role: `${id}:image` }];
+    if (config.backing) fds.push({ fd: config.backing.fd, fdset: sets.base, role: `${id}:base` });
+    run.opened = { config, fds, sets };
+    run.timings.host = Math.round(performance.now() - t);
+  },
+};
+
+// The drive's QEMU objects (block nodes, device) on the reserved port, validated first.
+const devices: Step<DriveRun> = {
+  name: 'devices',
+  run(run) {
+    const { hp, id, bus } = run;
+    const { config, fds, sets } = run.opened!;
+    const objects = driveDevices(config, {
+      transport: hp.transport,
+      fdRef: (_fd, role) => ({ kind: 'fdset', fdset: sets[role] }),
+      bus,
+      path: `attach(${id})`,
+    });
+    for (const device of objects) device.validate();
+    const item: HotpluggedDrive = {
+      kind: 'drive',
+      id,
+      serial: run.drive.serial,
+      bus,
+      timings: run.timings,
+    };
+    run.job = { item, deviceId: driveQemuIds(id).device, fds, devices: objects };
+  },
+};
+
+// The guest kernel shows the disk (its device name is reported).
+const guestSeesDrive: Step<DriveRun> = {
+  name: 'guest-sees-drive',
+  async run(run) {
+    const guest = run.hp.guest!;
+    const item = run.job!.item;
+    const t = performance.now();
+    const name = await waitForGuestDisk((c, o) => guest.exec!(c, o), item.serial, true, {
+      timeout: run.deadline.left(),
+      signal: run.deadline.signal,
+    });
+    run.timings.guest = Math.round(performance.now() - t);
+    if (name) item.guestDevice = name;
+  },
+};
 
 // Hot-plugs one drive into a running VM.
 /**
@@ -54,88 +119,17 @@ export async function attachDrive(
     nics: 0,
   });
   const id = ctx.registry.claimId(wanted);
-  const serial = spec.serial ?? id;
-  const drive = { ...checked!, id, serial };
-
-  const deadline = deadlineOf(options);
-  const undo = new UndoStack();
-  const progress: PlugProgress = {
-    step: 'reserve-slot',
-    deviceAdded: false,
-    deviceMaybeAdded: false,
-  };
-  const timings = { host: 0, qmp: 0 } as HotpluggedDrive['timings'];
-  let ours: number[] = [];
-  const closeOurs = (): void => {
-    const fds = ours;
-    ours = [];
-    if (fds.length > 0) ctx.closeFds(fds);
-  };
-  let record: NicRecord | undefined;
-  undo.push(`release id ${id}`, () => ctx.registry.releaseId(id));
-  undo.push('close our fds', closeOurs);
-  try {
-    const bus = ctx.registry.reserveSlot(id, ctx.machine);
-    undo.push(`release ${bus}`, () => ctx.registry.releaseSlot(bus));
-
-    progress.step = 'wait-guest-ready';
-    deadline.check(progress.step);
-    if (ctx.guest) await ctx.guest.waitReady({ timeout: deadline.left(), signal: deadline.signal });
-    deadline.check(progress.step);
-
-    progress.step = 'open-image';
-    let t = performance.now();
-    const opened = await openDrives([drive], runDir);
-    ours = opened.fds;
-    undo.push('remove overlay', () => removeOverlays(opened.overlays));
-    const config = opened.drives[0]!;
-    const sets = { image: ctx.registry.nextFdset(), base: ctx.registry.nextFdset() };
-    const passed: FdsetFd[] = [{ fd: config.fd, fdset: sets.image, role: `${id}:image` }];
-    if (config.backing)
-      passed.push({ fd: config.backing.fd, fdset: sets.base, role: `${id}:base` });
-    timings.host = Math.round(performance.now() - t);
-    deadline.check(progress.step);
-
-    progress.step = 'devices';
-    const devices = driveDevices(config, {
-      transport: ctx.transport,
-      fdRef: (_fd, role) => ({ kind: 'fdset', fdset: sets[role] }),
-      bus,
-      path: `attach(${id})`,
-    });
-    for (const device of devices) device.validate();
-    const plugged: HotpluggedDrive = { kind: 'drive', id, serial, bus, timings };
-    t = performance.now();
-    await plugAndRegister(ctx, {
-      item: plugged,
-      deviceId: driveQemuIds(id).device,
-      fds: passed,
-      devices,
-      undo,
-      progress,
-      callTimeout: deadline.left,
-      signal: options.signal,
-      closeOurs,
-      onRecord: (added) => (record = added),
-    });
-    timings.qmp = Math.round(performance.now() - t);
-
-    const guest = ctx.guest;
-    if (guest?.exec && (options.waitForGuest ?? true)) {
-      progress.step = 'guest-sees-drive';
-      t = performance.now();
-      const name = await waitForGuestDisk((c, o) => guest.exec!(c, o), serial, true, {
-        timeout: deadline.left(),
-        signal: deadline.signal,
-      });
-      timings.guest = Math.round(performance.now() - t);
-      if (name) plugged.guestDevice = name;
-    }
-    ctx.logger?.debug({ drive: id, bus, timings }, 'drive hot-plugged');
-    return plugged;
-  } catch (error) {
-    const aborted = options.signal?.aborted === true;
-    const rollbackErrors = record ? await unplugForRollback(ctx, id) : await undo.unwind();
-    throw new HotplugError(id, progress.step, error, rollbackErrors, undefined, aborted);
-  }
+  const drive = { ...checked!, id, serial: spec.serial ?? id };
+  const run: DriveRun = Object.assign(newPlugRun<HotpluggedDrive>(ctx, id, options, []), {
+    drive,
+    runDir,
+  });
+  const waits = ctx.guest?.exec !== undefined && (options.waitForGuest ?? true);
+  const plugged = await runAttach<HotpluggedDrive, DriveRun>(
+    run,
+    [waitGuestReadyStep, openImage, devices],
+    () => (waits ? guestSeesDrive : undefined),
+  );
+  ctx.logger?.debug({ drive: id, bus: plugged.bus, timings: plugged.timings }, 'drive hot-plugged');
+  return plugged;
 }

@@ -16,7 +16,8 @@ export function isInterruption(error: unknown): boolean {
  * `cause` is the first error; `rollbackErrors` name whatever rollback could not undo.
  * `interrupted` is true when QEMU died (or its monitor closed) during the operation; the
  * code is then HOTPLUG_INTERRUPTED. `aborted` is true when the caller's AbortSignal ended it
- * (`step` is where the abort was noticed); the code is then HOTPLUG_ABORTED, else HOTPLUG_FAILED.
+ * (`step` is where the abort was noticed); the code is then ABORTED, as for every abort (a
+ * launch's, a QMP call's), else HOTPLUG_FAILED.
  */
 export class HotplugError extends RolledBackError {
   readonly nicId: string;
@@ -38,7 +39,7 @@ export class HotplugError extends RolledBackError {
         : '';
     super(
       `hot-plug of ${nicId} failed at ${step}${how}: ${reasonOf(cause)}`,
-      interrupted ? 'HOTPLUG_INTERRUPTED' : aborted ? 'HOTPLUG_ABORTED' : 'HOTPLUG_FAILED',
+      interrupted ? 'HOTPLUG_INTERRUPTED' : aborted ? 'ABORTED' : 'HOTPLUG_FAILED',
       step,
       { cause, rollbackErrors },
     );

@@ -78,7 +78,7 @@ export async function plugOverQmp(
   ctx: HotplugContext,
   fds: readonly PassedFd[],
   devices: readonly QemuDevice[],
-  undo: UndoStack,
+  undo: Pick<UndoStack, 'push'>,
   progress: PlugProgress,
   callTimeout: () => number,
   signal?: AbortSignal,
@@ -173,7 +173,7 @@ export async function plugOverQmp(
 /** The least time a device_add gets, whatever is left of the attach deadline. */
 export const MIN_DEVICE_ADD_MS = 1000;
 // The inverse of a backend (netdev_del, chardev-remove), registered before it is created.
-function pushRemoval(ctx: HotplugContext, undo: UndoStack, device: QemuDevice): void {
+function pushRemoval(ctx: HotplugContext, undo: Pick<UndoStack, 'push'>, device: QemuDevice): void {
   const removals: QmpCommandSpec[] = device.toQmpRemove();
   for (const removal of removals.reverse()) {
     undo.push(`${removal.execute} ${device.id}`, () =>
@@ -189,7 +189,8 @@ export interface PlugJob {
   deviceId: string;
   fds: readonly PassedFd[];
   devices: readonly QemuDevice[];
-  undo: UndoStack;
+  /** Where inverses go (an UndoStack or the attach's StepRunner); its stack becomes the record's cleanup. */
+  undo: Pick<UndoStack, 'push' | 'transfer'>;
   progress: PlugProgress;
   callTimeout: () => number;
   signal?: AbortSignal | undefined;

@@ -15,7 +15,7 @@ export interface AttachOptions {
   /**
    * Aborting ends the attach at its next await point: whatever was done is undone (a device
    * QEMU may already hold goes through detach, which can leave it a pending unplug), and it
-   * rejects with a HotplugError coded HOTPLUG_ABORTED naming the step. No effect once resolved.
+   * rejects with a HotplugError coded ABORTED naming the step. No effect once resolved.
    */
   signal?: AbortSignal;
   /** Wait until the guest kernel has bound the device (default true when the VM has a guest shell). */
@@ -64,7 +64,7 @@ export interface DetachOptions {
   timeout?: number;
   /**
    * Aborting stops the wait. Before QEMU accepted device_del it rejects with a HotplugError
-   * coded HOTPLUG_ABORTED and the NIC is as it was; after, the result is 'pending' (the guest
+   * coded ABORTED and the NIC is as it was; after, the result is 'pending' (the guest
    * may still release the device; the host side goes only then, or at VM exit).
    */
   signal?: AbortSignal;

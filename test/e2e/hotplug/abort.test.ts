@@ -2,7 +2,7 @@
 // await point in turn: an already aborted signal, after each netlink call of the host-side
 // attach (a real netlink client that aborts the signal once call k returned), as each QMP call
 // is written and as its reply arrives, and while the guest is polled for the NIC. Every time: a
-// HotplugError coded HOTPLUG_ABORTED naming the step; QEMU's /proc/<pid>/fd count, its
+// HotplugError coded ABORTED naming the step; QEMU's /proc/<pid>/fd count, its
 // peripherals and `info network`, our fds, the test netns' links and tc, our crash journal
 // entries and the VM's hot-plug registry equal the baseline; then a plain attach (the guest sees
 // the NIC) and detach on the same VM still work. And vm.detach() aborted before and after QEMU
@@ -172,7 +172,7 @@ describe.runIf(prerequisite('hot-plug abort e2e', qemuMissing() ?? rootNetnsMiss
       net?.remove();
     });
 
-    // Attaches with the fault armed; expects HOTPLUG_ABORTED at one of `steps`, the baseline, and
+    // Attaches with the fault armed; expects ABORTED at one of `steps`, the baseline, and
     // that a plain attach + detach works afterwards.
     async function abortedAttach(
       armed: Fault,
@@ -192,7 +192,7 @@ describe.runIf(prerequisite('hot-plug abort e2e', qemuMissing() ?? rootNetnsMiss
       fault = undefined;
       expect(error, what).toBeInstanceOf(HotplugError);
       const e = error as HotplugError;
-      expect(e.code, `${what}: ${e.message}`).toBe('HOTPLUG_ABORTED');
+      expect(e.code, `${what}: ${e.message}`).toBe('ABORTED');
       expect(e.rollbackErrors, what).toEqual([]);
       expect(steps, `${what}: reported at ${e.step}`).toContain(e.step);
       expect(await books(vm), what).toEqual(baseline);
@@ -253,7 +253,7 @@ describe.runIf(prerequisite('hot-plug abort e2e', qemuMissing() ?? rootNetnsMiss
       const ctl = new AbortController();
       ctl.abort();
       const error = await vm.detach(nic.id, { signal: ctl.signal }).catch((e: unknown) => e);
-      expect(error).toMatchObject({ code: 'HOTPLUG_ABORTED', step: 'device_del' });
+      expect(error).toMatchObject({ code: 'ABORTED', step: 'device_del' });
       expect(vm.hotplugged.map((n) => n.id)).toEqual([nic.id]);
       expect(await vm.guest.check(`ip -o link show ${nic.guestIfname}`)).toContain(nic.mac);
 

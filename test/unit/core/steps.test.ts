@@ -106,6 +106,32 @@ describe('StepRunner', () => {
     expect(log).toEqual(['undo b', 'undo a']);
   });
 
+  it('with checkAfterStep an abort during a step is named after that step; all is undone', async () => {
+    const controller = new AbortController();
+    const log: string[] = [];
+    const ran: string[] = [];
+    const step = (name: string, abort = false): Step<string[]> => ({
+      name,
+      run: (r) => {
+        r.push(name);
+        if (abort) controller.abort();
+        return () => void log.push(`undo ${name}`);
+      },
+    });
+    const runner = new StepRunner({ signal: controller.signal, checkAfterStep: true });
+    const error = await runner
+      .run([step('a'), step('b', true), step('c')], ran)
+      .catch((e: unknown) => e);
+    expect(ran).toEqual(['a', 'b']);
+    expect(error).toMatchObject({ step: 'b', code: 'ABORTED' });
+    expect(log).toEqual(['undo b', 'undo a']);
+    // Not after the last step: the finished work is the caller's.
+    const other = new AbortController();
+    const tail = new StepRunner({ signal: other.signal, checkAfterStep: true });
+    await tail.run([step('x'), { name: 'y', run: () => void other.abort() }], []);
+    expect(tail.undoNames).toEqual(['x']);
+  });
+
   it('an abort during the last step leaves the finished work to the caller', async () => {
     const controller = new AbortController();
     const runner = new StepRunner({ signal: controller.signal });

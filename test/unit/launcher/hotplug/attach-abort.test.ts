@@ -1,7 +1,7 @@
 // T27 for vm.attach() against a scripted QEMU: the caller's AbortSignal fires at each await point
 // of an attach in turn (the guest's readiness, the host side's steps, QEMU receiving each plug
 // command, the client receiving each reply, each guest poll for the NIC). Every time: a
-// HotplugError coded HOTPLUG_ABORTED naming the step, and QEMU's fd table and objects, our fds,
+// HotplugError coded ABORTED naming the step, and QEMU's fd table and objects, our fds,
 // the host side and the registry (ports, ids) exactly as before; then a plain attach and detach
 // of the same id on the same VM still work.
 // Fault ids (T1...T35) are defined in docs/faults.md.
@@ -126,7 +126,7 @@ describe('T27: aborting an attach at each await point', () => {
         const at = `abort at ${String(trip.firedAt)} (point ${k})`;
         expect(error, at).toBeInstanceOf(HotplugError);
         const e = error as HotplugError;
-        expect(e.code, `${at}: ${e.message}`).toBe('HOTPLUG_ABORTED');
+        expect(e.code, `${at}: ${e.message}`).toBe('ABORTED');
         expect(e.aborted, at).toBe(true);
         expect(e.rollbackErrors, at).toEqual([]);
         expect(stepsFor(trip.firedAt!, variant.pipeline), at).toContain(e.step);
@@ -153,7 +153,7 @@ describe('T27: aborting an attach at each await point', () => {
     const error = await attachNic(rg.ctx, TAP, { id: 'hp0', signal: ctl.signal }).catch(
       (e: unknown) => e as HotplugError,
     );
-    expect(error).toMatchObject({ code: 'HOTPLUG_ABORTED', step: 'wait-guest-ready' });
+    expect(error).toMatchObject({ code: 'ABORTED', step: 'wait-guest-ready' });
     expect(rg.qemu.transcript).toEqual(['qmp_capabilities']);
     expect(host.attached).toBe(0);
     expect(books(rg, host)).toEqual(baseline);

@@ -1,5 +1,5 @@
 // T27 for vm.detach() against a scripted QEMU. An abort before QEMU accepted device_del (an
-// already aborted signal, or during a busy backoff) rejects with HOTPLUG_ABORTED and leaves the
+// already aborted signal, or during a busy backoff) rejects with ABORTED and leaves the
 // NIC attached; once QEMU has the request, an abort stops the wait and leaves one pending
 // unplug whose host side goes only when the guest releases the device (never under QEMU).
 // Fault ids (T1...T35) are defined in docs/faults.md.
@@ -48,7 +48,7 @@ function pending(result: DetachResult): Extract<DetachResult, { status: 'pending
 }
 
 describe('T27: aborting a detach', () => {
-  it('an already aborted signal sends no device_del: HOTPLUG_ABORTED, the NIC stays attached', async () => {
+  it('an already aborted signal sends no device_del: ABORTED, the NIC stays attached', async () => {
     const rg = await attached(() => undefined);
     const sent = rg.qemu.transcript.length;
     const ctl = new AbortController();
@@ -56,7 +56,7 @@ describe('T27: aborting a detach', () => {
     const error = await detachNic(rg.ctx, 'hp0', { signal: ctl.signal }).catch(
       (e: unknown) => e as HotplugError,
     );
-    expect(error).toMatchObject({ code: 'HOTPLUG_ABORTED', step: 'device_del', aborted: true });
+    expect(error).toMatchObject({ code: 'ABORTED', step: 'device_del', aborted: true });
     expect((error as HotplugError).cause).toBe(ctl.signal.reason);
     expect(rg.qemu.transcript).toHaveLength(sent);
     stillAttached(rg);
@@ -76,7 +76,7 @@ describe('T27: aborting a detach', () => {
     ctl.abort();
     const error = await detaching.catch((e: unknown) => e as HotplugError);
     expect(Date.now() - started).toBeLessThan(250);
-    expect(error).toMatchObject({ code: 'HOTPLUG_ABORTED', step: 'device_del' });
+    expect(error).toMatchObject({ code: 'ABORTED', step: 'device_del' });
     expect(rg.qemu.transcript.filter((t) => t.startsWith('device_del'))).toHaveLength(1);
     stillAttached(rg);
     await detachForGood(rg);

@@ -1,0 +1,306 @@
+// launch() as a list of named steps over one shared context, run by core's StepRunner: each
+// step does one thing, registers the inverse of what it made, and leaves what later steps need
+// on the context. The runner checks the caller's signal around the steps and unwinds in reverse
+// on failure; launchFailure turns what went wrong into the LaunchError callers know.
+import { closeAll } from '../native/index.js';
+import type { AttachedEndpoint } from '../network/endpoints/attach-types.js';
+import { hostNicFds } from '../network/host-nic.js';
+import { UnsupportedError, type Step, type Undo } from '../core/index.js';
+import { resolveTemplate, type MachineTemplate } from '../qemu-templates/index.js';
+import type { AcceleratorChoice } from './accel.js';
+import { buildCommand, checkCommand, type BuiltCommand } from './command.js';
+import {
+  accelForIdentity,
+  prepareConfinement,
+  requireKvmDevice,
+  type Confinement,
+} from './confinement.js';
+import { SerialConsole } from './console.js';
+import { LaunchError } from './errors.js';
+import type { LaunchDeps, LaunchOptions, EndpointSpec } from './launch-options.js';
+import {
+  checkLogWritable,
+  checkReadable,
+  connectBeforeExit,
+  isValidation,
+  STAND_IN_CHANNELS,
+  vmConfig,
+} from './launch-steps.js';
+import type { Logger } from './log.js';
+import type { QemuProcess } from './process.js';
+import type { QmpClient } from './qmp/index.js';
+import { SocketChannel } from './socket-channel.js';
+import { tcgClockArgs } from './tcg-clock.js';
+import { createVmRunDir, type VmRunDir } from './vm-run-dir.js';
+import { driveCmdline, explainDriveFailure } from './workload/drive-errors.js';
+import { openDrives, removeOverlays, type OpenedDrives } from './workload/drive-open.js';
+import { checkDriveSpecs, type CheckedDrive } from './workload/drive-spec.js';
+import { resolveLaunchShares, withShares } from './workload/share-config.js';
+import type { ResolvedShare } from './workload/share-spec.js';
+import { startShares, type ShareSet } from './workload/shares.js';
+import { ShareError } from './workload/virtiofsd.js';
+
+/** One launch in progress: its inputs, and what each step has made so far. */
+export interface LaunchRun {
+  readonly options: LaunchOptions;
+  readonly deps: LaunchDeps;
+  readonly vmId: string;
+  readonly logger: Logger;
+  /** Registers an inverse under a name of its own (the runner's push). */
+  readonly undo: { push(name: string, undo: Undo): void };
+  /** NIC and drive fds launch owns: closed once QEMU holds its copies, or on any failure. */
+  readonly owned: number[];
+  /** QEMU's command line as far as it is known (the binary until build-command). */
+  argv: string[];
+  template?: MachineTemplate;
+  checkedDrives: CheckedDrive[];
+  shares: ResolvedShare[];
+  confinement?: Confinement;
+  runDir?: VmRunDir;
+  drives?: OpenedDrives;
+  accel?: AcceleratorChoice;
+  attached: AttachedEndpoint[];
+  shareSet?: ShareSet;
+  channels?: { qmp: SocketChannel; console: SocketChannel };
+  command?: BuiltCommand;
+  qemu?: QemuProcess;
+  console?: SerialConsole;
+  qmp?: QmpClient;
+}
+
+// The context every step shares; the caller's NIC fds are launch's from here on.
+export function newLaunchRun(
+  fields: Pick<LaunchRun, 'options' | 'deps' | 'vmId' | 'logger' | 'undo'>,
+): LaunchRun {
+  const owned = (fields.options.nics ?? []).flatMap(hostNicFds);
+  fields.undo.push('close NIC fds', () => closeAll(owned.splice(0)));
+  return {
+    ...fields,
+    owned,
+    argv: [fields.options.qemu ?? 'qemu-system-x86_64'],
+    checkedDrives: [],
+    shares: [],
+    attached: [],
+  };
+}
+
+// The whole config, checked before anything is created (no fd, no endpoint, no sandbox probe);
+// NICs, drives and shares are checked by the one build once they exist.
+async function validate(run: LaunchRun): Promise<void> {
+  const { options } = run;
+  if (options.accel === 'kvm') requireKvmDevice();
+  checkReadable(options.kernel, 'kernel');
+  if (options.initrd !== undefined) checkReadable(options.initrd, 'initrd');
+  if (options.consoleLog !== undefined) checkLogWritable(options.consoleLog, 'consoleLog');
+  // The machine, resolved once: every check and the build use this one.
+  const template = resolveTemplate(options.template ?? 'q35', options.templateOverrides);
+  run.template = template;
+  run.checkedDrives = await checkDriveSpecs(options.drives, {
+    template,
+    nics: (options.nics?.length ?? 0) + (options.endpoints?.length ?? 0),
+  });
+  run.shares = resolveLaunchShares(options, template);
+  run.confinement = await prepareConfinement(options);
+  checkCommand(vmConfig(options, template, 'tcg', STAND_IN_CHANNELS, false), [], template);
+}
+
+// The seccomp policy is tried on a throwaway QEMU first: a QEMU without it fails here, early.
+async function sandbox(run: LaunchRun): Promise<void> {
+  const { sandbox: policy, identity } = run.confinement!;
+  const { options, logger } = run;
+  if (policy) await run.deps.probeSandbox({ qemuBinary: options.qemu, policy, logger });
+  if (policy || identity) logger.info({ sandbox: policy, runAs: identity }, 'QEMU confinement');
+}
+
+// The VM's private directory: overlays and virtiofsd sockets live and die with it.
+function runDir(run: LaunchRun): Undo {
+  const dir = createVmRunDir(run.vmId);
+  run.runDir = dir;
+  return () => dir.remove();
+}
+
+// Images opened by us (QEMU gets fds, never paths), ephemeral overlays made in the run dir.
+async function drives(run: LaunchRun): Promise<Undo> {
+  const opened = await openDrives(run.checkedDrives, run.runDir!.path);
+  run.drives = opened;
+  run.owned.push(...opened.fds); // closed with the NIC fds: once QEMU holds copies, or on failure
+  return () => removeOverlays(opened.overlays);
+}
+
+// The caller's accelerator, or the probed choice; either must suit the identity QEMU runs as.
+async function accelerator(run: LaunchRun): Promise<void> {
+  const { options, deps, logger } = run;
+  const choice =
+    options.accel === undefined || options.accel === 'auto'
+      ? await deps.chooseAccelerator({ kernel: options.kernel, qemuBinary: options.qemu, logger })
+      : { accel: options.accel, reason: 'chosen by the caller', cached: false };
+  const accel = await accelForIdentity(choice, run.confinement!.identity, options.accel);
+  run.accel = accel;
+  logger.info({ accel: accel.accel, reason: accel.reason }, 'accelerator');
+  const clock = tcgClockArgs(run.template!, accel.accel);
+  if (clock.note) logger.warn(clock.note);
+}
+
+// One step per endpoint, all named 'attach-endpoints': the signal is checked between them.
+function attachEndpointStep(spec: EndpointSpec, i: number): Step<LaunchRun> {
+  return {
+    name: 'attach-endpoints',
+    async run(run) {
+      const nicId = spec.id ?? `net${i}`;
+      const endpoint = await run.deps.attach(spec.endpoint, {
+        nicId,
+        owner: run.vmId,
+        ...(spec.netns ? { netns: spec.netns } : {}),
+        ...(run.options.signal ? { signal: run.options.signal } : {}),
+      });
+      run.attached.push(endpoint);
+      run.undo.push(`detach ${nicId}`, () => endpoint.detach());
+      // Its fds are ours from here (closed by the undo above or once QEMU holds copies).
+      run.owned.push(...hostNicFds(endpoint.hostNic));
+    },
+  };
+}
+
+// One virtiofsd per share; each registers its own inverses as it is made.
+async function shares(run: LaunchRun): Promise<void> {
+  if (run.shares.length === 0) return;
+  const { options, logger } = run;
+  run.shareSet = await startShares(
+    run.shares,
+    run.runDir!.path,
+    run.undo,
+    logger,
+    options.virtiofsd,
+  );
+}
+
+// Socketpairs for QMP and the console: QEMU inherits one end, so there is no socket path.
+function channels(run: LaunchRun): void {
+  const qmp = new SocketChannel();
+  run.undo.push('close QMP channel', () => qmp.close());
+  const console = new SocketChannel();
+  run.undo.push('close console channel', () => console.close());
+  run.channels = { qmp, console };
+}
+
+// The command, built once, from everything the steps before made.
+function buildCommandStep(run: LaunchRun): void {
+  const { options, channels: ch, checkedDrives } = run;
+  const nics = [...run.attached.map((a) => a.hostNic), ...(options.nics ?? [])];
+  const config = vmConfig(
+    options,
+    run.template!,
+    run.accel!.accel,
+    { qmp: ch!.qmp.childFd, console: ch!.console.childFd },
+    nics.some((n) => n.kind === 'vhost-user'),
+  );
+  const drives = run.drives!.drives;
+  const cmdline = [...(config.boot.cmdline ?? []), ...driveCmdline(checkedDrives)];
+  const command = buildCommand(
+    withShares({ ...config, drives, boot: { ...config.boot, cmdline } }, run.shares, run.shareSet),
+    nics,
+    run.template,
+  );
+  run.command = command;
+  run.argv = command.argv;
+  run.logger.debug({ argv: command.argv }, 'command');
+}
+
+// QEMU with its fds; from here QEMU holds its own copies, so ours are closed.
+async function spawn(run: LaunchRun): Promise<void> {
+  const { argv, command, channels: ch, options } = run;
+  // Registered first, so a rollback kills QEMU before its console goes (as it always has).
+  run.undo.push('close console', () => run.console?.close());
+  const identity = run.confinement!.identity;
+  const qemu = await run.deps.spawnQemu({
+    binary: argv[0]!,
+    args: argv.slice(1),
+    fds: command!.fds,
+    logger: run.logger,
+    ...(identity ? { runAs: identity } : {}),
+  });
+  run.qemu = qemu;
+  run.undo.push('kill QEMU', async () => {
+    qemu.kill('SIGKILL');
+    await qemu.exited;
+  });
+  // QEMU holds its own copies now: ours would keep taps alive after QEMU dies.
+  ch!.qmp.releaseChild();
+  ch!.console.releaseChild();
+  closeAll(run.owned.splice(0));
+  run.shareSet?.handOver(qemu);
+  run.console = new SerialConsole(
+    ch!.console.open(),
+    options.consoleLog ? { logFile: options.consoleLog } : {},
+  );
+}
+
+// The QMP handshake, raced against QEMU's exit and bounded by a deadline.
+async function qmpConnect(run: LaunchRun): Promise<void> {
+  const { options } = run;
+  run.qmp = await connectBeforeExit(
+    run.deps,
+    run.channels!.qmp.handOver(),
+    run.qemu!,
+    options.qmpConnectTimeout ?? 30_000,
+    run.logger,
+    options.signal,
+  );
+}
+
+// The steps of a launch, in order; docs and LaunchError.step use these names.
+export function launchSteps(options: LaunchOptions): Step<LaunchRun>[] {
+  return [
+    { name: 'validate', run: validate },
+    { name: 'sandbox', run: sandbox },
+    { name: 'run-dir', run: runDir },
+    { name: 'drives', run: drives },
+    { name: 'accelerator', run: accelerator },
+    ...(options.endpoints ?? []).map(attachEndpointStep),
+    { name: 'shares', run: shares },
+    { name: 'channels', run: channels },
+    { name: 'build-command', run: buildCommandStep },
+    { name: 'spawn', run: spawn },
+    { name: 'qmp-connect', run: qmpConnect },
+  ];
+}
+
+// What a failed launch throws, once everything it made is undone: a LaunchError naming the
+// step with QEMU's exit, argv and stderr tail; config errors found before anything existed
+// (and what this host cannot do, found as early) keep their own types.
+/** The StepFailure of a launch. */
+export async function launchFailure(
+  run: LaunchRun,
+  step: string,
+  error: unknown,
+  rollbackErrors: Error[],
+): Promise<Error> {
+  const { qemu, options } = run;
+  if (qemu?.running) qemu.kill('SIGKILL');
+  const exit = qemu ? await qemu.exited : undefined;
+  if (error instanceof LaunchError) {
+    const explained = run.drives
+      ? explainDriveFailure(error, run.drives.drives, run.checkedDrives)
+      : error;
+    explained.rollbackErrors.push(...rollbackErrors);
+    return explained;
+  }
+  const early = step === 'validate' || step === 'sandbox';
+  const typed = isValidation(error) || (early && error instanceof UnsupportedError);
+  if (typed && rollbackErrors.length === 0) return error as Error;
+  const reason = error instanceof Error ? error.message : String(error);
+  const launchError = new LaunchError(
+    `launch failed at ${step}: ${reason}`,
+    {
+      argv: run.argv,
+      step,
+      ...(options.signal?.aborted ? { code: 'ABORTED' } : {}),
+      ...(error instanceof ShareError ? { code: error.code } : {}),
+      ...(exit ? { exit } : {}),
+      ...(qemu ? { stderrTail: qemu.stderrTail() } : {}),
+    },
+    { cause: error },
+  );
+  launchError.rollbackErrors.push(...rollbackErrors);
+  return launchError;
+}
