@@ -18,6 +18,7 @@ import { chooseAccelerator, type AcceleratorChoice } from './accel.js';
 import { buildCommand, type BuiltCommand } from './command.js';
 import { accelForIdentity, prepareConfinement, requireKvmDevice } from './confinement.js';
 import { SerialConsole } from './console.js';
+import { ConsoleLog } from './console-log.js';
 import type { Accel } from './devices/machine-args.js';
 import { LaunchError } from './errors.js';
 import { defaultLogger, type Logger } from './log.js';
@@ -93,8 +94,10 @@ export interface LaunchOptions {
   /** Start with CPUs stopped (-S). */
   paused?: boolean;
   qemu?: string;
-  /** File the serial console is appended to. */
+  /** File the serial console is appended to (root-safe: no symlink or FIFO, created 0600). */
   consoleLog?: string;
+  /** Size cap of consoleLog in bytes (default 64 MiB); past it a line says so, nothing more. */
+  consoleLogMaxBytes?: number;
   /** Greeting + negotiation deadline in ms (default 30 s). */
   qmpConnectTimeout?: number;
   /** QEMU's seccomp filter: true (default) denies every group (obsolete, elevatePrivileges,
@@ -170,6 +173,12 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     step = 'run-dir';
     const runDir = createVmRunDir(vmId);
     undo.push('remove run dir', () => runDir.remove());
+
+    step = 'console-log';
+    const consoleLog = options.consoleLog
+      ? new ConsoleLog(options.consoleLog, options.consoleLogMaxBytes)
+      : undefined;
+    if (consoleLog) undo.push('close console log', () => consoleLog.close());
 
     step = 'drives';
     const opened = await openDrives(checkedDrives, runDir.path);
@@ -269,10 +278,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
     consoleChannel.releaseChild();
     closeOwned();
     shareSet?.handOver(spawned);
-    const console = new SerialConsole(
-      consoleChannel.open(),
-      options.consoleLog ? { logFile: options.consoleLog } : {},
-    );
+    const console = new SerialConsole(consoleChannel.open(), consoleLog ? { log: consoleLog } : {});
     undo.push('close console', () => console.close());
     checkAbort();
 
