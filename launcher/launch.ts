@@ -211,6 +211,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
       const endpoint = await deps.attach(spec.endpoint, {
         nicId,
         owner: vmId,
+        ...(identity ? { qemuUid: identity.uid } : {}),
         ...(spec.netns ? { netns: spec.netns } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
