@@ -308,6 +308,7 @@ export async function launch(options: LaunchOptions): Promise<Vm> {
       runDir: runDir.path,
       attach: deps.attach,
       shares: shareSet?.shares ?? [],
+      ...(identity ? { qemuUid: identity.uid } : {}),
     });
   } catch (error) {
     if (qemu?.running) qemu.kill('SIGKILL');

@@ -108,6 +108,7 @@ export async function attachNic(
       attached = await ctx.attachEndpoint(source.endpoint, {
         nicId: id,
         ...(ctx.owner !== undefined ? { owner: ctx.owner } : {}),
+        ...(ctx.qemuUid !== undefined ? { qemuUid: ctx.qemuUid } : {}),
         ...(source.netns !== undefined ? { netns: source.netns } : {}),
         signal: deadline.signal,
       });
