@@ -14,7 +14,7 @@ import {
 } from 'node:fs';
 import { release } from 'node:os';
 import { dirname, join } from 'node:path';
-import { cacheDir } from './cache-dir.js';
+import { trustedCacheDir } from './cache-dir.js';
 import { SerialConsole } from './console.js';
 import { describeExit } from './errors.js';
 import { silentLogger, type Logger } from './log.js';
@@ -181,6 +181,7 @@ const probesInFlight = new Map<string, Promise<Omit<AcceleratorChoice, 'cached'>
  * Picks KVM or TCG for this host, probing once and caching the verdict.
  * $VMLAUNCH_ACCEL=kvm|tcg forces a choice.
  * @throws LaunchError when the QEMU binary is missing.
+ * @throws CacheDirError when the default cache directory is not private to us.
  */
 export async function chooseAccelerator(
   options: AcceleratorProbeOptions,
@@ -197,7 +198,7 @@ export async function chooseAccelerator(
   const file =
     options.cacheFile === false
       ? undefined
-      : (options.cacheFile ?? join(cacheDir(env), 'accel.json'));
+      : (options.cacheFile ?? join(trustedCacheDir(env), 'accel.json'));
   const key = cacheKey(qemu, options.kernel);
   const hit = file ? readCache(file, key, options.maxAgeMs ?? 7 * 24 * 3600 * 1000) : undefined;
   if (hit) return { ...hit.choice, cached: true };

@@ -1,8 +1,8 @@
 // The guest's serial console as the host sees it: everything it prints kept in a ring buffer
 // and a log file, waits for patterns with deadlines, and writes to the guest.
-import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { AbortError, TimeoutError, VmlaunchError } from '../core/index.js';
+import { ConsoleLog } from './console-log.js';
 import { TextRing } from './ring-buffer.js';
 
 /** Where a console wait matched: the text, its absolute offset and the offset just past it. */
@@ -42,21 +42,18 @@ export class SerialConsole {
   private readonly waiters = new Set<Waiter>();
   private readonly listeners = new Set<(chunk: string) => void>();
   private readonly closeListeners = new Set<(reason: string) => void>();
-  private readonly log: WriteStream | undefined;
+  private readonly log: ConsoleLog | undefined;
   private closedReason: string | undefined;
-  private logFailed = false;
 
+  /** @throws ConsoleLogError when `logFile` is a symlink, FIFO or other non-regular file. */
   constructor(
     private readonly stream: Duplex,
-    options: { logFile?: string; capacity?: number } = {},
+    options: { logFile?: string; logMaxBytes?: number; log?: ConsoleLog; capacity?: number } = {},
   ) {
     this.ring = new TextRing(options.capacity ?? 1 << 20);
-    this.log = options.logFile ? createWriteStream(options.logFile, { flags: 'a' }) : undefined;
-    // A log that cannot be written must not take the process down: drop it, keep the console.
-    this.log?.on('error', () => {
-      this.log?.destroy();
-      this.logFailed = true;
-    });
+    this.log =
+      options.log ??
+      (options.logFile ? new ConsoleLog(options.logFile, options.logMaxBytes) : undefined);
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => this.onData(chunk));
     stream.on('error', () => this.onClose('the console socket failed'));
@@ -151,12 +148,12 @@ export class SerialConsole {
   async close(): Promise<void> {
     this.stream.destroy();
     this.onClose('the console was closed by the host');
-    if (this.log && !this.logFailed) await new Promise<void>((resolve) => this.log!.end(resolve));
+    await this.log?.close();
   }
 
   private onData(chunk: string): void {
     this.ring.append(chunk);
-    if (!this.logFailed) this.log?.write(chunk);
+    this.log?.append(chunk);
     for (const listener of this.listeners) listener(chunk);
     for (const waiter of [...this.waiters]) this.check(waiter);
   }

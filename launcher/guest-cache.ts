@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { cacheDir } from './cache-dir.js';
+import { trustedCacheDir } from './cache-dir.js';
 import {
   findGuestBuildScript,
   locateGuestImage,
@@ -25,6 +25,7 @@ function sizeOf(path: string): number {
 
 // The cached guest made by the current build.sh + init (their hash as the script computes it:
 // sha256 of the two files one after the other), or undefined when there is none.
+/** @throws CacheDirError when the cache directory is not private to us. */
 export function findCachedGuest(
   script: string = findGuestBuildScript(),
   env: NodeJS.ProcessEnv = process.env,
@@ -33,7 +34,7 @@ export function findCachedGuest(
     .update(readFileSync(script))
     .update(readFileSync(join(dirname(script), 'init')))
     .digest('hex');
-  const root = join(cacheDir(env), 'guest');
+  const root = join(trustedCacheDir(env), 'guest');
   let best: { image: GuestImage; mtime: number } | undefined;
   let entries: string[];
   try {

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AbortError, VmlaunchError } from '../core/index.js';
+import { trustedCacheDir } from './cache-dir.js';
 import { forwardLines } from './script-lines.js';
 
 /** The cached default guest, as reported by scripts/guest/build.sh --json. */
@@ -60,11 +61,14 @@ export function findGuestBuildScript(
 /**
  * Builds the default guest if needed and returns where it is.
  * @throws VmlaunchError (code GUEST_BUILD) when the script fails, with its stderr tail.
+ * @throws CacheDirError when the cache directory the script would use is not private to us.
  */
 export function locateGuestImage(options: GuestImageOptions = {}): Promise<GuestImage> {
   const script = options.script ?? findGuestBuildScript();
   return new Promise((resolve, reject) => {
     options.signal?.throwIfAborted();
+    // The script builds into the cache and we boot what it leaves there: same rule for both.
+    trustedCacheDir(options.env ?? process.env);
     // Aborting kills the script and rejects once it has exited and been reaped (execFile's own
     // signal option calls back at once, leaving the child and its pipes behind for a while).
     const onAbort = (): void => void child.kill('SIGTERM');

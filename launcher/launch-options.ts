@@ -64,8 +64,10 @@ export interface LaunchOptions {
   /** Start with CPUs stopped (-S). */
   paused?: boolean;
   qemu?: string;
-  /** File the serial console is appended to. */
+  /** File the serial console is appended to (root-safe: no symlink or FIFO, created 0600). */
   consoleLog?: string;
+  /** Size cap of consoleLog in bytes (default 64 MiB); past it a line says so, nothing more. */
+  consoleLogMaxBytes?: number;
   /** Greeting + negotiation deadline in ms (default 30 s). */
   qmpConnectTimeout?: number;
   /** QEMU's seccomp filter: true (default) denies every group (obsolete, elevatePrivileges,

@@ -16,6 +16,7 @@ import {
   type Confinement,
 } from './confinement.js';
 import { SerialConsole } from './console.js';
+import { ConsoleLog } from './console-log.js';
 import { LaunchError } from './errors.js';
 import type { LaunchDeps, LaunchOptions, EndpointSpec } from './launch-options.js';
 import {
@@ -65,6 +66,7 @@ export interface LaunchRun {
   command?: BuiltCommand;
   qemu?: QemuProcess;
   console?: SerialConsole;
+  consoleLog?: ConsoleLog;
   qmp?: QmpClient;
 }
 
@@ -119,6 +121,15 @@ function runDir(run: LaunchRun): Undo {
   return () => dir.remove();
 }
 
+// The console log file, opened root-safe (no symlink, no FIFO, 0600, capped) before QEMU runs.
+function consoleLog(run: LaunchRun): Undo | void {
+  const { options } = run;
+  if (!options.consoleLog) return;
+  const log = new ConsoleLog(options.consoleLog, options.consoleLogMaxBytes);
+  run.consoleLog = log;
+  return () => log.close();
+}
+
 // Images opened by us (QEMU gets fds, never paths), ephemeral overlays made in the run dir.
 async function drives(run: LaunchRun): Promise<Undo> {
   const opened = await openDrives(run.checkedDrives, run.runDir!.path);
@@ -150,6 +161,7 @@ function attachEndpointStep(spec: EndpointSpec, i: number): Step<LaunchRun> {
       const endpoint = await run.deps.attach(spec.endpoint, {
         nicId,
         owner: run.vmId,
+        ...(run.confinement!.identity ? { qemuUid: run.confinement!.identity.uid } : {}),
         ...(spec.netns ? { netns: spec.netns } : {}),
         ...(run.options.signal ? { signal: run.options.signal } : {}),
       });
@@ -208,7 +220,7 @@ function buildCommandStep(run: LaunchRun): void {
 
 // QEMU with its fds; from here QEMU holds its own copies, so ours are closed.
 async function spawn(run: LaunchRun): Promise<void> {
-  const { argv, command, channels: ch, options } = run;
+  const { argv, command, channels: ch } = run;
   // Registered first, so a rollback kills QEMU before its console goes (as it always has).
   run.undo.push('close console', () => run.console?.close());
   const identity = run.confinement!.identity;
@@ -231,7 +243,7 @@ async function spawn(run: LaunchRun): Promise<void> {
   run.shareSet?.handOver(qemu);
   run.console = new SerialConsole(
     ch!.console.open(),
-    options.consoleLog ? { logFile: options.consoleLog } : {},
+    run.consoleLog ? { log: run.consoleLog } : {},
   );
 }
 
@@ -254,6 +266,7 @@ export function launchSteps(options: LaunchOptions): Step<LaunchRun>[] {
     { name: 'validate', run: validate },
     { name: 'sandbox', run: sandbox },
     { name: 'run-dir', run: runDir },
+    { name: 'console-log', run: consoleLog },
     { name: 'drives', run: drives },
     { name: 'accelerator', run: accelerator },
     ...(options.endpoints ?? []).map(attachEndpointStep),

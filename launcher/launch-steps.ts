@@ -1,6 +1,6 @@
 // The helpers of launch(): options -> VmConfig, boot-file checks, and the QMP handshake that
 // races QEMU's exit.
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname } from 'node:path';
 import { ValidationError } from '../core/index.js';
@@ -67,8 +67,14 @@ export function checkReadable(path: string, field: string): void {
   }
 }
 
-// A console log must be appendable (its directory exists and is writable), found before spawning.
+// A console log must be appendable (its directory exists and is writable) and, when it exists,
+// a regular file (console-log.ts opens it without following symlinks), found before spawning.
 export function checkLogWritable(path: string, field: string): void {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (st !== undefined && !st.isFile()) {
+    const what = st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file';
+    throw new ValidationError(field, path, `is ${what}; refused`, 'CONSOLE_LOG_UNSAFE');
+  }
   try {
     accessSync(existsSync(path) ? path : dirname(path), constants.W_OK);
   } catch (error) {

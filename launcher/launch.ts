@@ -64,5 +64,6 @@ export async function launchWithDeps(
     runDir: run.runDir!.path,
     attach: deps.attach,
     shares: run.shareSet?.shares ?? [],
+    ...(run.confinement?.identity ? { qemuUid: run.confinement.identity.uid } : {}),
   });
 }

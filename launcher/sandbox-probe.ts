@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { dirname, join } from 'node:path';
-import { cacheDir } from './cache-dir.js';
+import { trustedCacheDir } from './cache-dir.js';
 import { qmpMonitor } from './devices/qmp-monitor.js';
 import { describeExit } from './errors.js';
 import { silentLogger, type Logger } from './log.js';
@@ -132,7 +132,7 @@ export async function probeSandbox(options: SandboxProbeOptions): Promise<void> 
   const file =
     options.cacheFile === false
       ? undefined
-      : (options.cacheFile ?? join(cacheDir(), 'sandbox.json'));
+      : (options.cacheFile ?? join(trustedCacheDir(), 'sandbox.json'));
   if (!verdict && file) {
     const at = readPassed(file)[key];
     if (at !== undefined && Date.now() - at < CACHE_MAX_AGE_MS) {

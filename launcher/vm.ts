@@ -87,6 +87,8 @@ export interface VmParts {
   attach?: HotplugContext['attachEndpoint'];
   /** The virtiofs shares (their daemons are stopped by `teardown`, after QEMU). */
   shares?: RunningShare[];
+  /** The uid QEMU runs as when launch's runAs set one (hot-plugged vhost-user sockets). */
+  qemuUid?: number;
 }
 
 /** A launched VM. Dispose with `await using vm = await launch(...)` or `await vm.shutdown()`. */
@@ -128,7 +130,7 @@ export class Vm implements AsyncDisposable {
     this.shares = parts.shares ?? [];
     this.teardown = parts.teardown;
     this.logger = parts.logger;
-    this.hotplug = this.hotplugContext(parts.attach ?? attachEndpoint);
+    this.hotplug = this.hotplugContext(parts.attach ?? attachEndpoint, parts.qemuUid);
     // Pushed last, so it runs first: hot-plugged NICs go before the cold-plugged endpoints.
     this.teardown.push('detach hot-plugged NICs', () => this.hotplug.registry.vmExited());
     this.exited = this.process.exited.then(async (exit) => {
@@ -279,7 +281,10 @@ export class Vm implements AsyncDisposable {
   }
 
   // The hot-plug view of this VM: its root ports, placement rules and guest hooks.
-  private hotplugContext(attach: HotplugContext['attachEndpoint']): HotplugContext {
+  private hotplugContext(
+    attach: HotplugContext['attachEndpoint'],
+    qemuUid: number | undefined,
+  ): HotplugContext {
     const { command } = this;
     const coldIds = command.devices
       .filter((d) => ['virtio-net', 'vfio-pci', 'virtio-blk'].includes(d.kind))
@@ -292,6 +297,7 @@ export class Vm implements AsyncDisposable {
       sharedMemory: command.devices.some((d) => d.kind === 'memory-backend'),
       accel: this.accel.accel,
       owner: this.id,
+      ...(qemuUid !== undefined ? { qemuUid } : {}),
       romfile: command.template.nicRomfile,
       machine: command.template.name,
       ...(guest ? { guest } : {}),

@@ -6,8 +6,9 @@
 import { existsSync } from 'node:fs';
 import { findNetns, nsInode } from './journal/netns-identity.js';
 import type { BorrowedLinkEntry, NetnsEntry } from './journal/entry.js';
-import { ownerAlive as realOwnerAlive, type JournalOwner } from './journal/owner.js';
+import { ownerAlive as realOwnerAlive, realProc, type JournalOwner } from './journal/owner.js';
 import { restoreBorrowedLink } from './journal/restore.js';
+import { parseOwnerAlias } from './endpoints/names.js';
 import { readJournal, removeEntry, type StoredEntry } from './journal/store.js';
 import { openNetlink } from './netlink/index.js';
 import { deleteNetns } from './netns/named.js';
@@ -78,7 +79,22 @@ export function readJournalState(options: JournalPassOptions): JournalState {
     }
   }
   const alive = options.ownerAlive ?? realOwnerAlive;
+  const boot = realProc.bootId();
   for (const stored of contents.entries) {
+    // A reboot took every netns and link it describes; names and inodes now mean others.
+    if (stored.entry.owner.boot !== boot) {
+      const orphan: Orphan = {
+        netns: '',
+        kind: 'journal-entry',
+        ifname: '',
+        entry: stored.file,
+        detail: 'written in another boot: not acted on',
+        removed: false,
+      };
+      state.reported.push(orphan);
+      finish(orphan, stored.file, options.dryRun);
+      continue;
+    }
     let dead: boolean;
     try {
       dead = !alive(stored.entry.owner);
@@ -175,9 +191,11 @@ async function liveUser(name: string, state: JournalState, options: JournalPassO
   const nl = openNetlink(name);
   try {
     for (const link of await nl.links.list()) {
-      const pid = /^vmlaunch:[A-Za-z0-9_.-]+:(\d+)$/.exec(link.alias ?? '')?.[1];
-      if (pid !== undefined && options.alive(Number(pid)))
-        return `${link.name} belongs to vmlaunch pid ${pid} (alive)`;
+      const owner = parseOwnerAlias(link.alias)?.owner;
+      const living = (o: JournalOwner): boolean =>
+        options.alive(o.pid) && (options.ownerAlive ?? realOwnerAlive)(o);
+      if (owner !== undefined && living(owner))
+        return `${link.name} belongs to vmlaunch pid ${owner.pid} (alive)`;
     }
   } finally {
     await nl.close();
@@ -205,11 +223,16 @@ async function deleteOne(
     const ino = nsInode(path);
     if (!existsSync(path)) {
       orphan.detail = 'already gone';
-    } else if (entry.ino !== undefined && ino !== entry.ino) {
+    } else if (entry.ino === undefined) {
+      // The creation was cut short before the inode was recorded: whatever has the name now
+      // cannot be told from someone else's netns.
+      orphan.error =
+        'the entry records no inode (its creation was cut short), so this netns cannot be ' +
+        'told from another of that name: kept (delete it by hand if it is the one)';
+    } else if (ino !== entry.ino) {
       orphan.detail = 'another netns has that name now: left alone';
     } else {
-      // Without a recorded inode the creation was cut short: a placeholder, or a fresh netns.
-      const user = ino === undefined ? undefined : await liveUser(entry.name, state, options);
+      const user = await liveUser(entry.name, state, options);
       if (user !== undefined) orphan.error = `still in use, kept: ${user}`;
       else if (!options.dryRun) deleteOrGone(entry.name);
     }

@@ -1,13 +1,15 @@
 // Finds and removes what vmlaunch left behind when its own process died mid-way (docs/faults.md
 // T23): QEMU dies with us (death signal) and its non-persistent taps vanish, but persistent
-// objects stay — our macvtaps and bridges (ifalias `vmlaunch:<nic>:<pid>` with a dead pid),
+// objects stay — our macvtaps and bridges (named vml<role><hex>, with an ifalias
+// `vmlaunch:<nic>:<pid>:<start time>:<boot id>` naming a dead process of this boot),
 // and on a CNI veth our u32 mirred redirects to a tap that no longer exists (pref 49152), with
 // the ingress qdisc they hung on. What only the dead process knew — a veth's MAC, addresses,
 // routes and master before the macvtap/bridged models changed them, the netns it created — is
 // in the crash journal (network/journal), which the journal pass reads first. Links of live
 // owners and anything not ours are left alone.
 import { REDIRECT_PREF } from './endpoints/interworking-tcfilter.js';
-import type { JournalOwner } from './journal/owner.js';
+import { ownerAlive as realOwnerAlive, realProc, type JournalOwner } from './journal/owner.js';
+import { isReservedLinkName, parseOwnerAlias } from './endpoints/names.js';
 import { defaultJournalDir } from './journal/store.js';
 import { listNetns } from './netns/index.js';
 import {
@@ -28,15 +30,15 @@ export interface OrphanOptions {
   netns?: string[];
   /** Only report (default false: remove). */
   dryRun?: boolean;
-  /** Whether a pid is alive (injectable for tests). */
+  /** Whether a pid is alive (a test seam): a label whose pid it calls dead is a dead owner's
+   *  even while the pid runs; the owner's start time and boot id are checked as well. */
   alive?: (pid: number) => boolean;
   /** The crash journal's directory (default defaultJournalDir()); false: links and tc only. */
   journal?: string | false;
-  /** Whether a journal entry's owner still runs (default: pid, start time and boot id). */
+  /** Whether a journal entry's or a label's owner still runs (default: pid, start time and
+   *  boot id). */
   ownerAlive?: (owner: JournalOwner) => boolean;
 }
-
-const ALIAS = /^vmlaunch:([A-Za-z0-9_.-]+):(\d+)$/;
 
 // kill(pid, 0): EPERM means it exists (someone else's), ESRCH that it is gone.
 function pidAlive(pid: number): boolean {
@@ -55,7 +57,9 @@ async function collectIn(
   options: OrphanOptions,
   covered: Set<string>,
 ): Promise<Orphan[]> {
-  const alive = options.alive ?? pidAlive;
+  const ownerAlive = (owner: JournalOwner): boolean =>
+    (options.alive?.(owner.pid) ?? true) && (options.ownerAlive ?? realOwnerAlive)(owner);
+  const boot = realProc.bootId();
   const found: Orphan[] = [];
   const act = async (orphan: Omit<Orphan, 'removed'>, remove: () => Promise<void>) => {
     const entry: Orphan = { ...orphan, removed: false };
@@ -71,9 +75,12 @@ async function collectIn(
   // Links the journal pass has dealt with (or, in a dry run, listed) are its own.
   const links = (await nl.links.list()).filter((l) => !covered.has(`${netns}/${l.name}`));
   for (const link of links) {
-    const m = link.alias === undefined ? null : ALIAS.exec(link.alias);
-    if (!m || alive(Number(m[2]))) continue;
-    await act({ netns, kind: 'link', ifname: link.name, nicId: m[1]!, pid: Number(m[2]) }, () =>
+    // Ours only by name shape and a full label of a process of this boot that has ended.
+    const label = parseOwnerAlias(link.alias);
+    if (label === undefined || !isReservedLinkName(link.name)) continue;
+    if (label.owner.boot !== boot || ownerAlive(label.owner)) continue;
+    const { nicId, owner } = label;
+    await act({ netns, kind: 'link', ifname: link.name, nicId, pid: owner.pid }, () =>
       nl.links.delete(link.index),
     );
   }

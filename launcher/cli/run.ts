@@ -12,6 +12,7 @@ import { resolveSandbox } from '../sandbox.js';
 import { parseRunAsFlag, parseSandboxFlag } from './confinement-flags.js';
 import { parseEndpointSpec } from './endpoint-spec.js';
 import { StatusLine } from './status-line.js';
+import { TerminalOutput } from './terminal-output.js';
 import { runWorkloadCommand } from './run-workload.js';
 import { claimControl, defaultVmName } from './run-control.js';
 import type { ControlServer } from '../control/server.js';
@@ -88,7 +89,10 @@ export async function runCommand(argv: string[]): Promise<number> {
   const runAs = parseRunAsFlag(values['run-as'], usage);
   let { kernel, initrd } = values;
   const cmdline = values.append?.split(/\s+/).filter(Boolean) ?? [];
-  const status = new StatusLine(process.stderr);
+  // The VM's console and our messages: a terminal that stops reading must not stop the run.
+  const stdout = new TerminalOutput(1);
+  const stderr = new TerminalOutput(2);
+  const status = new StatusLine(stderr);
   if (!kernel) {
     const guest = await status.run('preparing the default guest', (onLog) =>
       locateGuestImage({ onLog }),
@@ -152,7 +156,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const claim = await claimControl(name);
   const say = (line: string): void => {
     status.stop();
-    process.stderr.write(`vmlaunch: ${line}\n`);
+    stderr.write(`vmlaunch: ${line}\n`);
   };
   if (claim.runtime.reclaimed) say(`removed a stale control socket: ${claim.runtime.reclaimed}`);
   let vm: Vm | undefined;
@@ -181,8 +185,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       `control: vmlaunch attach ${name} SPEC | detach ${name} ID | exec ${name} -- CMD (socket ${server.socket})`,
     );
     const running = vm;
-    unsubscribe = running.console.subscribe((chunk) => process.stdout.write(chunk));
-    process.stdout.write(running.console.since(0));
+    unsubscribe = running.console.subscribe((chunk) => void stdout.write(chunk));
+    stdout.write(running.console.since(0));
     process.stdin.on('data', forward);
     const exit = await running.exited;
     say(

@@ -34,6 +34,7 @@ const hostAttach: Step<NicRun> = {
       const attached = await hp.attachEndpoint(source.endpoint, {
         nicId: id,
         ...(hp.owner !== undefined ? { owner: hp.owner } : {}),
+        ...(hp.qemuUid !== undefined ? { qemuUid: hp.qemuUid } : {}),
         ...(source.netns !== undefined ? { netns: source.netns } : {}),
         signal: run.deadline.signal,
       });

@@ -28,6 +28,8 @@ export interface HotplugContext {
   sharedMemory: boolean;
   /** The VM's id: host links attached for it carry it in their names (see AttachContext). */
   owner?: string;
+  /** The uid QEMU runs as (runAs), for the checks of hot-plugged endpoints; default ours. */
+  qemuUid?: number;
   /** The VM's accelerator (device options depend on it, see virtio-net.ts). */
   accel: Accel;
   romfile?: RomfilePolicy;

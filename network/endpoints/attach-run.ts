@@ -12,6 +12,7 @@ import { isNetnsNotFound } from '../netns/not-found.js';
 import { resolveNetns } from '../netns/paths.js';
 import type { AttachContext, AttachedEndpoint } from './attach-types.js';
 import { validateNicId, linkName, type LinkRole } from './names.js';
+import { netnsIdentity, pinNetns, type NetnsIdentity, type PinnedNetns } from './netns-pin.js';
 import type { Endpoint } from './types.js';
 
 /** The side effects attach uses besides netlink; every one is injectable for tests. */
@@ -55,12 +56,15 @@ export class AttachRun {
   /** Inverses that failed so far: a journal entry must outlive a restore that did not finish. */
   private undoFailures = 0;
   private readonly afterUndo: Array<() => void | Promise<void>> = [];
+  /** The netns this attach works in, by identity (detach checks it before undoing). */
+  private readonly netnsId: NetnsIdentity | undefined;
 
   constructor(ctx: AttachContext, client: NetlinkClient, deps: EndpointDeps) {
     this.ctx = ctx;
     this.client = client;
     this.deps = deps;
     this.steps = new StepRunner({ signal: ctx.signal });
+    this.netnsId = ctx.netns === undefined ? undefined : netnsIdentity(ctx.netns);
   }
 
   // The native primitives (tapOpen...) take the netns as a file.
@@ -152,9 +156,18 @@ export class AttachRun {
       if (detached) return;
       detached = true;
       const given = this.ctx.netlink;
-      const own = given !== undefined && !given.closed ? undefined : this.openForDetach();
+      let pinned: PinnedNetns | null | undefined;
+      let own: NetlinkClient | null | undefined;
+      try {
+        pinned = given !== undefined && !given.closed ? undefined : this.pinForDetach();
+        own = pinned === undefined ? undefined : pinned && this.openForDetach(pinned.path);
+      } catch (error) {
+        pinned?.close();
+        throw error;
+      }
       if (own === null) {
         // The netns is gone, and with it all we made or changed there.
+        pinned?.close();
         const errors = await this.settle();
         if (errors.length > 0) throw new StepError('detach', errors[0], errors.slice(1));
         return;
@@ -164,15 +177,25 @@ export class AttachRun {
       if (errors.length === 0) errors.push(...(await this.settle()));
       // Closing our client must not hide the detach's own errors: it joins them instead.
       await own?.close().catch((error: unknown) => void errors.push(asError(error)));
+      pinned?.close();
       if (errors.length > 0) throw new StepError('detach', errors[0], errors.slice(1));
     };
     return { endpoint, hostNic, detach };
   }
 
-  // A client for detach; null when the netns no longer exists.
-  private openForDetach(): NetlinkClient | null {
+  // The netns attach worked in, checked by identity; null when it no longer exists; a
+  // NetnsChangedError when the name or path leads to another one now (nothing is undone).
+  private pinForDetach(): PinnedNetns | null {
+    if (this.ctx.netns === undefined || this.netnsId === undefined) {
+      return { path: '', close: () => undefined };
+    }
+    return pinNetns(this.ctx.netns, this.netnsId);
+  }
+
+  // A client for detach (in the pinned netns when there is one); null when the netns is gone.
+  private openForDetach(pinnedPath: string): NetlinkClient | null {
     try {
-      return this.deps.openNetlink(this.ctx.netns);
+      return this.deps.openNetlink(pinnedPath === '' ? this.ctx.netns : pinnedPath);
     } catch (error) {
       if (isNetnsNotFound(error) && this.ctx.netns !== undefined) return null;
       throw error;

@@ -26,6 +26,9 @@ export interface AttachContext {
   /** An open netlink client in that netns; attach opens (and closes) its own when absent. */
   netlink?: NetlinkClient;
   vhostNet?: VhostNetPolicy;
+  /** The uid QEMU will run as (launch's runAs); default ours. A vhost-user backend socket
+   *  QEMU connects to must belong to root or to this uid. */
+  qemuUid?: number;
   /** Root of sysfs (default /sys), so VFIO plumbing is testable on a fake tree. */
   sysfsRoot?: string;
   signal?: AbortSignal;

@@ -1,6 +1,7 @@
 // Names and labels of the host objects attach creates: a `vml` prefix and an ifalias naming
 // the NIC and our pid, so a later clean-up pass can tell our orphans from anyone else's links.
 import { createHash, randomBytes } from 'node:crypto';
+import { selfOwner, type JournalOwner } from '../journal/owner.js';
 import { ValidationError } from '../../core/index.js';
 import { bytesToMac } from '../validate.js';
 
@@ -24,10 +25,26 @@ export function isReservedLinkName(name: string): boolean {
   return new RegExp(`^${LINK_PREFIX}[tmb][0-9a-f]{8}$`).test(name);
 }
 
-// A GC reads this back: which NIC a link served and which process made it.
-/** The ifalias set on created links: `vmlaunch:<nicId>:<pid>`. */
-export function ownerAlias(nicId: string, pid = process.pid): string {
-  return `vmlaunch:${nicId}:${pid}`;
+// A GC reads this back: which NIC a link served and which process made it — the process by
+// pid, start time and boot id, so a later process given the same pid is not taken for it.
+/** The ifalias set on created links: `vmlaunch:<nicId>:<pid>:<start time>:<boot id>`. */
+export function ownerAlias(nicId: string, owner: JournalOwner = selfOwner()): string {
+  return `vmlaunch:${nicId}:${owner.pid}:${owner.start}:${owner.boot}`;
+}
+
+const ALIAS_RE = /^vmlaunch:([A-Za-z0-9_.-]{1,64}):(\d{1,10}):(\d{1,20}):([0-9a-f-]{1,64})$/;
+
+// The GC's reading of a label; anything else (older labels without a start time included) is
+// not ours to act on.
+/** The NIC id and owner an ownerAlias() label names, or undefined for any other text. */
+export function parseOwnerAlias(
+  alias: string | undefined,
+): { nicId: string; owner: JournalOwner } | undefined {
+  const m = alias === undefined ? null : ALIAS_RE.exec(alias);
+  if (!m) return undefined;
+  const owner = { pid: Number(m[2]), start: Number(m[3]), boot: m[4]! };
+  if (!Number.isSafeInteger(owner.start) || owner.pid < 1) return undefined;
+  return { nicId: m[1]!, owner };
 }
 
 // A veth that hands its MAC to the guest needs another one that is unique and not multicast.

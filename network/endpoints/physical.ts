@@ -21,6 +21,7 @@ import type { PciIdentity, SysfsIo } from './sysfs-pci.js';
 import { pciPaths, readPciIdentity, realSysfsIo, SYSFS_ROOT } from './sysfs-pci.js';
 import type { BindTiming } from './vfio-sysfs.js';
 import { bindToVfio, VFIO_PCI_DRIVER } from './vfio-sysfs.js';
+import { guardSysfsWrites, validateSysfsRoot } from './sysfs-guard.js';
 import type { PhysicalEndpoint } from './types.js';
 
 /** Seams of the physical attach: sysfs I/O and how long a driver may take to bind. */
@@ -87,10 +88,11 @@ function onceDetach(undo: UndoStack, address: string): () => Promise<void> {
 export function createPhysicalAttach(
   options: PhysicalAttachOptions = {},
 ): AttachFn<PhysicalEndpoint> {
-  const io = options.io ?? realSysfsIo;
+  const given = options.io ?? realSysfsIo;
   return async (endpoint: PhysicalEndpoint, ctx: AttachContext): Promise<AttachedEndpoint> => {
     ctx.signal?.throwIfAborted();
-    const root = ctx.sysfsRoot ?? SYSFS_ROOT;
+    const root = validateSysfsRoot(ctx.sysfsRoot ?? SYSFS_ROOT);
+    const io = guardSysfsWrites(given, root);
     const id = preflight(io, root, endpoint);
     const steps = new StepRunner({ signal: ctx.signal });
     // Already on vfio-pci (bound by the host's own configuration): nothing to do or undo.
@@ -119,7 +121,8 @@ export function createPhysicalAttach(
  * device's VFIO fds (T26).
  * @throws {UnsupportedError} when vfio-pci is absent or the device has no IOMMU group.
  * @throws {ValidationError} malformed or unknown PCI address, vendor:device mismatch, a foreign
- *   driver_override.
- * @throws {StepError} naming the sysfs write or check that failed, after rolling back.
+ *   driver_override, a sysfsRoot that is relative, a symlink or not a directory (SYSFS_ROOT).
+ * @throws {StepError} naming the sysfs write or check that failed, after rolling back (a
+ *   write leading out of sysfsRoot or through a symlink is a SysfsPathError cause).
  */
 export const attachPhysical: AttachFn<PhysicalEndpoint> = createPhysicalAttach();

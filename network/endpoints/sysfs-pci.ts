@@ -2,7 +2,16 @@
 // root, through an injectable I/O seam, so that scan and VFIO plumbing run on a fake tree in
 // tests and on /sys for real. Only reads live here; the writes that rebind drivers are in
 // vfio-sysfs.ts.
-import { existsSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  writeSync,
+} from 'node:fs';
 import { basename, join } from 'node:path';
 
 /** The default sysfs mount point. */
@@ -25,7 +34,16 @@ export interface SysfsIo {
 /** SysfsIo over the real filesystem. */
 export const realSysfsIo: SysfsIo = {
   read: (path) => readFileSync(path, 'utf8'),
-  write: (path, value) => writeFileSync(path, value),
+  // No O_CREAT, no O_TRUNC (sysfs attributes exist and take one write), no following a symlink
+  // (Node opens with O_CLOEXEC itself).
+  write: (path, value) => {
+    const fd = openSync(path, constants.O_WRONLY | constants.O_NOFOLLOW);
+    try {
+      writeSync(fd, value);
+    } finally {
+      closeSync(fd);
+    }
+  },
   readlink: (path) => {
     try {
       return readlinkSync(path);

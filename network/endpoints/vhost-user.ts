@@ -1,7 +1,9 @@
 // The vhost-user endpoint: the guest NIC's queues are served by another process (DPDK, OVS,
 // a vhost-user-net backend) over a unix socket. Nothing is plumbed in a netns; attach checks
 // the socket path so that QEMU's later connect or listen cannot fail obscurely or be hijacked:
-// - client mode (QEMU connects): the backend's socket must already exist and be a socket;
+// - client mode (QEMU connects): the backend's socket must already exist, be a socket (not a
+//   symlink to one), be owned by root or by the uid QEMU runs as, and sit in a private
+//   directory as below — else another user could put their own backend in its place;
 // - server mode (QEMU listens): the directory must be a real directory, owned by us or root,
 //   and not group/world-writable (docs/faults.md T21, kata CVE-2020-2026), and the path must be
 //   free. QEMU unlinks whatever is at the path before bind() (util/qemu-sockets.c,
@@ -34,9 +36,10 @@ async function statOrMissing(path: string, follow: boolean): Promise<Stats | und
   }
 }
 
-// Client mode: QEMU will connect(2) to the backend's socket, so it must be there now.
-async function checkClientSocket(socketPath: string): Promise<void> {
-  const st = await statOrMissing(socketPath, true);
+// Client mode: QEMU will connect(2) to the backend's socket, so it must be there now, and be
+// the socket of root or of QEMU's own uid, in a directory nobody else can write.
+async function checkClientSocket(socketPath: string, qemuUid: number): Promise<void> {
+  const st = await statOrMissing(socketPath, false);
   if (st === undefined) {
     throw new ValidationError(
       FIELD,
@@ -46,13 +49,27 @@ async function checkClientSocket(socketPath: string): Promise<void> {
     );
   }
   if (!st.isSocket()) {
-    throw new ValidationError(FIELD, socketPath, 'exists but is not a unix socket', 'NOT_A_SOCKET');
+    const what = st.isSymbolicLink() ? 'is a symbolic link, not' : 'exists but is not';
+    throw new ValidationError(FIELD, socketPath, `${what} a unix socket`, 'NOT_A_SOCKET');
   }
+  if (st.uid !== 0 && st.uid !== qemuUid) {
+    throw new ValidationError(
+      FIELD,
+      socketPath,
+      `the socket belongs to uid ${st.uid}, not to root or to the uid QEMU runs as (${qemuUid})`,
+      'SOCKET_OWNER',
+    );
+  }
+  await checkPrivateDir(socketPath, [ourUid(), qemuUid]);
 }
 
-// Server mode: QEMU will bind(2) here (unlinking whatever is at the path first), so the
-// directory must be one nobody else can write and the path must hold nothing of anyone's.
-async function checkServerPath(socketPath: string): Promise<void> {
+// Our euid: the owner of what vmlaunch itself makes.
+function ourUid(): number {
+  return process.getuid?.() ?? 0;
+}
+
+// Both modes: the socket's directory is a real directory that only root or `owners` can write.
+async function checkPrivateDir(socketPath: string, owners: number[]): Promise<void> {
   const dir = dirname(socketPath);
   const d = await statOrMissing(dir, false);
   if (d === undefined) {
@@ -73,15 +90,20 @@ async function checkServerPath(socketPath: string): Promise<void> {
       'SOCKET_DIR',
     );
   }
-  const uid = process.getuid?.() ?? 0;
-  if (d.uid !== uid && d.uid !== 0) {
+  if (d.uid !== 0 && !owners.includes(d.uid)) {
     throw new ValidationError(
       FIELD,
       socketPath,
-      `directory ${dir} belongs to uid ${d.uid}, not to us (uid ${uid}) or root`,
+      `directory ${dir} belongs to uid ${d.uid}, not to root or uid ${[...new Set(owners)].join(', ')}`,
       'SOCKET_DIR',
     );
   }
+}
+
+// Server mode: QEMU will bind(2) here (unlinking whatever is at the path first), so the
+// directory must be one nobody else can write and the path must hold nothing of anyone's.
+async function checkServerPath(socketPath: string): Promise<void> {
+  await checkPrivateDir(socketPath, [ourUid()]);
   if ((await statOrMissing(socketPath, false)) !== undefined) {
     throw new ValidationError(
       FIELD,
@@ -111,8 +133,9 @@ async function releaseServerPath(socketPath: string): Promise<void> {
  * Checks a vhost-user endpoint's socket path for its mode and returns a VhostUserHostNic
  * (MAC: the endpoint's or a generated locally administered one; queues default 1).
  * detach() removes, in server mode, the socket left at the path this attach claimed.
- * @throws {ValidationError} a relative or too long path, a missing backend socket or a
- *   non-socket (client mode), a missing, symlinked, foreign or group/world-writable directory
+ * @throws {ValidationError} a relative or too long path, a missing backend socket, a
+ *   non-socket or symlink, a socket of another uid than root's or QEMU's, or a directory
+ *   others can write (client mode), a missing, symlinked, foreign or group/world-writable directory
  *   or an existing file at the path (server mode), a bad MAC, MTU or queue count.
  */
 export const attachVhostUser: AttachFn<VhostUserEndpoint> = async (
@@ -126,7 +149,7 @@ export const attachVhostUser: AttachFn<VhostUserEndpoint> = async (
   if (endpoint.mtu !== undefined) validateMtu(endpoint.mtu, 'endpoint.mtu');
   const queues =
     endpoint.queues === undefined ? 1 : validateQueues(endpoint.queues, 'endpoint.queues');
-  if (endpoint.mode === 'client') await checkClientSocket(socketPath);
+  if (endpoint.mode === 'client') await checkClientSocket(socketPath, ctx.qemuUid ?? ourUid());
   else if (endpoint.mode === 'server') await checkServerPath(socketPath);
   else throw new ValidationError('endpoint.mode', endpoint.mode, "expected 'client' or 'server'");
   ctx.signal?.throwIfAborted();

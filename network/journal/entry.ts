@@ -1,7 +1,8 @@
 // The crash journal's entries as versioned JSON: what an attach needs to put a borrowed link
 // back (its MAC, MTU, master, up state, addresses and routes with their attributes, its ingress
 // filters) and the names of the links it makes, or a netns vmlaunch created. Reading is strict:
-// anything malformed is an error naming the field, never a half-read entry.
+// anything malformed or unknown (a field this version does not write) is an error naming the
+// field, never a half-read entry.
 import { createHash } from 'node:crypto';
 import { ValidationError } from '../../core/index.js';
 import { validateIfName, validateMac, validateNetnsName } from '../validate.js';
@@ -121,8 +122,10 @@ export function encodeEntry(entry: JournalEntry): string {
 
 type Obj = Record<string, unknown>;
 
-// A tiny field reader: every check names its full path ('entry.link.addresses[1].flags').
+// A tiny field reader: every check names its full path ('entry.link.addresses[1].flags'), and
+// close() refuses any field no check asked for (a field this version does not know).
 class Reader {
+  private readonly seen = new Set<string>();
   constructor(
     private readonly o: Obj,
     readonly path: string,
@@ -131,46 +134,62 @@ class Reader {
     throw new ValidationError(`${this.path}.${key}`, this.o[key], why, 'JOURNAL_ENTRY');
   }
   has(key: string): boolean {
+    this.seen.add(key);
     return this.o[key] !== undefined;
   }
+  // Returns `value` once every field of the object has been read.
+  close<T>(value: T): T {
+    for (const key of Object.keys(this.o)) {
+      if (!this.seen.has(key)) this.bad(key, 'no such field in this entry format');
+    }
+    return value;
+  }
   int(key: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+    this.seen.add(key);
     const v = this.o[key];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
       this.bad(key, `an integer from ${min} to ${max}`);
     return v;
   }
   str(key: string, check?: (v: string, path: string) => unknown): string {
+    this.seen.add(key);
     const v = this.o[key];
     if (typeof v !== 'string' || v === '') this.bad(key, 'a non-empty string');
     check?.(v, `${this.path}.${key}`);
     return v;
   }
   bool(key: string): boolean {
+    this.seen.add(key);
     const v = this.o[key];
     if (typeof v !== 'boolean') this.bad(key, 'true or false');
     return v;
   }
   oneOf<T extends string | number>(key: string, values: readonly T[]): T {
+    this.seen.add(key);
     const v = this.o[key] as T;
     if (!values.includes(v)) this.bad(key, `one of ${values.join(', ')}`);
     return v;
   }
   obj(key: string): Reader {
+    this.seen.add(key);
     const v = this.o[key];
     if (typeof v !== 'object' || v === null || Array.isArray(v)) this.bad(key, 'an object');
     return new Reader(v as Obj, `${this.path}.${key}`);
   }
   list<T>(key: string, item: (r: Reader) => T): T[] {
+    this.seen.add(key);
     const v = this.o[key];
     if (!Array.isArray(v)) this.bad(key, 'an array');
     return v.map((x, i) => {
       const at = `${this.path}.${key}[${i}]`;
       if (typeof x !== 'object' || x === null || Array.isArray(x))
         throw new ValidationError(at, x, 'an object', 'JOURNAL_ENTRY');
-      return item(new Reader(x as Obj, at));
+      const r = new Reader(x as Obj, at);
+      return r.close(item(r));
     });
   }
   ints(key: string, min: number, max: number): number[] {
+    this.seen.add(key);
     const v = this.o[key];
     if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x) && x >= min && x <= max))
       this.bad(key, `an array of integers from ${min} to ${max}`);
@@ -186,7 +205,11 @@ const U32 = 0xffffffff;
 const FAMILIES = [4, 6] as const;
 
 function readOwner(r: Reader): JournalOwner {
-  return { pid: r.int('pid', 1, 0x7fffffff), start: r.int('start'), boot: r.str('boot') };
+  return r.close({
+    pid: r.int('pid', 1, 0x7fffffff),
+    start: r.int('start'),
+    boot: r.str('boot'),
+  });
 }
 
 function readAddress(r: Reader): AddressSnapshot {
@@ -216,7 +239,7 @@ function readRoute(r: Reader): RouteSnapshot {
 }
 
 function readLink(r: Reader): LinkSnapshot {
-  return {
+  return r.close({
     index: r.int('index', 1, 0x7fffffff),
     name: r.str('name', validateIfName),
     ...r.opt('kind', (k) => r.str(k)),
@@ -229,9 +252,9 @@ function readLink(r: Reader): LinkSnapshot {
     ...r.opt('routes', (k) => r.list(k, readRoute)),
     ...r.opt('ingress', (k) => {
       const i = r.obj(k);
-      return { present: i.bool('present'), prefs: i.ints('prefs', 1, 0xffff) };
+      return i.close({ present: i.bool('present'), prefs: i.ints('prefs', 1, 0xffff) });
     }),
-  };
+  });
 }
 
 function readCreated(r: Reader): CreatedLink {
@@ -245,7 +268,7 @@ function readNetns(r: Reader): JournalNetns {
   const ref = r.has('ref')
     ? r.str('ref', (v, p) => (v.startsWith('/') ? v : validateNetnsName(v, p)))
     : undefined;
-  return { ...(ref === undefined ? {} : { ref }), ino: r.int('ino', 1) };
+  return r.close({ ...(ref === undefined ? {} : { ref }), ino: r.int('ino', 1) });
 }
 
 // The common head, then the kind's own fields.
@@ -254,14 +277,14 @@ function readEntry(r: Reader): JournalEntry {
   const kind = r.oneOf('kind', ['borrowed-link', 'netns'] as const);
   const head = { version, owner: readOwner(r.obj('owner')), at: r.int('at') };
   if (kind === 'netns') {
-    return {
+    return r.close({
       ...head,
       kind,
       name: r.str('name', validateNetnsName),
       ...r.opt('ino', (k) => r.int(k, 1)),
-    };
+    });
   }
-  return {
+  return r.close({
     ...head,
     kind,
     nicId: r.str('nicId', (v, p) => {
@@ -271,7 +294,7 @@ function readEntry(r: Reader): JournalEntry {
     netns: readNetns(r.obj('netns')),
     link: readLink(r.obj('link')),
     creates: r.list('creates', readCreated),
-  };
+  });
 }
 
 // The GC reads entries that a crash may have cut short or someone may have edited.

@@ -43,7 +43,7 @@ class Changes {
 
 // The links the attach made: ours unless someone else's label says otherwise.
 async function deleteCreated(nl: NetlinkClient, entry: BorrowedLinkEntry, c: Changes) {
-  const label = ownerAlias(entry.nicId, entry.owner.pid);
+  const label = ownerAlias(entry.nicId, entry.owner);
   for (const made of entry.creates) {
     const link = await nl.links.find(made.name);
     if (link === undefined || link.kind !== made.kind) continue;

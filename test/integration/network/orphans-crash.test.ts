@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { linkName } from '../../../network/endpoints/names.js';
+import { linkName, ownerAlias } from '../../../network/endpoints/names.js';
 import type { Interworking } from '../../../network/endpoints/types.js';
 import { parseEntry } from '../../../network/journal/entry.js';
 import { parseProcStat } from '../../../network/journal/owner.js';
@@ -278,7 +278,7 @@ describe.runIf(prerequisite('orphans after a crash', rootNetnsMissing()))(
           expect(entries(journal)).toEqual([`${child.pid}-${name}.netns.json`]);
           // A live vmlaunch (this process, by its label) has a link in it.
           ip('-n', name, 'link', 'add', 'vmlbusy', 'type', 'bridge');
-          ip('-n', name, 'link', 'set', 'vmlbusy', 'alias', `vmlaunch:n9:${process.pid}`);
+          ip('-n', name, 'link', 'set', 'vmlbusy', 'alias', ownerAlias('n9'));
           const kept = await collectOrphans({ netns: [name], journal });
           expect(kept).toEqual([
             expect.objectContaining({ kind: 'netns', netns: name, pid: child.pid, removed: false }),

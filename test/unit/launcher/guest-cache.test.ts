@@ -1,5 +1,15 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -59,5 +69,37 @@ describe('findCachedGuest', () => {
     expect(findCachedGuest(script, env)).toBeUndefined();
     guest(root, 'stale', 'a'.repeat(64), 0);
     expect(findCachedGuest(script, env)).toBeUndefined();
+  });
+});
+
+describe('the cache directory is trusted only when it is ours and private', () => {
+  it.each([
+    ['group/other-writable', (dir: string) => chmodSync(dir, 0o777)],
+    ['owned by another uid', (dir: string) => chownSync(dir, 12345, 12345)],
+  ])('refuses a cache dir that is %s, naming it', (_what, spoil) => {
+    const { script, hash, env, root } = setup();
+    guest(root, 'planted', hash, 10);
+    spoil(env.VMLAUNCH_CACHE!);
+    expect(() => findCachedGuest(script, env)).toThrow(
+      expect.objectContaining({ code: 'CACHE_DIR_UNSAFE' }),
+    );
+    expect(() => findCachedGuest(script, env)).toThrow(env.VMLAUNCH_CACHE!);
+  });
+
+  it('refuses a cache dir that is a symlink', () => {
+    const { script, hash, env, root } = setup();
+    guest(root, 'planted', hash, 10);
+    const link = join(work, 'link');
+    symlinkSync(env.VMLAUNCH_CACHE!, link);
+    expect(() => findCachedGuest(script, { VMLAUNCH_CACHE: link })).toThrow(
+      expect.objectContaining({ code: 'CACHE_DIR_UNSAFE' }),
+    );
+  });
+
+  it('creates a missing cache dir 0700', () => {
+    const { script, env } = setup();
+    const fresh = join(work, 'fresh', 'vmlaunch');
+    expect(findCachedGuest(script, { ...env, VMLAUNCH_CACHE: fresh })).toBeUndefined();
+    expect(statSync(fresh).mode & 0o777).toBe(0o700);
   });
 });

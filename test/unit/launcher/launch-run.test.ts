@@ -93,6 +93,7 @@ describe('launch as named steps', () => {
       'validate',
       'sandbox',
       'run-dir',
+      'console-log',
       'drives',
       'accelerator',
       'attach-endpoints',

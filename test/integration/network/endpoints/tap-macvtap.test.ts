@@ -6,6 +6,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { fstatSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { ownerAlias } from '../../../../network/endpoints/names.js';
 import * as native from '../../../../native/index.js';
 import { attachEndpoint } from '../../../../network/endpoints/attach.js';
 import type { TapHostNic } from '../../../../network/host-nic.js';
@@ -158,7 +159,7 @@ describe.runIf(prerequisite('endpoints', rootNetnsMissing()))('tap and macvtap e
         { netns, nicId: NIC },
       );
       const nic = a.hostNic as TapHostNic;
-      expect(links(netns).get('vmlnew0')!.ifalias).toBe(`vmlaunch:${NIC}:${process.pid}`);
+      expect(links(netns).get('vmlnew0')!.ifalias).toBe(ownerAlias(NIC));
       const taken = await attachEndpoint(
         { kind: 'tap', name: 'vmlnew0', create: true },
         { netns, nicId: 'other' },

@@ -7,7 +7,7 @@ import * as native from '../../../../native/index.js';
 import type { TapHostNic } from '../../../../network/host-nic.js';
 import { attachEndpoint } from '../../../../network/endpoints/attach.js';
 import type { AttachedEndpoint } from '../../../../network/endpoints/attach-types.js';
-import { linkName } from '../../../../network/endpoints/names.js';
+import { linkName, ownerAlias } from '../../../../network/endpoints/names.js';
 import type { Interworking } from '../../../../network/endpoints/types.js';
 import { findMacvtapDevice, makedev } from '../../../../network/macvtap-device.js';
 import { ip } from '../../../helpers/netns.js';
@@ -26,7 +26,7 @@ const NIC = 'net0';
 const TAP = linkName(NIC, 't');
 const MACVTAP = linkName(NIC, 'm');
 const BRIDGE = linkName(NIC, 'b');
-const ALIAS = `vmlaunch:${NIC}:${process.pid}`;
+const ALIAS = ownerAlias(NIC);
 
 // Attaches eth0 with `model`, runs `check`, closes the fds (as QEMU's exit would) and detaches,
 // asserting the netns state and the leak snapshot are what they were before attach.

@@ -7,7 +7,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { UnsupportedError } from '../../../../core/index.js';
 import { NetlinkError } from '../../../../network/errors.js';
 import { createMacvtapLink, IFINDEX_MIN } from '../../../../network/endpoints/macvtap-link.js';
-import { linkName, ownerAlias, randomLocalMac } from '../../../../network/endpoints/names.js';
+import {
+  linkName,
+  ownerAlias,
+  parseOwnerAlias,
+  randomLocalMac,
+} from '../../../../network/endpoints/names.js';
 import { openVhostNet } from '../../../../network/endpoints/vhost-net.js';
 import { findMacvtapDevice, makedev } from '../../../../network/macvtap-device.js';
 import type { NetlinkClient } from '../../../../network/netlink/index.js';
@@ -59,8 +64,13 @@ describe('names and labels', () => {
     expect(Buffer.byteLength(linkName('x'.repeat(64), 'b'))).toBeLessThanOrEqual(15);
   });
 
-  it('labels links vmlaunch:<nicId>:<pid>', () => {
-    expect(ownerAlias('net0', 42)).toBe('vmlaunch:net0:42');
+  it('labels links vmlaunch:<nicId>:<pid>:<start>:<boot>, and reads only that back', () => {
+    const owner = { pid: 42, start: 7, boot: 'e96241cd-f277-417a-a9bc-0967cde5989c' };
+    expect(ownerAlias('net0', owner)).toBe(`vmlaunch:net0:42:7:${owner.boot}`);
+    expect(parseOwnerAlias(ownerAlias('net0', owner))).toEqual({ nicId: 'net0', owner });
+    for (const other of ['vmlaunch:net0:42', 'vmlaunch:net0:42:x:b', 'vmlaunch:a:b:0:1:2', 'x']) {
+      expect(parseOwnerAlias(other)).toBeUndefined();
+    }
   });
 
   it('makes locally administered unicast MACs', () => {

@@ -1,7 +1,19 @@
 // attachPhysical on a fake sysfs tree: the exact sysfs writes, in order, for attach, detach and
 // every failure; preflight refusals write nothing. See test/helpers/fake-sysfs.ts for what the
 // fake kernel does and does not model.
+import {
+  cpSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { realSysfsIo } from '../../../../network/endpoints/sysfs-pci.js';
 import { StepError, UnsupportedError, ValidationError } from '../../../../core/index.js';
 import { createPhysicalAttach } from '../../../../network/endpoints/physical.js';
 import type { PhysicalEndpoint } from '../../../../network/endpoints/types.js';
@@ -181,5 +193,72 @@ describe('attachPhysical on a fake sysfs', () => {
     f.writes.length = 0;
     await expect(attach(ep(), { ...ctx, signal: aborted })).rejects.toThrow();
     expect(f.writes).toEqual([]);
+  });
+});
+
+describe('sysfsRoot and sysfs writes stay where they belong', () => {
+  let outside: string | undefined;
+  afterEach(() => {
+    if (outside) rmSync(outside, { recursive: true, force: true });
+    outside = undefined;
+  });
+
+  it.each([
+    ['relative', (root: string) => root.slice(1)],
+    [
+      'a symlink to the tree',
+      (root: string) => {
+        outside = mkdtempSync(join(tmpdir(), 'vml-sysfs-link-'));
+        const link = join(outside, 'sys');
+        symlinkSync(root, link);
+        return link;
+      },
+    ],
+    ['not a directory', (root: string) => join(root, 'bus/pci/drivers_probe')],
+  ])('refuses a sysfsRoot that is %s, before any write', async (_what, make) => {
+    const { f, attach, ctx } = setup();
+    await expect(attach(ep(), { ...ctx, sysfsRoot: make(f.root) })).rejects.toMatchObject({
+      code: 'SYSFS_ROOT',
+      path: 'sysfsRoot',
+    });
+    expect(f.writes).toEqual([]);
+  });
+
+  it('does not follow a symlink planted at a sysfs attribute', async () => {
+    const { f, attach, ctx } = setup();
+    outside = mkdtempSync(join(tmpdir(), 'vml-sysfs-victim-'));
+    const victim = join(outside, 'victim');
+    writeFileSync(victim, '(null)\n'); // reads as an unset override: only the write can tell
+    const override = join(f.root, 'devices/pci0000:00', ADDR, 'driver_override');
+    unlinkSync(override);
+    symlinkSync(victim, override);
+    await expect(attach(ep(), ctx)).rejects.toThrow(/symbolic link/);
+    expect(readFileSync(victim, 'utf8')).toBe('(null)\n');
+    expect(f.writes).toEqual([]);
+  });
+
+  it('refuses a device whose sysfs path leads out of sysfsRoot', async () => {
+    const { f, attach, ctx } = setup();
+    outside = mkdtempSync(join(tmpdir(), 'vml-sysfs-out-'));
+    const copy = join(outside, ADDR);
+    cpSync(join(f.root, 'devices/pci0000:00', ADDR), copy, {
+      recursive: true,
+      verbatimSymlinks: true,
+    });
+    const link = join(f.root, 'bus/pci/devices', ADDR);
+    unlinkSync(link);
+    symlinkSync(copy, link);
+    await expect(attach(ep(), ctx)).rejects.toThrow(/outside/);
+    expect(readFileSync(join(copy, 'driver_override'), 'utf8')).toBe('(null)\n');
+    expect(f.writes).toEqual([]);
+  });
+
+  it('the real sysfs I/O refuses to write through a symlink', () => {
+    outside = mkdtempSync(join(tmpdir(), 'vml-sysfs-io-'));
+    const victim = join(outside, 'victim');
+    writeFileSync(victim, 'precious\n');
+    symlinkSync(victim, join(outside, 'attr'));
+    expect(() => realSysfsIo.write(join(outside!, 'attr'), 'x')).toThrow();
+    expect(readFileSync(victim, 'utf8')).toBe('precious\n');
   });
 });

@@ -3,6 +3,7 @@
 // Fault ids (T1...T35) are defined in docs/faults.md.
 import {
   chmodSync,
+  chownSync,
   existsSync,
   linkSync,
   lstatSync,
@@ -99,6 +100,54 @@ describe('attachVhostUser, client mode', () => {
       code: 'NOT_A_SOCKET',
     });
     await expect(attachVhostUser(ep(dir, 'client'), ctx)).rejects.toThrow(/not a unix socket/);
+  });
+});
+
+describe('attachVhostUser, client mode: whose socket, in whose directory', () => {
+  it('refuses a socket owned by neither root nor the uid QEMU runs as', async () => {
+    const path = join(dir, 'foreign.sock');
+    await listen(path);
+    chownSync(path, 12345, 12345);
+    await expect(attachVhostUser(ep(path, 'client'), ctx)).rejects.toMatchObject({
+      code: 'SOCKET_OWNER',
+      path: 'endpoint.socketPath',
+    });
+    // The uid QEMU runs as (runAs) may own it.
+    await expect(
+      attachVhostUser(ep(path, 'client'), { ...ctx, qemuUid: 12345 }),
+    ).resolves.toBeDefined();
+  });
+
+  it('refuses a socket in a directory others can write, as server mode does', async () => {
+    const open = join(base, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o1777);
+    const path = join(open, 'backend.sock');
+    await listen(path);
+    await expect(attachVhostUser(ep(path, 'client'), ctx)).rejects.toMatchObject({
+      code: 'SOCKET_DIR',
+    });
+  });
+
+  it('refuses a socket in a directory owned by another uid', async () => {
+    const theirs = join(base, 'theirs');
+    mkdirSync(theirs, { mode: 0o755 });
+    const path = join(theirs, 'backend.sock');
+    await listen(path);
+    chownSync(theirs, 12345, 12345);
+    await expect(attachVhostUser(ep(path, 'client'), ctx)).rejects.toMatchObject({
+      code: 'SOCKET_DIR',
+    });
+  });
+
+  it('refuses a symlink to a socket', async () => {
+    const path = join(dir, 'real.sock');
+    await listen(path);
+    const link = join(dir, 'link.sock');
+    symlinkSync(path, link);
+    await expect(attachVhostUser(ep(link, 'client'), ctx)).rejects.toMatchObject({
+      code: 'NOT_A_SOCKET',
+    });
   });
 });
 

@@ -123,6 +123,23 @@ describe('journal entries', () => {
     expect(names.size).toBe(4);
   });
 
+  it('refuse a field they do not know, naming it, at any depth', () => {
+    const cases: [(string | number)[], string][] = [
+      [['extra'], 'entry.extra'],
+      [['owner', 'uid'], 'entry.owner.uid'],
+      [['netns', 'path'], 'entry.netns.path'],
+      [['link', 'flags'], 'entry.link.flags'],
+      [['link', 'addresses', 0, 'valid'], 'entry.link.addresses[0].valid'],
+      [['link', 'ingress', 'handle'], 'entry.link.ingress.handle'],
+      [['creates', 1, 'index'], 'entry.creates[1].index'],
+    ];
+    for (const [path, named] of cases) {
+      expect(refusal(edited(path, 1)), named).toMatchObject({ code: 'JOURNAL_ENTRY', path: named });
+    }
+    const withExtra = JSON.stringify({ ...netns, note: 'x' });
+    expect(refusal(withExtra)).toMatchObject({ code: 'JOURNAL_ENTRY', path: 'entry.note' });
+  });
+
   it('refuse text that is not JSON, or not an object', () => {
     expect(refusal('{"version":1,"kind":"borrowed-li')).toMatchObject({
       code: 'JSON',
