@@ -5,71 +5,18 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../core/index.js';
 import { parseEndpoint } from '../../../network/endpoints/parse.js';
-import type { Endpoint } from '../../../network/endpoints/types.js';
-import {
-  encodeEntry,
-  parseEntry,
-  type BorrowedLinkEntry,
-  type NetnsEntry,
-} from '../../../network/journal/entry.js';
+import { encodeEntry, parseEntry, type NetnsEntry } from '../../../network/journal/entry.js';
 import { readJournal } from '../../../network/journal/store.js';
 import { parseNetnsRecord, serializeNetnsRecord } from '../../../network/persistence.js';
 import { openFdCount } from '../launcher/qmp/connected.js';
+import {
+  everyEndpointKind as endpoints,
+  sampleLinkEntry as linkEntry,
+  sampleOwner as owner,
+} from '../../helpers/record-samples.js';
 import { fuzzParams, hostileJson, mutated, mutatedText, valueOrTyped } from './fuzz-params.js';
 
-const endpoints: Endpoint[] = [
-  {
-    kind: 'veth',
-    name: 'eth0',
-    interworking: 'tcfilter',
-    mac: '52:54:00:12:34:56',
-    mtu: 1450,
-    queues: 2,
-    addresses: ['10.1.0.2/24', 'fd00::2/64'],
-    routes: [
-      { dst: 'default', gateway: '10.1.0.1' },
-      { dst: '10.2.0.0/16', mtu: 1400 },
-    ],
-  },
-  { kind: 'tap', name: 'tap0', create: true, queues: 4 },
-  { kind: 'macvtap', name: 'mvt0', mac: '52:54:00:00:00:01' },
-  { kind: 'vhost-user', socketPath: '/run/vml/vu0.sock', mode: 'client', queues: 2 },
-  { kind: 'physical', pciAddress: '0000:01:00.0', driver: 'ixgbe', vendorDevice: '8086:10fb' },
-];
 const record = { version: 1, path: '/run/netns/vml-x', createdByUs: true, endpoints };
-
-const owner = { pid: 4242, start: 746412, boot: 'e96241cd-f277-417a-a9bc-0967cde5989c' };
-const linkEntry: BorrowedLinkEntry = {
-  version: 1,
-  kind: 'borrowed-link',
-  owner,
-  at: 1_700_000_000_000,
-  nicId: 'net0',
-  vm: 'vm-1',
-  netns: { ref: 'vml-cni', ino: 4026532999 },
-  link: {
-    index: 2,
-    name: 'eth0',
-    kind: 'veth',
-    mac: '9a:e6:0f:63:50:b1',
-    mtu: 1500,
-    txqlen: 1000,
-    up: true,
-    addresses: [
-      {
-        family: 4,
-        address: '10.9.0.2',
-        prefixLen: 24,
-        scope: 'global',
-        flags: 0x80,
-        label: 'eth0',
-      },
-    ],
-    routes: [{ family: 4, dst: 'default', gateway: '10.9.0.1', protocol: 3, scope: 'global' }],
-    ingress: { present: true, prefs: [1, 49152] },
-  },
-  creates: [{ name: 'vmlb820d5d8b', kind: 'bridge' }],
-};
 const netnsEntry: NetnsEntry = {
   version: 1,
   kind: 'netns',

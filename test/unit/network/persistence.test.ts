@@ -1,34 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../core/index.js';
-import type { Endpoint } from '../../../network/endpoints/types.js';
 import {
   parseNetnsRecord,
   serializeNetnsRecord,
   type NetnsRecord,
 } from '../../../network/persistence.js';
-
-const everyKind: Endpoint[] = [
-  {
-    kind: 'veth',
-    name: 'eth0',
-    interworking: 'tcfilter',
-    mac: '52:54:00:12:34:56',
-    mtu: 1450,
-    queues: 2,
-    addresses: ['10.1.0.2/24', 'fd00::2/64'],
-    routes: [
-      { dst: 'default', gateway: '10.1.0.1' },
-      { dst: '10.2.0.0/16', mtu: 1400 },
-    ],
-  },
-  { kind: 'veth', name: 'eth1', interworking: 'macvtap' },
-  { kind: 'veth', name: 'eth2', interworking: 'bridged' },
-  { kind: 'veth', name: 'eth3', interworking: 'none' },
-  { kind: 'tap', name: 'tap0', create: true, queues: 4 },
-  { kind: 'macvtap', name: 'mvt0', mac: '52:54:00:00:00:01' },
-  { kind: 'vhost-user', socketPath: '/run/vml/vu0.sock', mode: 'client', queues: 2 },
-  { kind: 'physical', pciAddress: '0000:01:00.0', driver: 'ixgbe', vendorDevice: '8086:10fb' },
-];
+import { everyEndpointKind as everyKind } from '../../helpers/record-samples.js';
 
 const record: NetnsRecord = {
   version: 1,

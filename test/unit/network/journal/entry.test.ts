@@ -1,79 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../../core/index.js';
+import { encodeEntry, entryFileName, parseEntry } from '../../../../network/journal/entry.js';
 import {
-  encodeEntry,
-  entryFileName,
-  parseEntry,
-  type BorrowedLinkEntry,
-  type NetnsEntry,
-} from '../../../../network/journal/entry.js';
-
-const owner = { pid: 4242, start: 746412, boot: 'e96241cd-f277-417a-a9bc-0967cde5989c' };
-
-const link: BorrowedLinkEntry = {
-  version: 1,
-  kind: 'borrowed-link',
-  owner,
-  at: 1_700_000_000_000,
-  nicId: 'net0',
-  vm: 'vm-1',
-  netns: { ref: 'vml-cni', ino: 4026532999 },
-  link: {
-    index: 2,
-    name: 'eth0',
-    kind: 'veth',
-    mac: '9a:e6:0f:63:50:b1',
-    mtu: 1500,
-    txqlen: 1000,
-    up: true,
-    addresses: [
-      {
-        family: 4,
-        address: '10.9.0.2',
-        prefixLen: 24,
-        scope: 'global',
-        flags: 0x80,
-        label: 'eth0',
-      },
-      {
-        family: 4,
-        address: '10.9.0.3',
-        prefixLen: 24,
-        scope: 'global',
-        flags: 0x81,
-        label: 'eth0',
-        broadcast: '10.9.0.255',
-      },
-      { family: 6, address: 'fd00:9::2', prefixLen: 64, scope: 'global', flags: 0x82 },
-    ],
-    routes: [
-      { family: 4, dst: 'default', gateway: '10.9.0.1', protocol: 3, scope: 'global' },
-      {
-        family: 4,
-        dst: '10.10.0.0/16',
-        gateway: '10.9.0.1',
-        protocol: 3,
-        scope: 'global',
-        mtu: 1400,
-        metric: 50,
-      },
-    ],
-    ingress: { present: true, prefs: [1, 49152] },
-  },
-  creates: [
-    { name: 'vmlb820d5d8b', kind: 'bridge' },
-    { name: 'vmlt820d5d8b', kind: 'tun' },
-  ],
-};
-
-const netns: NetnsEntry = {
-  version: 1,
-  kind: 'netns',
-  owner,
-  at: 1,
-  name: 'vml-demo-1',
-  ino: 4026533001,
-};
+  sampleLinkEntry as link,
+  sampleNetnsEntry as netns,
+} from '../../../helpers/record-samples.js';
 
 // The error parseEntry throws for `text`.
 function refusal(text: string): ValidationError {
