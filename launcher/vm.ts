@@ -30,6 +30,7 @@ import type {
   HotpluggedNic,
 } from './hotplug/types.js';
 import { findNic, type FoundNic } from './nic/find-nic.js';
+import { readNicStats, type NicStats } from './nic/nic-stats.js';
 import { setNicLink } from './nic/set-link.js';
 import type { QemuProcess } from './process.js';
 import type { RunningShare } from './workload/shares.js';
@@ -235,6 +236,16 @@ export class Vm implements AsyncDisposable {
    */
   async setLink(nicId: string, up: boolean): Promise<void> {
     await setNicLink(this.qmp, this.findNic(nicId), up, { timeout: 5000 });
+  }
+
+  /**
+   * A NIC's counters from the host side (its tap's, in the guest's direction: rx is what the
+   * guest received) and QEMU's query-rx-filter for it.
+   * @throws HotplugStateError: NIC_UNKNOWN, NIC_NO_COUNTERS (VFIO), HOTPLUG_STATE (VM not
+   *   running); netlink and QMP errors as they come.
+   */
+  async nicStats(nicId: string): Promise<NicStats> {
+    return await readNicStats(this.qmp, this.findNic(nicId), { timeout: 5000 });
   }
 
   // A running NIC by id, cold- or hot-plugged.

@@ -1,6 +1,7 @@
 // Link down/up on a running VM (QMP set_link), for a cold-plugged and a hot-plugged NIC of the
 // default guest, each a veth in its own test netns: down, the guest's carrier is 0 and a ping to
-// the peer fails; up, carrier 1 and the ping works again. An unknown id is NIC_UNKNOWN.
+// the peer fails; up, carrier 1 and the ping works again. vm.nicStats: a ping grows the host-side
+// counters both ways and the rx-filter names the NIC's MAC. An unknown id is NIC_UNKNOWN.
 import { describe, expect, it } from 'vitest';
 import { launch } from '../../../launcher/launch.js';
 import type { Vm } from '../../../launcher/vm.js';
@@ -31,7 +32,7 @@ async function downAndUp(vm: Vm, nicId: string, ifname: string, net: TestNet): P
 }
 
 describe.runIf(prerequisite('NIC link control', qemuMissing() ?? rootNetnsMissing()))(
-  'vm.setLink',
+  'live NIC control: vm.setLink, vm.nicStats',
   () => {
     it('takes a cold- and a hot-plugged NIC down and up; the guest sees carrier and ping follow', async () => {
       const coldNet = createTestNet(PREFIX);
@@ -52,9 +53,9 @@ describe.runIf(prerequisite('NIC link control', qemuMissing() ?? rootNetnsMissin
         });
         try {
           await vm.guest.waitReady({ timeout: 90_000 });
-          const coldMac = vm.endpoints[0]!.hostNic;
-          if (coldMac.kind !== 'tap') throw new Error('expected a tap-backed NIC');
-          const coldIf = (await guestNic(vm, coldMac.mac.toLowerCase())).split(' ')[0]!;
+          const coldNic = vm.endpoints[0]!.hostNic;
+          if (coldNic.kind !== 'tap') throw new Error('expected a tap-backed NIC');
+          const coldIf = (await guestNic(vm, coldNic.mac.toLowerCase())).split(' ')[0]!;
           await vm.guest.check(
             `ip link set ${coldIf} up && ip addr add ${coldNet.guestCidr} dev ${coldIf}`,
           );
@@ -73,6 +74,20 @@ describe.runIf(prerequisite('NIC link control', qemuMissing() ?? rootNetnsMissin
           );
           await downAndUp(vm, 'hot0', hotIf, hotNet);
 
+          // Counters: a ping grows both directions, seen from the host side in the guest's terms.
+          for (const [id, net, mac] of [
+            ['cold0', coldNet, coldNic.mac.toLowerCase()],
+            ['hot0', hotNet, hot.mac],
+          ] as const) {
+            const before = await vm.nicStats(id);
+            expect(await ping(vm, net.peerAddress)).toBe(0);
+            const after = await vm.nicStats(id);
+            expect(after.rxFilter['main-mac']).toBe(mac);
+            expect(after.host!.txPackets).toBeGreaterThan(before.host!.txPackets);
+            expect(after.host!.txBytes - before.host!.txBytes).toBeGreaterThanOrEqual(98);
+            expect(after.host!.rxBytes - before.host!.rxBytes).toBeGreaterThanOrEqual(98);
+          }
+          await expect(vm.nicStats('nope')).rejects.toMatchObject({ code: 'NIC_UNKNOWN' });
           await expect(vm.setLink('nope', false)).rejects.toMatchObject({ code: 'NIC_UNKNOWN' });
         } finally {
           await vm.shutdown({ timeout: 3000 });
