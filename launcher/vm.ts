@@ -29,6 +29,9 @@ import type {
   HotpluggedDrive,
   HotpluggedNic,
 } from './hotplug/types.js';
+import { findNic, type FoundNic } from './nic/find-nic.js';
+import { readNicStats, type NicStats } from './nic/nic-stats.js';
+import { setNicLink } from './nic/set-link.js';
 import type { QemuProcess } from './process.js';
 import type { RunningShare } from './workload/shares.js';
 import { QmpDisconnectedError, type QmpClient } from './qmp/index.js';
@@ -223,6 +226,35 @@ export class Vm implements AsyncDisposable {
       .list()
       .map((r) => r.nic)
       .filter((item): item is HotpluggedDrive => 'kind' in item && item.kind === 'drive');
+  }
+
+  /**
+   * Sets a NIC's link down or up (QMP set_link): the guest sees its carrier go and come back.
+   * Works for cold- and hot-plugged NICs; the link state does not survive a detach.
+   * @throws HotplugStateError: NIC_UNKNOWN (no such NIC), NIC_NO_LINK_CONTROL (VFIO),
+   *   HOTPLUG_STATE (VM not running); QmpCommandError when QEMU refuses.
+   */
+  async setLink(nicId: string, up: boolean): Promise<void> {
+    await setNicLink(this.qmp, this.findNic(nicId), up, { timeout: 5000 });
+  }
+
+  /**
+   * A NIC's counters from the host side (its tap's, in the guest's direction: rx is what the
+   * guest received) and QEMU's query-rx-filter for it.
+   * @throws HotplugStateError: NIC_UNKNOWN, NIC_NO_COUNTERS (VFIO), HOTPLUG_STATE (VM not
+   *   running); netlink and QMP errors as they come.
+   */
+  async nicStats(nicId: string): Promise<NicStats> {
+    return await readNicStats(this.qmp, this.findNic(nicId), { timeout: 5000 });
+  }
+
+  // A running NIC by id, cold- or hot-plugged.
+  private findNic(nicId: string): FoundNic {
+    if (this.currentState !== 'running') {
+      throw new HotplugStateError(`cannot control NIC ${nicId}: the VM is ${this.currentState}`);
+    }
+    const cold = this.endpoints.map((e) => e.hostNic);
+    return findNic(nicId, this.command.devices, cold, this.hotplug.registry);
   }
 
   /** Kills QEMU at once (SIGKILL) and cleans up. */

@@ -9,6 +9,7 @@ import type {
   DetachReply,
   ExecReply,
   NicInfo,
+  NicReply,
   StatusReply,
   WireError,
 } from '../control/protocol.js';
@@ -20,6 +21,7 @@ import type {
   HotplugSource,
   HotpluggedNic,
 } from '../hotplug/types.js';
+import type { NicStats } from '../nic/nic-stats.js';
 import { quoteShellArg } from '../shell-quote.js';
 import { parseEndpointSpec } from './endpoint-spec.js';
 import { explainError } from './explain.js';
@@ -32,6 +34,8 @@ export interface ControlledVm {
   readonly guest: { exec(command: string, options?: GuestExecOptions): Promise<GuestResult> };
   attach(source: HotplugSource, options?: AttachOptions): Promise<HotpluggedNic>;
   detach(id: string, options?: DetachOptions): Promise<DetachResult>;
+  setLink(nicId: string, up: boolean): Promise<void>;
+  nicStats(nicId: string): Promise<NicStats>;
 }
 
 /** A line for the run process's own log (stderr). */
@@ -123,6 +127,22 @@ export function createControlHandler(
     return { output: r.output, status: r.status };
   };
 
+  // Link first, so --link down --stats shows the counters after the change.
+  const nic = async (nicId: string, link?: 'up' | 'down', stats?: boolean): Promise<NicReply> => {
+    if (link !== undefined) {
+      await vm.setLink(nicId, link === 'up');
+      announce(`${nicId}: link ${link}`);
+    }
+    if (!stats) return { nicId, ...(link ? { link } : {}) };
+    const read = await vm.nicStats(nicId);
+    const host = read.host ? { ...read.host } : undefined;
+    return {
+      nicId,
+      ...(link ? { link } : {}),
+      stats: { ...(host ? { host } : {}), rxFilter: read.rxFilter },
+    };
+  };
+
   const status = (): StatusReply => ({
     name,
     pid: process.pid,
@@ -139,6 +159,8 @@ export function createControlHandler(
         return detach(request.nicId, request.timeout);
       case 'exec':
         return exec(request.command, request.timeout);
+      case 'nic':
+        return nic(request.nicId, request.link, request.stats);
       case 'status':
         return Promise.resolve(status());
     }

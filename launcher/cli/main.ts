@@ -1,4 +1,4 @@
-// The vmlaunch command line: run, attach, detach, exec, list, doctor, gc, demo. Errors are printed
+// The vmlaunch command line: run, attach, detach, nic, exec, list, doctor, gc, demo. Errors are printed
 // as sentences; --debug adds the stack trace. Each subcommand's module is loaded only when it
 // runs, so a command pays for its own imports only (`vmlaunch run -- CMD` starts sooner).
 import { ControlError } from '../control/errors.js';
@@ -31,6 +31,9 @@ usage:
       hot-plugs an endpoint into VM NAME (q35: one free root port per NIC)
   vmlaunch detach NAME ID [--timeout MS]
       hot-unplugs NIC ID; exit 3 if the guest has not released it by the deadline
+  vmlaunch nic NAME ID [--link up|down] [--stats] [--json]
+      sets NIC ID's link down or up (the guest sees carrier go and return) and shows its
+      counters: the host side's, in the guest's direction, and QEMU's rx-filter
   vmlaunch exec NAME [--timeout MS] -- CMD...
       runs CMD in the guest's console shell; exits with its status
   vmlaunch list [--json]
@@ -68,6 +71,8 @@ export async function main(args: string[]): Promise<number> {
         return await (await import('./attach.js')).attachCommand(argv);
       case 'detach':
         return await (await import('./detach.js')).detachCommand(argv);
+      case 'nic':
+        return await (await import('./nic.js')).nicCommand(argv);
       case 'exec':
         return await (await import('./exec.js')).execCommand(argv);
       case 'list':

@@ -13,6 +13,7 @@ import {
   type ControlResponse,
   type DetachReply,
   type ExecReply,
+  type NicReply,
   type StatusReply,
 } from './protocol.js';
 import {
@@ -181,6 +182,12 @@ export const controlCalls = {
       { op: 'detach', nicId, ...(options.opTimeout ? { timeout: options.opTimeout } : {}) },
       { ...options, timeout: options.timeout ?? (options.opTimeout ?? 10_000) + 30_000 },
     ),
+  nic: (
+    name: string,
+    nicId: string,
+    what: { link?: 'up' | 'down'; stats?: boolean },
+    options: ControlCallOptions = {},
+  ) => callVm<NicReply>(name, { op: 'nic', nicId, ...what }, options),
   status: (name: string, options: ControlCallOptions = {}) =>
     callVm<StatusReply>(name, { op: 'status' }, options),
   exec: (

@@ -36,13 +36,33 @@ export interface ExecRequest {
   timeout?: number;
 }
 
+/** Live control of NIC `nicId`: set its link, then (with `stats`) read its counters. */
+export interface NicRequest {
+  op: 'nic';
+  nicId: string;
+  link?: 'up' | 'down';
+  stats?: boolean;
+}
+
 /** Every request, with the id the response echoes. */
-export type ControlRequest = (AttachRequest | DetachRequest | StatusRequest | ExecRequest) & {
+export type ControlRequest = (
+  AttachRequest | DetachRequest | StatusRequest | ExecRequest | NicRequest
+) & {
   id: number;
 };
 
 /** The operations, for help texts and validation. */
-export const CONTROL_OPS = ['attach', 'detach', 'status', 'exec'] as const;
+export const CONTROL_OPS = ['attach', 'detach', 'status', 'exec', 'nic'] as const;
+
+/** Result of nic: the link state set, and the counters when asked for (NicStats). */
+export interface NicReply {
+  nicId: string;
+  link?: 'up' | 'down';
+  stats?: {
+    host?: Record<string, number | string>;
+    rxFilter: Record<string, unknown>;
+  };
+}
 
 /** Result of attach. */
 export interface AttachReply {
@@ -155,6 +175,19 @@ export function parseRequest(line: string): ControlRequest {
       return { id, op: 'status' };
     case 'exec':
       return { id, op: 'exec', command: text(o.command, 'command', 65536), ...withTimeout };
+    case 'nic': {
+      if (o.link !== undefined && o.link !== 'up' && o.link !== 'down')
+        throw new ControlError('PROTOCOL', 'link: expected "up" or "down"');
+      if (o.stats !== undefined && typeof o.stats !== 'boolean')
+        throw new ControlError('PROTOCOL', 'stats: expected a boolean');
+      return {
+        id,
+        op: 'nic',
+        nicId: text(o.nicId, 'nicId', 64),
+        ...(o.link !== undefined ? { link: o.link } : {}),
+        ...(o.stats !== undefined ? { stats: o.stats } : {}),
+      };
+    }
     default:
       throw new ControlError(
         'PROTOCOL',

@@ -75,6 +75,8 @@ export const IFLA_MASTER = 10;
 export const IFLA_OPERSTATE = 16;
 export const IFLA_LINKINFO = 18;
 export const IFLA_IFALIAS = 20;
+/** IFLA_STATS64: struct rtnl_link_stats64, the link's counters as u64s. */
+export const IFLA_STATS64 = 23;
 export const IFLA_NET_NS_FD = 28;
 export const IFLA_LINK_NETNSID = 37;
 

@@ -16,6 +16,7 @@ export type { BridgeOptions, LinkCreateOptions, MacvlanOptions, VethOptions } fr
 export type { LinkRef } from './link-requests.js';
 export { MACVLAN_MODES } from './link-parse.js';
 export type { Link, MacvlanMode } from './link-parse.js';
+export type { LinkStats } from './link-stats.js';
 export { AddressApi } from './addresses.js';
 export type { Address, AddressAddOptions } from './addresses.js';
 export { RouteApi } from './routes.js';

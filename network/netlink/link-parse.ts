@@ -10,6 +10,7 @@ import {
   IFLA_BR_MCAST_SNOOPING,
   IFLA_IFALIAS,
   IFLA_IFNAME,
+  IFLA_STATS64,
   IFLA_INFO_DATA,
   IFLA_INFO_KIND,
   IFLA_INFO_SLAVE_KIND,
@@ -27,6 +28,7 @@ import {
   MACVLAN_MODE_VEPA,
   OPERSTATES,
 } from './constants.js';
+import { decodeStats64, type LinkStats } from './link-stats.js';
 import type { NetlinkMessage } from './message.js';
 import { decodeIfInfoMsg } from './message.js';
 
@@ -76,6 +78,8 @@ export interface Link {
   macvlanMode: MacvlanMode | undefined;
   /** bridge multicast snooping from IFLA_INFO_DATA. */
   mcastSnooping: boolean | undefined;
+  /** The link's counters (IFLA_STATS64), from the link's own point of view. */
+  stats?: LinkStats;
 }
 
 // Maps a kernel macvlan mode number back to its name.
@@ -116,5 +120,6 @@ export function decodeLink(message: NetlinkMessage): Link {
     alias: readString(attrs.get(IFLA_IFALIAS)),
     macvlanMode: isMacvlan ? macvlanModeName(readU32(data?.get(IFLA_MACVLAN_MODE))) : undefined,
     mcastSnooping: snooping === undefined ? undefined : snooping !== 0,
+    ...(attrs.has(IFLA_STATS64) ? { stats: decodeStats64(attrs.get(IFLA_STATS64)!) } : {}),
   };
 }

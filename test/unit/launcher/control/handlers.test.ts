@@ -35,8 +35,66 @@ function fakeVm(detachResult: () => DetachResult): ControlledVm & { calls: unkno
       calls.push(['detach', id, options]);
       return Promise.resolve(detachResult());
     },
+    setLink: (id, up) => {
+      calls.push(['setLink', id, up]);
+      return Promise.resolve();
+    },
+    nicStats: (id) => {
+      calls.push(['nicStats', id]);
+      return Promise.resolve({
+        id,
+        rxFilter: { 'main-mac': '52:54:00:12:34:56' },
+        ...(id === 'vu0'
+          ? {}
+          : {
+              host: {
+                ifname: 'vm0',
+                rxBytes: 1,
+                rxPackets: 2,
+                rxDropped: 0,
+                rxErrors: 0,
+                txBytes: 3,
+                txPackets: 4,
+                txDropped: 0,
+                txErrors: 0,
+              },
+            }),
+      });
+    },
   };
 }
+
+describe('the nic control handler', () => {
+  it('sets the link before reading the counters, and announces the change', async () => {
+    const vm = fakeVm(() => ({ status: 'removed', id: 'x', ms: 1 }));
+    const lines: string[] = [];
+    const handle = createControlHandler('t1', vm, (l) => lines.push(l));
+    const reply = await handle({ id: 1, op: 'nic', nicId: 'net0', link: 'down', stats: true });
+    expect(vm.calls).toEqual([
+      ['setLink', 'net0', false],
+      ['nicStats', 'net0'],
+    ]);
+    expect(reply).toMatchObject({ nicId: 'net0', link: 'down', stats: { host: { rxBytes: 1 } } });
+    expect(lines).toEqual(['net0: link down']);
+  });
+
+  it('link only: no counters read; stats without a host link: rx-filter only', async () => {
+    const vm = fakeVm(() => ({ status: 'removed', id: 'x', ms: 1 }));
+    const handle = createControlHandler('t1', vm);
+    expect(await handle({ id: 1, op: 'nic', nicId: 'net0', link: 'up' })).toEqual({
+      nicId: 'net0',
+      link: 'up',
+    });
+    expect(await handle({ id: 2, op: 'nic', nicId: 'vu0', stats: true })).toEqual({
+      nicId: 'vu0',
+      stats: { rxFilter: { 'main-mac': '52:54:00:12:34:56' } },
+    });
+    expect(vm.calls).toEqual([
+      ['setLink', 'net0', true],
+      ['nicStats', 'vu0'],
+    ]);
+  });
+});
 
 describe('control handlers of vmlaunch run', () => {
   it('attach parses the spec into an endpoint + netns and reports the NIC; status lists it', async () => {
