@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ip } from './netns.js';
+import { ip, ipJson } from './netns.js';
 
 const CNI_PATH = '/usr/lib/cni';
 
@@ -109,4 +109,15 @@ export function addMacvlanNet(parent: string, sandbox: string): MacvlanNet {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+// Waits until no address in `ns` is tentative (IPv6 DAD), so later snapshots compare stable
+// state rather than the kernel finishing DAD on the link CNI just brought up.
+export async function dadSettled(ns: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const links = ipJson<{ addr_info?: unknown[] }[]>('-n', ns, 'addr', 'show', 'tentative');
+    if (links.every((l) => (l.addr_info ?? []).length === 0)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`addresses in ${ns} still tentative after 10 s`);
 }

@@ -14,6 +14,7 @@ import type { Endpoint } from '../../../../network/endpoints/types.js';
 import {
   addMacvlanNet,
   cniMacvlanMissing,
+  dadSettled,
   MACVLAN_GATEWAY,
   type MacvlanNet,
 } from '../../../helpers/cni-macvlan.js';
@@ -50,17 +51,6 @@ function snapshot(ns: string): unknown {
     qdiscs,
     filters,
   };
-}
-
-// Waits until no address in `ns` is tentative (IPv6 DAD), so later snapshots compare stable
-// state rather than the kernel finishing DAD on the link CNI just brought up.
-async function dadSettled(ns: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const links = ipJson<{ addr_info?: unknown[] }[]>('-n', ns, 'addr', 'show', 'tentative');
-    if (links.every((l) => (l.addr_info ?? []).length === 0)) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`addresses in ${ns} still tentative after 10 s`);
 }
 
 // Attaches, checks the netns changed and the NIC is a tap, detaches, closes the fds.
