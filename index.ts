@@ -31,6 +31,8 @@ export type {
   Endpoint,
   EndpointRoute,
   Interworking,
+  IpvlanEndpoint,
+  MacvlanEndpoint,
   MacvtapEndpoint,
   PhysicalEndpoint,
   TapEndpoint,

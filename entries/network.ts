@@ -14,6 +14,8 @@ export type {
   Endpoint,
   EndpointRoute,
   Interworking,
+  IpvlanEndpoint,
+  MacvlanEndpoint,
   MacvtapEndpoint,
   PhysicalEndpoint,
   TapEndpoint,

@@ -1,5 +1,5 @@
 // The CLI's short endpoint specs: `tap:NAME[@NETNS]`, `veth:NAME@NETNS[:MODEL]`,
-// `macvtap:NAME[@NETNS]`, `vhost-user:PATH[:client|server]`, `vfio:PCI`, each optionally
+// `macvlan:NAME@NETNS`, `ipvlan:NAME@NETNS`, `macvtap:NAME[@NETNS]`, `vhost-user:PATH[:client|server]`, `vfio:PCI`, each optionally
 // followed by `,mac=..,mtu=..,queues=..`; a comma in a path or netns is written twice (',,'), as
 // QEMU reads it. They become the same typed endpoints a script uses.
 import { ValidationError } from '../../core/index.js';
@@ -11,6 +11,8 @@ import { splitQemuList } from './qemu-list.js';
 export const ENDPOINT_SPEC_HELP = [
   'tap:NAME[@NETNS]                 a tap (created when missing)',
   'veth:NAME@NETNS[:MODEL]          a veth; MODEL tcfilter (default), macvtap, bridged or none',
+  "macvlan:NAME@NETNS               a macvlan (the CNI macvlan plugin's), by tcfilter",
+  "ipvlan:NAME@NETNS                an ipvlan (the CNI ipvlan plugin's), by tcfilter",
   'macvtap:NAME[@NETNS]             an existing macvtap link',
   'vhost-user:PATH[:client|server]  a vhost-user socket (default client)',
   'vfio:PCI                         a PCI NIC passed through (0000:01:00.0)',
@@ -72,6 +74,18 @@ export function parseEndpointSpec(spec: string, index = 0): EndpointSpec {
         netns,
       );
     }
+    case 'macvlan':
+    case 'ipvlan': {
+      const { name, netns } = nameAt(value);
+      if (!netns)
+        throw new ValidationError(
+          path,
+          spec,
+          `a ${kind} needs its netns: ${kind}:NAME@NETNS`,
+          'SPEC',
+        );
+      return withNetns(parseEndpoint({ kind, name, ...options }, path), netns);
+    }
     case 'macvtap': {
       const { name, netns } = nameAt(value);
       return withNetns(parseEndpoint({ kind: 'macvtap', name, ...options }, path), netns);
@@ -90,7 +104,7 @@ export function parseEndpointSpec(spec: string, index = 0): EndpointSpec {
       throw new ValidationError(
         path,
         spec,
-        `unknown endpoint kind "${kind}"; expected tap, veth, macvtap, vhost-user or vfio`,
+        `unknown endpoint kind "${kind}"; expected tap, veth, macvlan, ipvlan, macvtap, vhost-user or vfio`,
         'SPEC',
       );
   }

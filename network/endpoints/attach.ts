@@ -1,9 +1,11 @@
 // One entry point for every endpoint kind: validate, then dispatch exhaustively on `kind` to the
-// kind's attach (veth with its interworking model, tap, macvtap, vhost-user, physical/VFIO).
+// kind's attach (veth with its interworking model, macvlan/ipvlan by tcfilter, tap, macvtap,
+// vhost-user, physical/VFIO).
 import type { AttachContext, AttachedEndpoint } from './attach-types.js';
 import { attachMacvtap } from './macvtap.js';
 import { parseEndpoint } from './parse.js';
 import { attachPhysical } from './physical.js';
+import { attachStackedLink } from './stacked-link.js';
 import { attachTap } from './tap.js';
 import type { Endpoint } from './types.js';
 import { attachVeth } from './veth.js';
@@ -26,6 +28,9 @@ export async function attachEndpoint(
   switch (checked.kind) {
     case 'veth':
       return attachVeth(checked, ctx);
+    case 'macvlan':
+    case 'ipvlan':
+      return attachStackedLink(checked, ctx);
     case 'tap':
       return attachTap(checked, ctx);
     case 'macvtap':

@@ -8,7 +8,7 @@ import type { Link } from '../netlink/index.js';
 import type { AttachRun } from './attach-run.js';
 import { unlessGone } from './attach-run.js';
 import { ownerAlias, randomLocalMac } from './names.js';
-import type { VethEndpoint } from './types.js';
+import type { TcfilterEndpoint } from './types.js';
 import { tapHostNic, vhostStep } from './vhost-net.js';
 
 /** A tap made by createTap: its name, ifindex and queue fds (the caller's after attach). */
@@ -71,7 +71,7 @@ export async function createTap(
 /** The TapHostNic of `tap`, made for `veth`. */
 export async function vethTapNic(
   run: AttachRun,
-  endpoint: VethEndpoint,
+  endpoint: TcfilterEndpoint,
   veth: Link,
   tap: CreatedTap,
   queues: number,

@@ -1,7 +1,8 @@
 // The tcfilter model (kata's default): a multi-queue tap next to the veth, and tc ingress qdiscs
 // on both with u32 match-all mirred redirects veth -> tap and tap -> veth. The veth keeps its
 // addresses (the redirect takes every frame before the IP stack sees it) and the guest uses the
-// veth's MAC, so the CNI side sees the MAC it expects.
+// veth's MAC, so the CNI side sees the MAC it expects. macvlan and ipvlan links are joined the
+// same way (network/endpoints/stacked-link.ts); 'veth' below is whichever link is borrowed.
 import type { TapHostNic } from '../host-nic.js';
 import type { Link } from '../netlink/index.js';
 import type { AttachRun } from './attach-run.js';
@@ -9,7 +10,7 @@ import { unlessGone } from './attach-run.js';
 import { journalBorrowedLink } from './borrow-journal.js';
 import { createTap, vethTapNic } from './host-tap.js';
 import { retryOnBusy } from './retry-busy.js';
-import type { VethEndpoint } from './types.js';
+import type { TcfilterEndpoint } from './types.js';
 
 /** The filter priority of our redirects on an ingress qdisc we created (tc's first default). */
 export const REDIRECT_PREF = 49152;
@@ -76,7 +77,7 @@ async function redirect(
  */
 export async function attachTcfilter(
   run: AttachRun,
-  endpoint: VethEndpoint,
+  endpoint: TcfilterEndpoint,
   veth: Link,
 ): Promise<TapHostNic> {
   const queues = endpoint.queues ?? 1;

@@ -110,6 +110,20 @@ function route(value: unknown, path: string): EndpointRoute {
   return fields as unknown as EndpointRoute;
 }
 
+// The addresses and routes scan captured for a link that keeps them (veth, macvlan, ipvlan).
+function capturedConfig(value: Fields, path: string): void {
+  if (value.addresses !== undefined) {
+    if (!Array.isArray(value.addresses))
+      throw new ValidationError(`${path}.addresses`, value.addresses, 'expected an array', 'TYPE');
+    value.addresses.forEach((a, i) => parsePrefix(a, `${path}.addresses[${i}]`));
+  }
+  if (value.routes !== undefined) {
+    if (!Array.isArray(value.routes))
+      throw new ValidationError(`${path}.routes`, value.routes, 'expected an array', 'TYPE');
+    value.routes = value.routes.map((r, i) => route(r, `${path}.routes[${i}]`));
+  }
+}
+
 /**
  * Parses one endpoint; returns a new object (MACs lower-cased).
  * @throws ValidationError naming the field, e.g. 'endpoints[1].mac'.
@@ -142,23 +156,16 @@ export function parseEndpoint(input: unknown, path = 'endpoint'): Endpoint {
         );
       }
       nicFields(value, path);
-      if (value.addresses !== undefined) {
-        if (!Array.isArray(value.addresses))
-          throw new ValidationError(
-            `${path}.addresses`,
-            value.addresses,
-            'expected an array',
-            'TYPE',
-          );
-        value.addresses.forEach((a, i) => parsePrefix(a, `${path}.addresses[${i}]`));
-      }
-      if (value.routes !== undefined) {
-        if (!Array.isArray(value.routes))
-          throw new ValidationError(`${path}.routes`, value.routes, 'expected an array', 'TYPE');
-        value.routes = value.routes.map((r, i) => route(r, `${path}.routes[${i}]`));
-      }
+      capturedConfig(value, path);
       break;
     }
+    case 'macvlan':
+    case 'ipvlan':
+      onlyKeys(value, ['kind', 'name', 'mac', 'mtu', 'queues', 'addresses', 'routes'], path);
+      validateIfName(value.name, `${path}.name`);
+      nicFields(value, path);
+      capturedConfig(value, path);
+      break;
     case 'tap':
       onlyKeys(value, ['kind', 'name', 'create', 'mac', 'mtu', 'queues'], path);
       validateIfName(value.name, `${path}.name`);
@@ -240,6 +247,8 @@ export function parseEndpoints(input: unknown, path = 'endpoints'): Endpoint[] {
 export function endpointKey(endpoint: Endpoint): string {
   switch (endpoint.kind) {
     case 'veth':
+    case 'macvlan':
+    case 'ipvlan':
     case 'tap':
     case 'macvtap':
       return `link:${endpoint.name}`;

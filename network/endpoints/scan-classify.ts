@@ -119,6 +119,15 @@ function classify(
         addresses,
         routes: linkRoutes(input.routes, link.index),
       };
+    case 'macvlan':
+    case 'ipvlan':
+      return {
+        kind: link.kind,
+        name: link.name,
+        ...nicFields(link),
+        addresses,
+        routes: linkRoutes(input.routes, link.index),
+      };
     case 'tun':
       if (link.tunType === 'tap') return { kind: 'tap', name: link.name, ...nicFields(link) };
       return skip(`a ${link.tunType ?? 'tun/tap of unknown type'} device (L3), not a tap`);

@@ -48,6 +48,28 @@ export interface TapEndpoint extends NicFields {
   create?: boolean;
 }
 
+/** Fields of a link stacked on a parent (what the CNI macvlan and ipvlan plugins make). */
+interface StackedLinkFields extends NicFields {
+  /** The link's name in its netns. */
+  name: string;
+  /** Addresses and routes captured by scan (CIDR strings); the link keeps them (tcfilter). */
+  addresses?: string[];
+  routes?: EndpointRoute[];
+}
+
+/** A macvlan in the netns, joined to the guest by the tcfilter model (as kata does). */
+export interface MacvlanEndpoint extends StackedLinkFields {
+  kind: 'macvlan';
+}
+
+/** An ipvlan in the netns, joined to the guest by the tcfilter model (as kata does). */
+export interface IpvlanEndpoint extends StackedLinkFields {
+  kind: 'ipvlan';
+}
+
+/** The endpoints the tcfilter model joins to the guest: a link that keeps its addresses. */
+export type TcfilterEndpoint = VethEndpoint | MacvlanEndpoint | IpvlanEndpoint;
+
 /** An existing macvtap link in the netns. */
 export interface MacvtapEndpoint extends NicFields {
   kind: 'macvtap';
@@ -79,11 +101,19 @@ export interface PhysicalEndpoint {
 
 /** Every endpoint kind. */
 export type Endpoint =
-  VethEndpoint | TapEndpoint | MacvtapEndpoint | VhostUserEndpoint | PhysicalEndpoint;
+  | VethEndpoint
+  | MacvlanEndpoint
+  | IpvlanEndpoint
+  | TapEndpoint
+  | MacvtapEndpoint
+  | VhostUserEndpoint
+  | PhysicalEndpoint;
 
 /** The kind names, for validation and persistence. */
 export const ENDPOINT_KINDS: readonly Endpoint['kind'][] = [
   'veth',
+  'macvlan',
+  'ipvlan',
   'tap',
   'macvtap',
   'vhost-user',

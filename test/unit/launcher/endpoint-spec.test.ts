@@ -22,6 +22,11 @@ describe('parseEndpointSpec', () => {
     ],
     ['macvtap:mvt0@ns', { endpoint: { kind: 'macvtap', name: 'mvt0' }, netns: 'ns' }],
     [
+      'macvlan:net1@ns,mtu=1400',
+      { endpoint: { kind: 'macvlan', name: 'net1', mtu: 1400 }, netns: 'ns' },
+    ],
+    ['ipvlan:net2@ns', { endpoint: { kind: 'ipvlan', name: 'net2' }, netns: 'ns' }],
+    [
       'vhost-user:/run/vu.sock',
       { endpoint: { kind: 'vhost-user', socketPath: '/run/vu.sock', mode: 'client' } },
     ],
@@ -46,6 +51,8 @@ describe('parseEndpointSpec', () => {
     'wifi:x',
     'veth:eth0',
     'veth:eth0@ns:nat',
+    'macvlan:net1',
+    'ipvlan:net2,queues=0',
     'tap:tap0,color=red',
     'vhost-user:relative.sock',
     'tap:a/b',

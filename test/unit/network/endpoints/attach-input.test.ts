@@ -79,7 +79,7 @@ describe('attach input validation', () => {
   });
 
   it('attachEndpoint rejects (never throws synchronously) an unknown kind, naming it', async () => {
-    const bad = { kind: 'ipvlan', name: 'x' } as unknown as Endpoint;
+    const bad = { kind: 'wifi', name: 'x' } as unknown as Endpoint;
     const promise = attachEndpoint(bad, { nicId: 'n0' });
     await expect(promise).rejects.toMatchObject({ path: 'endpoint.kind', code: 'KIND' });
   });
