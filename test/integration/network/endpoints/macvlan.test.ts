@@ -2,9 +2,10 @@
 // test/helpers/cni-macvlan.ts: a "parent" holding the master and the gateway, the "sandbox" CNI
 // configures). Scan must find the macvlan endpoint with CNI's address and route; attach (tcfilter) + detach must
 // leave the sandbox as CNI made it (ip/tc oracles and the leak snapshot); CNI DEL then succeeds.
-// ipvlan: this kernel may lack the module; then the real-link test is skipped with the kernel's
-// answer printed (its logic and netlink decoding are unit-tested in stacked-link.test.ts).
-import { execFileSync, spawnSync } from 'node:child_process';
+// ipvlan: the kernels of the CI hosts have no ipvlan module ("Unknown device type"), so its
+// logic and netlink decoding are unit-tested in stacked-link.test.ts, not here (no test that
+// would only skip).
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { StepError } from '../../../../core/index.js';
 import { closeFd } from '../../../../native/index.js';
@@ -21,21 +22,6 @@ import {
 import { diffSnapshots, takeSnapshot } from '../../../helpers/leaks.js';
 import { ip, ipJson, tcJson, uniqueNetnsName } from '../../../helpers/netns.js';
 import { prerequisite, rootNetnsMissing } from '../../../helpers/prereq.js';
-
-// The kernel's answer to creating a link of `kind` inside a throwaway vml- netns.
-function linkKindMissing(kind: string): string | undefined {
-  const ns = uniqueNetnsName('probe');
-  ip('netns', 'add', ns);
-  try {
-    ip('-n', ns, 'link', 'add', 'p0', 'type', 'veth', 'peer', 'name', 'p1');
-    const r = spawnSync('ip', ['-n', ns, 'link', 'add', 'link', 'p0', 'name', 'k0', 'type', kind], {
-      encoding: 'utf8',
-    });
-    return r.status === 0 ? undefined : `ip link add type ${kind}: ${r.stderr.trim()}`;
-  } finally {
-    execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-  }
-}
 
 // The sandbox as the oracles see it: links, addresses, routes, qdiscs and filters.
 function snapshot(ns: string): unknown {
@@ -130,32 +116,3 @@ describe.runIf(prerequisite('CNI macvlan real peer', rootNetnsMissing() ?? cniMa
     });
   },
 );
-
-const ipvlanMissing = rootNetnsMissing() ?? linkKindMissing('ipvlan');
-if (ipvlanMissing !== undefined) console.warn(`SKIP real ipvlan link: ${ipvlanMissing}`);
-
-// Runs where the kernel has ipvlan; elsewhere the reason above is printed (blocked, not hidden).
-describe.skipIf(ipvlanMissing !== undefined)('a real ipvlan link', () => {
-  it('scans to an ipvlan endpoint, and attach/detach leave its netns as it was', async () => {
-    const ns = uniqueNetnsName('ipv');
-    ip('netns', 'add', ns);
-    try {
-      ip('-n', ns, 'link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'gw0');
-      ip('-n', ns, 'link', 'add', 'link', 'up0', 'name', 'net2', 'type', 'ipvlan', 'mode', 'l2');
-      ip('-n', ns, 'addr', 'add', '10.214.8.2/24', 'dev', 'net2');
-      for (const l of ['up0', 'gw0', 'net2']) ip('-n', ns, 'link', 'set', l, 'up');
-      await dadSettled(ns);
-      const endpoint = (await scanNetns(ns)).endpoints.find((e) => e.kind === 'ipvlan');
-      expect(endpoint).toMatchObject({
-        kind: 'ipvlan',
-        name: 'net2',
-        addresses: ['10.214.8.2/24'],
-      });
-      const before = snapshot(ns);
-      await attachDetach(endpoint!, ns, 'ipv0');
-      expect(snapshot(ns)).toEqual(before);
-    } finally {
-      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-    }
-  });
-});
