@@ -4,7 +4,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Address, Route } from '../../../../network/netlink/index.js';
 import { parseEndpoint } from '../../../../network/endpoints/parse.js';
 import {
   parseResolvConf,
@@ -13,69 +12,14 @@ import {
 } from '../../../../network/endpoints/dns.js';
 import type { PciLookup, ScanInput } from '../../../../network/endpoints/scan-classify.js';
 import { classifyLinks } from '../../../../network/endpoints/scan-classify.js';
-import type { ScannedLink } from '../../../../network/endpoints/scan-links.js';
 import { pciAddressOfDevice, readPciIdentity } from '../../../../network/endpoints/sysfs-pci.js';
 import type { FakeSysfs } from '../../../helpers/fake-sysfs.js';
 import { createFakeSysfs } from '../../../helpers/fake-sysfs.js';
-
-// A link with defaults; tests override what matters.
-function link(index: number, name: string, extra: Partial<ScannedLink> = {}): ScannedLink {
-  return {
-    index,
-    name,
-    kind: undefined,
-    slaveKind: undefined,
-    mtu: 1500,
-    txqlen: 1000,
-    mac: `02:00:00:00:00:${index.toString(16).padStart(2, '0')}`,
-    flags: 0x1003,
-    up: true,
-    lowerUp: true,
-    operstate: 'up',
-    masterIndex: undefined,
-    parentIndex: undefined,
-    peerIndex: undefined,
-    linkNetnsId: undefined,
-    alias: undefined,
-    macvlanMode: undefined,
-    mcastSnooping: undefined,
-    tunType: undefined,
-    parent: undefined,
-    loopback: false,
-    ...extra,
-  };
-}
-
-function addr(index: number, cidr: string, scope = 'global'): Address {
-  const [address, len] = cidr.split('/');
-  const family = address!.includes(':') ? 6 : 4;
-  return {
-    index,
-    family,
-    address: address!,
-    prefixLen: Number(len),
-    scope,
-    flags: 0,
-    label: undefined,
-    peer: undefined,
-    broadcast: undefined,
-  };
-}
-
-function route(oif: number, dst: string, extra: Partial<Route> = {}): Route {
-  return {
-    family: dst.includes(':') ? 6 : 4,
-    dst,
-    gateway: undefined,
-    oifIndex: oif,
-    prefsrc: undefined,
-    metric: undefined,
-    protocol: 3,
-    scope: 'global',
-    mtu: undefined,
-    ...extra,
-  };
-}
+import {
+  scannedAddr as addr,
+  scannedLink as link,
+  scannedRoute as route,
+} from '../../../helpers/scan-samples.js';
 
 const noPci = (): undefined => undefined;
 

@@ -26,13 +26,17 @@ import {
   IFLA_MTU,
   RTM_NEWLINK,
 } from '../../../../network/netlink/constants.js';
-import type { Address, Route } from '../../../../network/netlink/index.js';
 import {
   decodeMessages,
   encodeIfInfoMsg,
   encodeMessage,
 } from '../../../../network/netlink/message.js';
 import { parseNetnsRecord, serializeNetnsRecord } from '../../../../network/persistence.js';
+import {
+  scannedAddr as addr,
+  scannedLink,
+  scannedRoute as route,
+} from '../../../helpers/scan-samples.js';
 
 const KINDS = ['macvlan', 'ipvlan'] as const;
 
@@ -104,63 +108,9 @@ describe.each(KINDS)('a %s endpoint', (kind) => {
   });
 });
 
-// A scanned link with defaults; tests override what matters.
-function link(index: number, name: string, extra: Partial<ScannedLink>): ScannedLink {
-  return {
-    index,
-    name,
-    kind: undefined,
-    slaveKind: undefined,
-    mtu: 1500,
-    txqlen: 1000,
-    mac: `0a:58:00:00:00:${index.toString(16).padStart(2, '0')}`,
-    flags: 0x1003,
-    up: true,
-    lowerUp: true,
-    operstate: 'up',
-    masterIndex: undefined,
-    parentIndex: undefined,
-    peerIndex: undefined,
-    linkNetnsId: undefined,
-    alias: undefined,
-    macvlanMode: undefined,
-    mcastSnooping: undefined,
-    tunType: undefined,
-    parent: undefined,
-    loopback: false,
-    ...extra,
-  };
-}
-
-function addr(index: number, cidr: string, scope = 'global'): Address {
-  const [address, len] = cidr.split('/');
-  return {
-    index,
-    family: address!.includes(':') ? 6 : 4,
-    address: address!,
-    prefixLen: Number(len),
-    scope,
-    flags: 0,
-    label: undefined,
-    peer: undefined,
-    broadcast: undefined,
-  };
-}
-
-function route(oif: number, dst: string, extra: Partial<Route>): Route {
-  return {
-    family: 4,
-    dst,
-    gateway: undefined,
-    oifIndex: oif,
-    prefsrc: undefined,
-    metric: undefined,
-    protocol: 3,
-    scope: 'global',
-    mtu: undefined,
-    ...extra,
-  };
-}
+// A scanned link with defaults (CNI-style MACs); tests override what matters.
+const link = (index: number, name: string, extra: Partial<ScannedLink>): ScannedLink =>
+  scannedLink(index, name, extra, '0a:58:00:00:00');
 
 describe('scan classification of macvlan and ipvlan links', () => {
   // What the CNI plugins leave in a netns: the link (its parent is in another netns, so
