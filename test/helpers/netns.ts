@@ -39,3 +39,20 @@ export async function withTestNetns<T>(
     execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
   }
 }
+
+/** The netns as the ip/tc oracles see it: links, addresses, routes (both families), qdiscs, filters. */
+export function netnsConfig(ns: string): unknown {
+  const n = ['-n', ns];
+  const qdiscs = tcJson<{ dev: string; handle?: string }[]>(...n, 'qdisc', 'show');
+  const filters = qdiscs
+    .filter((q) => q.handle !== undefined && q.handle !== '0:')
+    .map((q) => tcJson(...n, 'filter', 'show', 'dev', q.dev, 'parent', q.handle!));
+  return {
+    links: ipJson(...n, 'link', 'show'),
+    addresses: ipJson(...n, 'addr', 'show'),
+    routes4: ipJson(...n, 'route', 'show', 'table', 'all'),
+    routes6: ipJson(...n, '-6', 'route', 'show', 'table', 'all'),
+    qdiscs,
+    filters,
+  };
+}

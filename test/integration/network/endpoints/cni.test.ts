@@ -16,7 +16,7 @@ import { attachEndpoint } from '../../../../network/endpoints/attach.js';
 import { scanNetns } from '../../../../network/endpoints/scan.js';
 import type { VethEndpoint } from '../../../../network/endpoints/types.js';
 import { INTERWORKING_MODELS } from '../../../../network/endpoints/types.js';
-import { ip, ipJson, tcJson, uniqueNetnsName } from '../../../helpers/netns.js';
+import { ip, ipJson, netnsConfig as snapshot, uniqueNetnsName } from '../../../helpers/netns.js';
 import { prerequisite, rootNetnsMissing } from '../../../helpers/prereq.js';
 
 const CNI_PATH = '/usr/lib/cni';
@@ -69,23 +69,6 @@ function freeSubnet(): string {
       return subnet;
   }
   throw new Error('no free 10.213.x.0/24 on this host');
-}
-
-// The netns as the oracles see it: links, addresses, routes (both families), qdiscs and filters.
-function snapshot(ns: string): unknown {
-  const n = ['-n', ns];
-  const qdiscs = tcJson<{ dev: string; handle?: string }[]>(...n, 'qdisc', 'show');
-  const filters = qdiscs
-    .filter((q) => q.handle !== undefined && q.handle !== '0:')
-    .map((q) => tcJson(...n, 'filter', 'show', 'dev', q.dev, 'parent', q.handle!));
-  return {
-    links: ipJson(...n, 'link', 'show'),
-    addresses: ipJson(...n, 'addr', 'show'),
-    routes4: ipJson(...n, 'route', 'show', 'table', 'all'),
-    routes6: ipJson(...n, '-6', 'route', 'show', 'table', 'all'),
-    qdiscs,
-    filters,
-  };
 }
 
 const hostLinks = (): { ifname: string; master?: string }[] => ipJson('link', 'show');

@@ -20,24 +20,8 @@ import {
   type MacvlanNet,
 } from '../../../helpers/cni-macvlan.js';
 import { diffSnapshots, takeSnapshot } from '../../../helpers/leaks.js';
-import { ip, ipJson, tcJson, uniqueNetnsName } from '../../../helpers/netns.js';
+import { ip, ipJson, netnsConfig as snapshot, uniqueNetnsName } from '../../../helpers/netns.js';
 import { prerequisite, rootNetnsMissing } from '../../../helpers/prereq.js';
-
-// The sandbox as the oracles see it: links, addresses, routes, qdiscs and filters.
-function snapshot(ns: string): unknown {
-  const n = ['-n', ns];
-  const qdiscs = tcJson<{ dev: string; handle?: string }[]>(...n, 'qdisc', 'show');
-  const filters = qdiscs
-    .filter((q) => q.handle !== undefined && q.handle !== '0:')
-    .map((q) => tcJson(...n, 'filter', 'show', 'dev', q.dev, 'parent', q.handle!));
-  return {
-    links: ipJson(...n, 'link', 'show'),
-    addresses: ipJson(...n, 'addr', 'show'),
-    routes: ipJson(...n, 'route', 'show', 'table', 'all'),
-    qdiscs,
-    filters,
-  };
-}
 
 // Attaches, checks the netns changed and the NIC is a tap, detaches, closes the fds.
 async function attachDetach(endpoint: Endpoint, netns: string, nicId: string): Promise<void> {
