@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { launch } from '../../../launcher/launch.js';
-import type { Vm } from '../../../launcher/vm.js';
+import type { Vm, VmExit } from '../../../launcher/vm.js';
 import { parseResolvConf } from '../../../network/endpoints/dns.js';
 import { scanNetns } from '../../../network/endpoints/scan.js';
 import type { VethEndpoint } from '../../../network/endpoints/types.js';
@@ -84,6 +84,7 @@ describe.runIf(
     const dir = mkdtempSync(join(tmpdir(), 'vml-cloudinit-'));
     let net: ReturnType<typeof addBridgeNet> | undefined;
     let vm: Vm | undefined;
+    let exit: VmExit | undefined;
     ip('netns', 'add', parent);
     try {
       ip('netns', 'add', sandbox);
@@ -179,7 +180,8 @@ describe.runIf(
         /3 packets transmitted, 3 received/,
       );
     } finally {
-      const exit = await vm?.shutdown({ timeout: 60_000 });
+      // systemd powers off on the ACPI button (logind), slowly under TCG.
+      exit = await vm?.shutdown({ timeout: 180_000 });
       if (exit) console.info(`shutdown: ${JSON.stringify(exit)}`);
       net?.remove();
       for (const ns of [sandbox, parent]) {
@@ -191,6 +193,7 @@ describe.runIf(
       }
       rmSync(dir, { recursive: true, force: true });
     }
+    expect(exit?.unexpected).toBe(false);
     expect(vm?.leftovers).toEqual([]);
   }, 1_800_000);
 });
