@@ -25,6 +25,17 @@ export {
   type VhostUserMapping,
   type DnsSettings,
 } from './network/endpoints/scan.js';
+// The guest's network configuration from its endpoints: the document of the seed drive, also
+// without a drive (docs/guest-network.md).
+export {
+  guestNetworkConfig,
+  type GuestNic,
+  type GuestDns,
+  type NetworkConfigV2,
+  type NetworkConfigEthernet,
+  type NetworkConfigRoute,
+} from './launcher/seed/network-config.js';
+export type { GuestNetworkOptions } from './launcher/seed/seed-drive.js';
 
 // Plain data a caller writes: endpoints, drives, shares, machine and confinement choices.
 export type {

@@ -12,6 +12,7 @@ import type { spawnQemu } from './process.js';
 import type { connectQmp } from './qmp/index.js';
 import type { RunAs } from './run-as.js';
 import type { SandboxOption } from './sandbox.js';
+import type { GuestNetworkOptions } from './seed/seed-drive.js';
 import type { probeSandbox } from './sandbox-probe.js';
 import type { DriveSpec } from './workload/drive-spec.js';
 import type { ShareSpec } from './workload/share-spec.js';
@@ -56,6 +57,10 @@ export interface LaunchOptions {
   virtiofsd?: string;
   /** Endpoints vmlaunch attaches and detaches. */
   endpoints?: EndpointSpec[];
+  /** The guest's network from its endpoints' addresses, routes, MTU and DNS: a NoCloud seed
+   *  drive (on when an endpoint carries addresses; `seed: false` turns it off), see
+   *  docs/guest-network.md. */
+  guestNetwork?: GuestNetworkOptions;
   /** NICs the caller attached; launch owns their fds from the call on: handed to QEMU and
    *  then closed here, or closed when the launch fails at any step. */
   nics?: HostNic[];

@@ -33,6 +33,14 @@ import type { QmpClient } from './qmp/index.js';
 import { SocketChannel } from './socket-channel.js';
 import { tcgClockArgs } from './tcg-clock.js';
 import { createVmRunDir, type VmRunDir } from './vm-run-dir.js';
+import {
+  buildSeedDrive,
+  checkGuestNetwork,
+  seedCmdline,
+  guestNicOf,
+  wantsSeed,
+  type SeedDrive,
+} from './seed/seed-drive.js';
 import { driveCmdline, explainDriveFailure } from './workload/drive-errors.js';
 import { openDrives, removeOverlays, type OpenedDrives } from './workload/drive-open.js';
 import { checkDriveSpecs, type CheckedDrive } from './workload/drive-spec.js';
@@ -61,6 +69,8 @@ export interface LaunchRun {
   drives?: OpenedDrives;
   accel?: AcceleratorChoice;
   attached: AttachedEndpoint[];
+  /** The NoCloud seed drive, when the guest's network comes from its endpoints. */
+  seed?: SeedDrive;
   shareSet?: ShareSet;
   channels?: { qmp: SocketChannel; console: SocketChannel };
   command?: BuiltCommand;
@@ -97,10 +107,13 @@ async function validate(run: LaunchRun): Promise<void> {
   // The machine, resolved once: every check and the build use this one.
   const template = resolveTemplate(options.template ?? 'q35', options.templateOverrides);
   run.template = template;
+  // The seed drive takes a virtio transport like a NIC does.
+  const seed = wantsSeed(options.endpoints, options.guestNetwork) ? 1 : 0;
   run.checkedDrives = await checkDriveSpecs(options.drives, {
     template,
-    nics: (options.nics?.length ?? 0) + (options.endpoints?.length ?? 0),
+    nics: (options.nics?.length ?? 0) + (options.endpoints?.length ?? 0) + seed,
   });
+  checkGuestNetwork(options.guestNetwork, run.checkedDrives);
   run.shares = resolveLaunchShares(options, template);
   run.confinement = await prepareConfinement(options);
   checkCommand(vmConfig(options, template, 'tcg', STAND_IN_CHANNELS, false), [], template);
@@ -173,6 +186,19 @@ function attachEndpointStep(spec: EndpointSpec, i: number): Step<LaunchRun> {
   };
 }
 
+// The NoCloud seed from the attached endpoints' addresses (the MACs are known only now), as
+// one more read-only drive; its fd is closed with the others once QEMU holds a copy.
+async function seed(run: LaunchRun): Promise<Undo | void> {
+  const { options } = run;
+  if (!wantsSeed(options.endpoints, options.guestNetwork)) return;
+  const nics = run.attached.map(guestNicOf);
+  const built = await buildSeedDrive(run.runDir!.path, run.vmId, nics, options.guestNetwork);
+  run.seed = built;
+  run.owned.push(built.fd);
+  run.drives!.drives.push(built.drive);
+  return () => built.remove();
+}
+
 // One virtiofsd per share; each registers its own inverses as it is made.
 async function shares(run: LaunchRun): Promise<void> {
   if (run.shares.length === 0) return;
@@ -207,7 +233,11 @@ function buildCommandStep(run: LaunchRun): void {
     nics.some((n) => n.kind === 'vhost-user'),
   );
   const drives = run.drives!.drives;
-  const cmdline = [...(config.boot.cmdline ?? []), ...driveCmdline(checkedDrives)];
+  const cmdline = [
+    ...(config.boot.cmdline ?? []),
+    ...driveCmdline(checkedDrives),
+    ...(run.seed ? [seedCmdline()] : []),
+  ];
   const command = buildCommand(
     withShares({ ...config, drives, boot: { ...config.boot, cmdline } }, run.shares, run.shareSet),
     nics,
@@ -270,6 +300,7 @@ export function launchSteps(options: LaunchOptions): Step<LaunchRun>[] {
     { name: 'drives', run: drives },
     { name: 'accelerator', run: accelerator },
     ...(options.endpoints ?? []).map(attachEndpointStep),
+    { name: 'seed', run: seed },
     { name: 'shares', run: shares },
     { name: 'channels', run: channels },
     { name: 'build-command', run: buildCommandStep },

@@ -5,8 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the library and its tests use (the guest builder installs its own tools).
-packages=(iproute2 iputils-ping qemu-system-x86 qemu-utils e2fsprogs containernetworking-plugins util-linux ca-certificates python3 make g++
-  mmdebstrap dosfstools mtools)
+packages=(iproute2 iputils-ping qemu-system-x86 qemu-utils e2fsprogs containernetworking-plugins util-linux ca-certificates python3 make g++)
+# The NoCloud seed drive of a VM (docs/guest-network.md): mkfs.vfat and mcopy.
+packages+=(dosfstools mtools)
+# The cloud-init guest (scripts/guest/cloud-image.sh, docs/cloud-init-guest.md).
+packages+=(mmdebstrap)
 missing=()
 for pkg in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then

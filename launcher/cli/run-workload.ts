@@ -46,6 +46,7 @@ export function parseRunWorkloadFlags(argv: string[]): Omit<RunInVmOptions, 'com
         'console-log': { type: 'string' },
         sandbox: { type: 'string' },
         'run-as': { type: 'string' },
+        'no-seed': { type: 'boolean' },
       },
     }));
   } catch (error) {
@@ -78,6 +79,7 @@ export function parseRunWorkloadFlags(argv: string[]): Omit<RunInVmOptions, 'com
     template: values.template as TemplateName,
     accel: values.accel as LaunchOptions['accel'],
     endpoints: values.net.map((spec, i) => parseEndpointSpec(spec, i)),
+    ...(values['no-seed'] ? { guestNetwork: { seed: false } } : {}),
     ...(values.drive.length > 0 ? { drives: values.drive.map((s) => parseDriveSpec(s)) } : {}),
     ...(values.share.length > 0 ? { shares: values.share.map((s) => parseShareSpec(s)) } : {}),
     ...(values.cwd !== undefined ? { cwd: values.cwd } : {}),

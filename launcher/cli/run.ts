@@ -82,6 +82,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       name: { type: 'string' },
       sandbox: { type: 'string' },
       'run-as': { type: 'string' },
+      'no-seed': { type: 'boolean' },
     },
   });
   const usage = 'vmlaunch run ... [--sandbox on|off|GROUP=allow|deny,...] [--run-as USER|UID:GID]';
@@ -113,6 +114,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     template: values.template as TemplateName,
     accel: values.accel as LaunchOptions['accel'],
     endpoints,
+    ...(values['no-seed'] ? { guestNetwork: { seed: false } } : {}),
     ...(values.qemu ? { qemu: values.qemu } : {}),
     ...(values['console-log'] ? { consoleLog: values['console-log'] } : {}),
     sandbox,

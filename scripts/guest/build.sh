@@ -45,8 +45,11 @@ die() {
 # its postinst). virtio/virtio_ring/virtio_pci* are modules in Debian's cloud kernel; PCIe
 # hot-plug (CONFIG_HOTPLUG_PCI_PCIE=y, pciehp) and the 8250 serial console are built in.
 # button+evdev let busybox acpid turn QMP system_powerdown into a clean poweroff.
+# vfat (over fat) with the FAT default codepage 437 and iocharset ascii (CONFIG_FAT_DEFAULT_*
+# of that kernel) mounts the NoCloud seed drive (docs/guest-network.md).
 WANTED_MODULES=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
-  virtio_mmio failover net_failover virtio_net virtio_blk fuse virtiofs button evdev)
+  virtio_mmio failover net_failover virtio_net virtio_blk fuse virtiofs button evdev
+  fat vfat nls_cp437 nls_ascii)
 KERNEL_META=linux-image-cloud-amd64
 BUSYBOX_PKG=busybox-static
 # Fixed timestamps in the cpio so the same inputs give the same initrd bytes.

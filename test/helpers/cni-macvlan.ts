@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ip, ipJson } from './netns.js';
 
-const CNI_PATH = '/usr/lib/cni';
+/** Where Debian's containernetworking-plugins puts the plugins. */
+export const CNI_PATH = '/usr/lib/cni';
 
 /** The subnet and gateway the plugin's host-local IPAM hands out (netns are private). */
 export const MACVLAN_SUBNET = '10.214.7.0/24';
@@ -39,10 +40,18 @@ export interface MacvlanNet {
   remove(): void;
 }
 
-// Runs the plugin inside `parent`, config on stdin; the plugin's error JSON is in the message.
-function run(command: 'ADD' | 'DEL', parent: string, sandbox: string, config: object): string {
+// Runs CNI `plugin` inside `parent` (as a runtime would in its own netns) for the container
+// netns `sandbox` and interface `ifname`, config on stdin; the plugin's error JSON is in the message.
+export function runCniPlugin(
+  plugin: string,
+  command: 'ADD' | 'DEL',
+  parent: string,
+  sandbox: string,
+  config: object,
+  ifname = 'net1',
+): string {
   try {
-    return execFileSync('ip', ['netns', 'exec', parent, join(CNI_PATH, 'macvlan')], {
+    return execFileSync('ip', ['netns', 'exec', parent, join(CNI_PATH, plugin)], {
       input: JSON.stringify(config),
       encoding: 'utf8',
       env: {
@@ -50,15 +59,18 @@ function run(command: 'ADD' | 'DEL', parent: string, sandbox: string, config: ob
         CNI_COMMAND: command,
         CNI_CONTAINERID: sandbox,
         CNI_NETNS: `/run/netns/${sandbox}`,
-        CNI_IFNAME: 'net1',
+        CNI_IFNAME: ifname,
         CNI_PATH,
       },
     });
   } catch (error) {
     const stdout = (error as { stdout?: string }).stdout ?? '';
-    throw new Error(`CNI ${command} failed: ${(error as Error).message} ${stdout}`);
+    throw new Error(`CNI ${plugin} ${command} failed: ${(error as Error).message} ${stdout}`);
   }
 }
+
+const run = (command: 'ADD' | 'DEL', parent: string, sandbox: string, config: object): string =>
+  runCniPlugin('macvlan', command, parent, sandbox, config);
 
 /**
  * Makes the master (up0) and the gateway (gw0) in `parent`, then CNI ADD of a bridge-mode

@@ -35,11 +35,12 @@ describe.runIf(prerequisite('cold-plug CNI macvlan', coldplugMissing() ?? cniMac
             {
               unchanged: ['net1'],
               endpoints: [{ endpoint, netns: net.ns }],
-              cmdline: [`vmlaunch.ip=eth0,${address},${MACVLAN_GATEWAY}`],
+              beforeReady: (vm) => expect(vm.command.argv.join(' ')).not.toContain('vmlaunch.ip='),
             },
             async (vm) => {
               const nic = await guestNicByMac(vm, mac);
               expect(nic.ifname).toBe('eth0');
+              expect(await vm.guest.check('ip -4 addr show dev eth0')).toContain(`inet ${address}`);
               expect(await pingFromGuest(vm, MACVLAN_GATEWAY)).toBe(3);
             },
           );

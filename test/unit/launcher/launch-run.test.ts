@@ -98,6 +98,7 @@ describe('launch as named steps', () => {
       'accelerator',
       'attach-endpoints',
       'attach-endpoints',
+      'seed',
       'shares',
       'channels',
       'build-command',

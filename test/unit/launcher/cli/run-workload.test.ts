@@ -49,6 +49,11 @@ describe('parseRunWorkloadFlags', () => {
     expect(o.drives).toBeUndefined();
     expect(o.shares).toBeUndefined();
     expect(o).toMatchObject({ memoryMiB: 512, template: 'q35' });
+    expect(o.guestNetwork).toBeUndefined();
+  });
+
+  it('--no-seed turns the seed drive off', () => {
+    expect(parseRunWorkloadFlags(['--no-seed']).guestNetwork).toEqual({ seed: false });
   });
 
   it.each([
