@@ -163,6 +163,7 @@ function attachEndpointStep(spec: EndpointSpec, i: number): Step<LaunchRun> {
         owner: run.vmId,
         ...(run.confinement!.identity ? { qemuUid: run.confinement!.identity.uid } : {}),
         ...(spec.netns ? { netns: spec.netns } : {}),
+        ...(spec.rate ? { rate: spec.rate } : {}),
         ...(run.options.signal ? { signal: run.options.signal } : {}),
       });
       run.attached.push(endpoint);

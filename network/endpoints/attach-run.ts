@@ -14,7 +14,7 @@ import type { AttachContext, AttachedEndpoint } from './attach-types.js';
 import type { NicRate, NicRateChange } from './rate-limit.js';
 import { validateNicId, linkName, type LinkRole } from './names.js';
 import { netnsIdentity, pinNetns, type NetnsIdentity, type PinnedNetns } from './netns-pin.js';
-import { RateControl, type ShapedLinks } from './rate-limit.js';
+import { checkRateChange, RateControl, type ShapedLinks } from './rate-limit.js';
 import type { Endpoint } from './types.js';
 
 /** The side effects attach uses besides netlink; every one is injectable for tests. */
@@ -221,6 +221,7 @@ export async function runAttach(
   body: (run: AttachRun) => Promise<HostNic>,
 ): Promise<AttachedEndpoint> {
   validateNicId(ctx.nicId);
+  if (ctx.rate !== undefined) checkRateChange(ctx.rate, 'rate');
   const all: EndpointDeps = { ...realDeps, ...deps };
   const own = ctx.netlink === undefined ? all.openNetlink(ctx.netns) : undefined;
   const run = new AttachRun(ctx, ctx.netlink ?? own!, all);
