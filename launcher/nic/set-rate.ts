@@ -5,11 +5,11 @@ import type { NicRate, NicRateChange } from '../../network/endpoints/rate-limit.
 import { HotplugStateError } from '../hotplug/errors.js';
 import type { FoundNic } from './find-nic.js';
 
-// Only a tap-backed NIC whose host side vmlaunch made has links to shape.
+// Only a tap- or macvtap-backed NIC whose host side vmlaunch made has links to shape.
 /**
  * Applies `change` to the NIC's limits and returns those in force.
- * @throws HotplugStateError NIC_NO_RATE_CONTROL (VFIO, vhost-user, a macvtap, or a HostNic the
- *   caller attached); ValidationError, UnsupportedError, StepError from the host side.
+ * @throws HotplugStateError NIC_NO_RATE_CONTROL (VFIO, vhost-user, or a HostNic the caller
+ *   attached); ValidationError, UnsupportedError, StepError from the host side.
  */
 export async function setNicRate(
   nic: FoundNic,
@@ -22,7 +22,7 @@ export async function setNicRate(
         ? 'a VFIO pass-through'
         : attached === undefined
           ? 'backed by a host NIC the caller attached, not vmlaunch'
-          : `backed by ${nic.hostNic?.kind === 'tap' ? 'a macvtap' : (nic.hostNic?.kind ?? 'no host link')}`;
+          : `backed by ${nic.hostNic?.kind ?? 'no host link'}`;
     throw new HotplugStateError(
       `NIC ${nic.id} has no host-side rate control: it is ${why} (docs/nic-control.md)`,
       'NIC_NO_RATE_CONTROL',

@@ -245,11 +245,11 @@ export async function runAttach(
 // runs first at detach), then the limits asked for at attach are set.
 async function rateStep(run: AttachRun, nic: HostNic): Promise<RateControl | undefined> {
   const wanted = run.ctx.rate;
-  if (nic.kind !== 'tap' || run.shaped.rx === undefined) {
+  if (nic.kind !== 'tap' || (run.shaped.rx === undefined && run.shaped.tx === undefined)) {
     if (wanted !== undefined && Object.keys(wanted).length > 0) {
       await run.step('set rate limits', () => {
         throw new UnsupportedError(
-          `rate limits need a tap vmlaunch shapes; this NIC (${nic.kind === 'tap' ? 'a macvtap' : nic.kind}) has none (docs/nic-control.md)`,
+          `rate limits need a host link vmlaunch shapes; a ${nic.kind} NIC has none (docs/nic-control.md)`,
         );
       });
     }

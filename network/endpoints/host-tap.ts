@@ -61,7 +61,7 @@ export async function createTap(
   });
   const index = tap.index;
   // The tap's egress is what the guest receives: rate limits shape it there.
-  run.shaped.rx = { index, name, goesWithTheTap: true };
+  run.shaped.rx = { index, name, removedWithTheLink: true };
   await run.step('set tap alias', (nl) => nl.links.setAlias(index, alias));
   if (mtu !== undefined) await run.step('set tap mtu', (nl) => nl.links.setMtu(index, mtu));
   await run.step('set tap up', (nl) => nl.links.setUp(index));

@@ -33,11 +33,12 @@ export const RATE_QDISC_HANDLE = 0x766d0000;
 export interface ShapedLink {
   index: number;
   name: string;
-  /** Our own tap: removing it removes its qdisc, so detach leaves that to the tap's undo. */
-  goesWithTheTap?: boolean;
+  /** A link attach made (tap, macvtap): removing it removes its qdisc, so detach leaves that
+   *  to the link's own undo. */
+  removedWithTheLink?: boolean;
 }
 
-/** The links of one NIC: rx always (the tap), tx where the model has an outgoing link. */
+/** The links of one NIC: rx the tap (none for macvtap), tx the link the guest's frames leave by. */
 export interface ShapedLinks {
   rx?: ShapedLink;
   tx?: ShapedLink;
@@ -47,6 +48,10 @@ const MIN_BURST = 2048;
 const DIRECTIONS = ['rx', 'tx'] as const;
 type Direction = (typeof DIRECTIONS)[number];
 const NAMES: Record<Direction, string> = { rx: 'guest receive', tx: 'guest transmit' };
+const WHY_NOT: Record<Direction, string> = {
+  rx: 'a macvtap hands frames to the guest from its receive path, where only a policer could act',
+  tx: "a tap endpoint and the none model hand the guest's frames to the host stack",
+};
 
 // A checked limit with its burst filled in.
 /** @throws {ValidationError} a rate or burst that is not a positive integer in range. */
@@ -108,7 +113,7 @@ export class RateControl {
     for (const d of DIRECTIONS) {
       if (checked[d] && this.links[d] === undefined) {
         throw new UnsupportedError(
-          `this NIC has no host link carrying ${NAMES[d]} traffic to shape (${d === 'tx' ? "a tap endpoint or the none model hands the guest's frames to the host stack" : 'no tap'}); see docs/nic-control.md`,
+          `this NIC's ${NAMES[d]} traffic leaves by no egress vmlaunch can shape (${WHY_NOT[d]}); see docs/nic-control.md`,
         );
       }
     }
@@ -140,7 +145,7 @@ export class RateControl {
     for (const d of DIRECTIONS) {
       const link = this.links[d];
       if (this.current[d] === undefined || link === undefined) continue;
-      if (link.goesWithTheTap !== true) await this.unshape(nl, link);
+      if (link.removedWithTheLink !== true) await this.unshape(nl, link);
       this.set(d, undefined);
     }
   }

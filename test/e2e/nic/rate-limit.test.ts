@@ -2,7 +2,8 @@
 // limit R, a transfer from the guest (busybox dd | nc) to a TCP sink in the peer netns takes at
 // least 0.9 x size/R; a live change to 2R makes the next one take about half as long; removing
 // the limit makes it clearly faster. A hot-plugged NIC takes its limits at attach. Every tbf is
-// gone after detach and after shutdown (tc config and leak snapshot equal to before).
+// gone after detach and after shutdown (tc config and leak snapshot equal to before). With the
+// macvtap model the limit sits on the macvtap (what the guest writes, it transmits).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
@@ -199,5 +200,56 @@ describe.runIf(prerequisite('NIC rate limits', qemuMissing() ?? rootNetnsMissing
         hotNet.remove();
       }
     }, 400_000);
+
+    it('macvtap model: the guest-transmit limit shapes the macvtap; lifted, the next transfer is clearly faster', async () => {
+      const net = createTestNet(PREFIX);
+      let sink: Sink | undefined;
+      try {
+        const before = tcConfig(net.netns);
+        const guest = await defaultGuest();
+        const vm = await launch({
+          kernel: guest.kernel,
+          initrd: guest.initrd,
+          cmdline: HARNESS_CMDLINE,
+          endpoints: [
+            {
+              id: 'mvt0',
+              endpoint: { kind: 'veth', name: 'eth0', interworking: 'macvtap' },
+              netns: net.netns,
+              rate: { tx: { rate: R2 } },
+            },
+          ],
+        });
+        try {
+          await vm.guest.waitReady({ timeout: 90_000 });
+          const nic = vm.endpoints[0]!.hostNic;
+          if (nic.kind !== 'tap') throw new Error('expected a macvtap-backed NIC');
+          expect(tbfRate(net.netns, nic.ifname)).toBe(R2);
+          await expect(vm.setRate('mvt0', { rx: { rate: R2 } })).rejects.toThrow(/guest receive/);
+          const ifname = (await guestNic(vm, nic.mac.toLowerCase())).split(' ')[0]!;
+          await vm.guest.check(
+            `ip link set ${ifname} up && ip addr add ${net.guestCidr} dev ${ifname}`,
+          );
+          sink = await startSink(net.peer);
+          const limited = await transfer(vm, sink, net.peerAddress);
+          await vm.setRate('mvt0', { tx: null });
+          const unlimited = await transfer(vm, sink, net.peerAddress);
+          console.log(
+            `rate e2e (macvtap): ${SIZE} bytes at ${R2} B/s ${limited.toFixed(0)} ms ` +
+              `(size/R ${((SIZE / R2) * 1000).toFixed(0)} ms), unlimited ${unlimited.toFixed(0)} ms`,
+          );
+          expect(limited).toBeGreaterThanOrEqual((0.9 * SIZE * 1000) / R2);
+          expect(unlimited).toBeLessThan((0.5 * SIZE * 1000) / R2);
+          await vm.setRate('mvt0', { tx: { rate: R1 } });
+        } finally {
+          await vm.shutdown({ timeout: 3000 });
+        }
+        expect(vm.leftovers).toEqual([]);
+        expect(tcConfig(net.netns)).toEqual(before);
+      } finally {
+        await sink?.stop();
+        net.remove();
+      }
+    }, 300_000);
   },
 );

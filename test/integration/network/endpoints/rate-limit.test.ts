@@ -180,4 +180,50 @@ describe.runIf(prerequisite('netlink', rootNetnsMissing()))('NIC rate limits', (
       expect(tcState(ns)).toEqual(before);
     });
   });
+
+  it('macvtap model: tx shapes our macvtap, rx is refused; detach leaves the netns as it was', async () => {
+    await withVethPair('rate-mvt', async ({ netns }) => {
+      const before = tcState(netns);
+      const endpoint: Endpoint = { kind: 'veth', name: 'eth0', interworking: 'macvtap' };
+      await expect(
+        attachEndpoint(endpoint, { netns, nicId: 'net0', rate: { rx: { rate: 10_000 } } }),
+      ).rejects.toMatchObject({ step: 'set rate limits' });
+      expect(tcState(netns)).toEqual(before);
+      const attached = await attachEndpoint(endpoint, {
+        netns,
+        nicId: 'net0',
+        rate: { tx: { rate: 10_000 } },
+      });
+      try {
+        expect(tbf(netns, linkName('net0', 'm'))).toEqual({ rate: 10_000, burst: '16Kb/1' });
+        expect(tbf(netns, 'eth0')).toBeUndefined();
+        await attached.setRate!({ tx: { rate: 20_000 } });
+        expect(tbf(netns, linkName('net0', 'm'))).toEqual({ rate: 20_000, burst: '16Kb/1' });
+      } finally {
+        native.closeAll((attached.hostNic as TapHostNic).tapFds);
+        await attached.detach();
+      }
+      expect(tcState(netns)).toEqual(before);
+    });
+  });
+
+  it('an existing macvtap: tx shapes it, and detach deletes our tbf', async () => {
+    await withTestNetns('rate-emvt', async (ns) => {
+      ip('-n', ns, 'link', 'add', 'low0', 'type', 'veth', 'peer', 'name', 'low1');
+      ip('-n', ns, 'link', 'add', 'link', 'low0', 'name', 'vmlmvt0', 'type', 'macvtap');
+      for (const l of ['low0', 'low1', 'vmlmvt0']) ip('-n', ns, 'link', 'set', l, 'up');
+      const before = tcState(ns);
+      const attached = await attachEndpoint(
+        { kind: 'macvtap', name: 'vmlmvt0' },
+        { netns: ns, nicId: 'net0', rate: { tx: { rate: 30_000, burst: 4096 } } },
+      );
+      try {
+        expect(tbf(ns, 'vmlmvt0')).toEqual({ rate: 30_000, burst: '4Kb/1' });
+      } finally {
+        native.closeAll((attached.hostNic as TapHostNic).tapFds);
+        await attached.detach();
+      }
+      expect(tcState(ns)).toEqual(before);
+    });
+  });
 });

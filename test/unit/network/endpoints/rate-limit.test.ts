@@ -48,7 +48,7 @@ function fakeTc(roots: Map<number, Qdisc> = new Map()) {
 }
 
 const LINKS = {
-  rx: { index: 5, name: 'vmtap', goesWithTheTap: true },
+  rx: { index: 5, name: 'vmtap', removedWithTheLink: true },
   tx: { index: 2, name: 'eth0' },
 };
 
