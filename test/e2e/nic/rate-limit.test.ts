@@ -1,10 +1,11 @@
 // Rate limits with the default guest: a cold-plugged veth NIC launched with a guest-transmit
 // limit R, a transfer from the guest (busybox dd | nc) to a TCP sink in the peer netns takes at
 // least 0.9 x size/R; a live change to 2R makes the next one take about half as long; removing
-// the limit makes it clearly faster. A hot-plugged NIC takes its limits at attach. Every tbf is
+// the limit makes it clearly faster. The same for guest receive (a sender in the peer netns,
+// busybox nc -l in the guest, which counts the bytes) with a limit set live. A hot-plugged NIC takes its limits at attach. Every tbf is
 // gone after detach and after shutdown (tc config and leak snapshot equal to before). With the
 // macvtap model the limit sits on the macvtap (what the guest writes, it transmits).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { launch } from '../../../launcher/launch.js';
@@ -92,6 +93,54 @@ function tcConfig(netns: string): unknown {
   return { qdiscs, filters };
 }
 
+// Guest receive: a client in `netns` connects to the guest's `nc -l`, sends SIZE bytes and
+// half-closes; the guest's nc exits at EOF, so the ms from connect to the guest's FIN is the
+// transfer (and the guest counts the bytes).
+const SENDER = `
+const net = require('node:net');
+const [host, port, size] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
+const deadline = Date.now() + 10000;
+const attempt = () => {
+  const s = net.connect(port, host);
+  let t0 = 0;
+  s.on('connect', () => { t0 = performance.now(); s.end(Buffer.alloc(size)); });
+  s.on('data', () => {});
+  s.on('end', () => console.log(JSON.stringify({ ms: performance.now() - t0 })));
+  s.on('error', (e) => { if (!t0 && Date.now() < deadline) setTimeout(attempt, 100); else { console.error(e.message); process.exit(1); } });
+};
+attempt();
+`;
+
+async function transferToGuest(vm: Vm, netns: string, guestIp: string): Promise<number> {
+  // stdin stays open (busybox nc half-closes at stdin EOF): its FIN then means "read it all".
+  await vm.guest.check(
+    `rm -f /tmp/rx-count; (sleep 600 | nc -l -p ${PORT + 1} | wc -c > /tmp/rx-count) >/dev/null 2>&1 &`,
+  );
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(
+      'ip',
+      [
+        'netns',
+        'exec',
+        netns,
+        process.execPath,
+        '-e',
+        SENDER,
+        guestIp,
+        String(PORT + 1),
+        String(SIZE),
+      ],
+      { timeout: 120_000 },
+      (error, stdout) =>
+        error ? reject(new Error('sender failed', { cause: error })) : resolve(stdout),
+    );
+  });
+  const ms = (JSON.parse(out) as { ms: number }).ms;
+  await vm.guest.check('for i in $(seq 50); do [ -s /tmp/rx-count ] && break; sleep 0.1; done');
+  expect((await vm.guest.check('cat /tmp/rx-count')).trim()).toBe(String(SIZE));
+  return ms;
+}
+
 // The root tbf of `dev` in `netns` as tc shows it (rate in bytes/s), or undefined.
 function tbfRate(netns: string, dev: string): number | undefined {
   const q = tcJson<{ kind: string; root?: boolean; options?: { rate?: number } }[]>(
@@ -161,6 +210,19 @@ describe.runIf(prerequisite('NIC rate limits', qemuMissing() ?? rootNetnsMissing
           expect(faster).toBeGreaterThanOrEqual((0.9 * SIZE * 1000) / R2);
           expect(faster).toBeLessThan(0.75 * limited);
           expect(unlimited).toBeLessThan((0.5 * SIZE * 1000) / R2);
+
+          // Guest receive: the tap's tbf.
+          const guestIp = coldNet.guestCidr.split('/')[0]!;
+          await vm.setRate('cold0', { rx: { rate: R2 } });
+          const rxLimited = await transferToGuest(vm, coldNet.peer, guestIp);
+          await vm.setRate('cold0', { rx: null });
+          const rxUnlimited = await transferToGuest(vm, coldNet.peer, guestIp);
+          console.log(
+            `rate e2e: ${SIZE} bytes to the guest: at ${R2} B/s ${rxLimited.toFixed(0)} ms, ` +
+              `unlimited ${rxUnlimited.toFixed(0)} ms`,
+          );
+          expect(rxLimited).toBeGreaterThanOrEqual((0.9 * SIZE * 1000) / R2);
+          expect(rxUnlimited).toBeLessThan((0.5 * SIZE * 1000) / R2);
 
           // Hot-plug with limits at attach; detach takes them away with the rest.
           await vm.attach(
