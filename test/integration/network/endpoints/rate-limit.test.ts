@@ -12,7 +12,10 @@ import type { Endpoint } from '../../../../network/endpoints/types.js';
 import { openNetlink } from '../../../../network/netlink/index.js';
 import { ip, netnsConfig, tcJson, withTestNetns } from '../../../helpers/netns.js';
 import { prerequisite, rootNetnsMissing } from '../../../helpers/prereq.js';
-import { withVethPair } from './veth-fixture.js';
+import { attachVethWith } from '../../../../network/endpoints/veth.js';
+import { StepError } from '../../../../core/index.js';
+import { faultyClient, type Fault } from './fault-client.js';
+import { netnsState, withVethPair } from './veth-fixture.js';
 
 interface TcTbf {
   kind: string;
@@ -224,6 +227,50 @@ describe.runIf(prerequisite('netlink', rootNetnsMissing()))('NIC rate limits', (
         await attached.detach();
       }
       expect(tcState(ns)).toEqual(before);
+    });
+  });
+
+  it('T14 with limits: a netlink failure at each call of a rate-limited attach rolls back everything', async () => {
+    await withVethPair('rate-flt', async ({ netns }) => {
+      const before = netnsState(netns);
+      const steps = new Set<string>();
+      for (let k = 1; k < 100; k++) {
+        const real = openNetlink(netns);
+        const fault: Fault = { at: k, kind: 'fail' };
+        const { client } = faultyClient(real, fault);
+        let error: unknown;
+        try {
+          const a = await attachVethWith(
+            { kind: 'veth', name: 'eth0', interworking: 'tcfilter' },
+            {
+              netns,
+              nicId: 'net0',
+              netlink: client,
+              rate: { rx: { rate: 100_000 }, tx: { rate: 50_000 } },
+            },
+            undefined,
+          );
+          fault.at = 0;
+          native.closeAll((a.hostNic as TapHostNic).tapFds);
+          await a.detach();
+        } catch (e) {
+          error = e;
+        } finally {
+          await real.close();
+        }
+        expect(netnsState(netns), `after a failure at call ${k}`).toEqual(before);
+        if (error === undefined) {
+          // The limits' own steps were among those that failed, each undone.
+          expect([...steps]).toEqual(
+            expect.arrayContaining(['set guest receive limit', 'set guest transmit limit']),
+          );
+          return;
+        }
+        expect(error).toBeInstanceOf(StepError);
+        expect((error as StepError).rollbackErrors).toEqual([]);
+        steps.add((error as StepError).step);
+      }
+      throw new Error('attach never succeeded');
     });
   });
 });
