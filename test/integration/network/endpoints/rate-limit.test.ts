@@ -273,4 +273,25 @@ describe.runIf(prerequisite('netlink', rootNetnsMissing()))('NIC rate limits', (
       throw new Error('attach never succeeded');
     });
   });
+
+  it('a multi-queue tap: our tbf replaces its mq root, and removing it brings mq back', async () => {
+    await withVethPair('rate-mq', async ({ netns }) => {
+      const attached = await attachEndpoint(
+        { kind: 'veth', name: 'eth0', interworking: 'tcfilter', queues: 2 },
+        { netns, nicId: 'net0' },
+      );
+      const nic = attached.hostNic as TapHostNic;
+      try {
+        const before = root(netns, TAP);
+        expect(before?.kind).toBe('mq');
+        await attached.setRate!({ rx: { rate: 500_000 } });
+        expect(tbf(netns, TAP)).toEqual({ rate: 500_000, burst: '50000b/1' });
+        await attached.setRate!({ rx: null });
+        expect(root(netns, TAP)).toEqual(before);
+      } finally {
+        native.closeAll([...nic.tapFds, ...nic.vhostFds]);
+        await attached.detach();
+      }
+    });
+  });
 });
