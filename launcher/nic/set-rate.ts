@@ -22,7 +22,7 @@ export async function setNicRate(
         ? 'a VFIO pass-through'
         : attached === undefined
           ? 'backed by a host NIC the caller attached, not vmlaunch'
-          : `backed by ${nic.hostNic?.kind ?? 'no host link'}`;
+          : `backed by ${attached.hostNic.kind}`;
     throw new HotplugStateError(
       `NIC ${nic.id} has no host-side rate control: it is ${why} (docs/nic-control.md)`,
       'NIC_NO_RATE_CONTROL',
