@@ -96,6 +96,7 @@ export type {
 export type { SerialConsole, ConsoleMatch, WaitForOptions } from './launcher/console.js';
 export type { QemuProcess } from './launcher/process.js';
 export type { NicStats, NicCounters } from './launcher/nic/nic-stats.js';
+export type { NicRate, NicRateChange, RateLimit } from './network/endpoints/rate-limit.js';
 export type { BuiltCommand } from './launcher/command.js';
 export type { AttachedEndpoint } from './network/endpoints/attach-types.js';
 export type { RunningShare, ShareState } from './launcher/workload/shares.js';

@@ -10,6 +10,7 @@ export type {
   AttachedEndpoint,
   VhostNetPolicy,
 } from '../network/endpoints/attach-types.js';
+export type { NicRate, NicRateChange, RateLimit } from '../network/endpoints/rate-limit.js';
 export type {
   Endpoint,
   EndpointRoute,
@@ -78,6 +79,7 @@ export type {
   MirredAction,
   Qdisc,
   RedirectFilter,
+  TbfParams,
 } from '../network/netlink/index.js';
 
 // What vmlaunch left on the host after a crash (links, netns), for a clean-up tool.

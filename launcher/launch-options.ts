@@ -2,6 +2,7 @@
 // replace. A module of its own so the steps of a launch (launch-steps.ts, confinement.ts,
 // run-as-access.ts) read these types without importing launch.ts back.
 import type { AttachContext, AttachedEndpoint } from '../network/endpoints/attach-types.js';
+import type { NicRate } from '../network/endpoints/rate-limit.js';
 import type { Endpoint } from '../network/endpoints/types.js';
 import type { HostNic } from '../network/host-nic.js';
 import type { TemplateName, TemplateOverrides } from '../qemu-templates/index.js';
@@ -24,6 +25,8 @@ export interface EndpointSpec {
   netns?: string;
   /** NIC id (unique in the VM); default net0, net1, ... */
   id?: string;
+  /** Rate limits per direction, set before QEMU starts (tap-backed NICs; docs/nic-control.md). */
+  rate?: NicRate;
 }
 
 /** Side effects launch uses, replaced by tests through launchWithDeps (not part of the API). */

@@ -4,6 +4,7 @@
 // on failure; launchFailure turns what went wrong into the LaunchError callers know.
 import { closeAll } from '../native/index.js';
 import type { AttachedEndpoint } from '../network/endpoints/attach-types.js';
+import { checkRateChange } from '../network/endpoints/rate-limit.js';
 import { hostNicFds } from '../network/host-nic.js';
 import { UnsupportedError, type Step, type Undo } from '../core/index.js';
 import { resolveTemplate, type MachineTemplate } from '../qemu-templates/index.js';
@@ -115,6 +116,9 @@ async function validate(run: LaunchRun): Promise<void> {
   });
   checkGuestNetwork(options.guestNetwork, run.checkedDrives);
   run.shares = resolveLaunchShares(options, template);
+  for (const [i, spec] of (options.endpoints ?? []).entries()) {
+    if (spec.rate !== undefined) checkRateChange(spec.rate, `endpoints[${i}].rate`);
+  }
   run.confinement = await prepareConfinement(options);
   checkCommand(vmConfig(options, template, 'tcg', STAND_IN_CHANNELS, false), [], template);
 }
@@ -176,6 +180,7 @@ function attachEndpointStep(spec: EndpointSpec, i: number): Step<LaunchRun> {
         owner: run.vmId,
         ...(run.confinement!.identity ? { qemuUid: run.confinement!.identity.uid } : {}),
         ...(spec.netns ? { netns: spec.netns } : {}),
+        ...(spec.rate ? { rate: spec.rate } : {}),
         ...(run.options.signal ? { signal: run.options.signal } : {}),
       });
       run.attached.push(endpoint);

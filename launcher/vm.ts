@@ -32,6 +32,8 @@ import type {
 import { findNic, type FoundNic } from './nic/find-nic.js';
 import { readNicStats, type NicStats } from './nic/nic-stats.js';
 import { setNicLink } from './nic/set-link.js';
+import { setNicRate } from './nic/set-rate.js';
+import type { NicRate, NicRateChange } from '../network/endpoints/rate-limit.js';
 import type { QemuProcess } from './process.js';
 import type { RunningShare } from './workload/shares.js';
 import { QmpDisconnectedError, type QmpClient } from './qmp/index.js';
@@ -246,6 +248,23 @@ export class Vm implements AsyncDisposable {
    */
   async nicStats(nicId: string): Promise<NicStats> {
     return await readNicStats(this.qmp, this.findNic(nicId), { timeout: 5000 });
+  }
+
+  /**
+   * Changes a NIC's rate limits live (host-side token buckets; docs/nic-control.md): per
+   * direction in the guest's terms, a limit sets or replaces it, null removes it, absent keeps
+   * it. Returns the limits in force. Detach and shutdown remove them.
+   * @throws HotplugStateError: NIC_UNKNOWN, NIC_NO_RATE_CONTROL (not a tap vmlaunch attached),
+   *   HOTPLUG_STATE (VM not running); ValidationError (a bad limit), UnsupportedError (a
+   *   direction the NIC's model cannot shape), StepError (netlink; the change is undone).
+   */
+  async setRate(nicId: string, change: NicRateChange): Promise<NicRate> {
+    const nic = this.findNic(nicId);
+    const attached =
+      nic.plug === 'cold'
+        ? this.endpoints.find((e) => e.hostNic.id === nicId)
+        : (this.hotplug.registry.get(nicId)?.nic as HotpluggedNic | undefined)?.attached;
+    return await setNicRate(nic, attached, change);
   }
 
   // A running NIC by id, cold- or hot-plugged.

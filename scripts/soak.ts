@@ -1,5 +1,5 @@
 // `npm run soak`: docs/faults.md T28 at full size, with its report. (1) 1000 NIC hot-plug/unplug
-// cycles on one q35 VM; (2) 100 create/destroy cycles, every one booting the guest to its shell
+// cycles on one q35 VM (rate-limited NICs: their tbf qdiscs are in the leak snapshot); (2) 100 create/destroy cycles, every one booting the guest to its shell
 // and powering it off (the CI test boots every 10th); (3) 5 rounds of 20 VMs launched at once.
 // Every set of the leak snapshot is checked after every cycle (round); each part prints p50/p95
 // of its operations and its leak verdict, and stops at the first leak, printing what grew.

@@ -21,6 +21,7 @@ import type {
   HotplugSource,
   HotpluggedNic,
 } from '../hotplug/types.js';
+import type { NicRate, NicRateChange } from '../../network/endpoints/rate-limit.js';
 import type { NicStats } from '../nic/nic-stats.js';
 import { quoteShellArg } from '../shell-quote.js';
 import { parseEndpointSpec } from './endpoint-spec.js';
@@ -35,6 +36,7 @@ export interface ControlledVm {
   attach(source: HotplugSource, options?: AttachOptions): Promise<HotpluggedNic>;
   detach(id: string, options?: DetachOptions): Promise<DetachResult>;
   setLink(nicId: string, up: boolean): Promise<void>;
+  setRate(nicId: string, change: NicRateChange): Promise<NicRate>;
   nicStats(nicId: string): Promise<NicStats>;
 }
 
@@ -79,7 +81,11 @@ export function createControlHandler(
     const started = performance.now();
     const nic = await vm.attach(
       { endpoint: parsed.endpoint, ...(parsed.netns ? { netns: parsed.netns } : {}) },
-      { ...(nicId ? { id: nicId } : {}), ...(timeout ? { timeout } : {}) },
+      {
+        ...(nicId ? { id: nicId } : {}),
+        ...(timeout ? { timeout } : {}),
+        ...(parsed.rate ? { rate: parsed.rate } : {}),
+      },
     );
     const ms = Math.round(performance.now() - started);
     hotplugged.set(nic.id, {
@@ -127,20 +133,27 @@ export function createControlHandler(
     return { output: r.output, status: r.status };
   };
 
-  // Link first, so --link down --stats shows the counters after the change.
-  const nic = async (nicId: string, link?: 'up' | 'down', stats?: boolean): Promise<NicReply> => {
+  // Link and rate first, so --stats shows the counters after the change.
+  const nic = async (
+    nicId: string,
+    link?: 'up' | 'down',
+    stats?: boolean,
+    rateChange?: NicRateChange,
+  ): Promise<NicReply> => {
     if (link !== undefined) {
       await vm.setLink(nicId, link === 'up');
       announce(`${nicId}: link ${link}`);
     }
-    if (!stats) return { nicId, ...(link ? { link } : {}) };
+    let rate: NicRate | undefined;
+    if (rateChange !== undefined) {
+      rate = await vm.setRate(nicId, rateChange);
+      announce(`${nicId}: rate ${JSON.stringify(rate)}`);
+    }
+    const set = { nicId, ...(link ? { link } : {}), ...(rate ? { rate } : {}) };
+    if (!stats) return set;
     const read = await vm.nicStats(nicId);
     const host = read.host ? { ...read.host } : undefined;
-    return {
-      nicId,
-      ...(link ? { link } : {}),
-      stats: { ...(host ? { host } : {}), rxFilter: read.rxFilter },
-    };
+    return { ...set, stats: { ...(host ? { host } : {}), rxFilter: read.rxFilter } };
   };
 
   const status = (): StatusReply => ({
@@ -160,7 +173,7 @@ export function createControlHandler(
       case 'exec':
         return exec(request.command, request.timeout);
       case 'nic':
-        return nic(request.nicId, request.link, request.stats);
+        return nic(request.nicId, request.link, request.stats, request.rate);
       case 'status':
         return Promise.resolve(status());
     }

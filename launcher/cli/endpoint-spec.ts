@@ -1,11 +1,12 @@
 // The CLI's short endpoint specs: `tap:NAME[@NETNS]`, `veth:NAME@NETNS[:MODEL]`,
 // `macvlan:NAME@NETNS`, `ipvlan:NAME@NETNS`, `macvtap:NAME[@NETNS]`, `vhost-user:PATH[:client|server]`, `vfio:PCI`, each optionally
-// followed by `,mac=..,mtu=..,queues=..`; a comma in a path or netns is written twice (',,'), as
+// followed by `,mac=..,mtu=..,queues=..` and rate limits `,rx-rate=..,tx-rate=..` (rate-spec.ts); a comma in a path or netns is written twice (',,'), as
 // QEMU reads it. They become the same typed endpoints a script uses.
 import { ValidationError } from '../../core/index.js';
 import { parseEndpoint } from '../../network/endpoints/parse.js';
 import type { EndpointSpec } from '../launch.js';
 import { splitQemuList } from './qemu-list.js';
+import { rateFromSpecOptions } from './rate-spec.js';
 
 /** The spec grammar, for help texts. */
 export const ENDPOINT_SPEC_HELP = [
@@ -17,28 +18,40 @@ export const ENDPOINT_SPEC_HELP = [
   'vhost-user:PATH[:client|server]  a vhost-user socket (default client)',
   'vfio:PCI                         a PCI NIC passed through (0000:01:00.0)',
   'options: append ,mac=52:54:00:..,mtu=1500,queues=2',
+  'rate limits (tap-backed NICs): ,rx-rate=10mbit,tx-rate=5mbit[,rx-burst=32k,tx-burst=32k]',
   'a comma in PATH or NETNS is written twice (",,")',
 ];
 
-// Splits `,key=value` options off a spec (QEMU's list syntax: ',,' is a comma in the head).
-function splitOptions(spec: string, path: string): [string, Record<string, string | number>] {
+const RATE_KEYS = ['rx-rate', 'tx-rate', 'rx-burst', 'tx-burst'];
+
+// Splits `,key=value` options off a spec (QEMU's list syntax: ',,' is a comma in the head):
+// the endpoint's own (mac, mtu, queues) and the rate options, kept apart.
+function splitOptions(
+  spec: string,
+  path: string,
+): [string, Record<string, string | number>, Map<string, string>] {
   const [head, ...rest] = splitQemuList(spec);
   const options: Record<string, string | number> = {};
+  const rates = new Map<string, string>();
   for (const item of rest) {
     const eq = item.indexOf('=');
     const key = eq < 0 ? item : item.slice(0, eq);
     const value = eq < 0 ? undefined : item.slice(eq + 1);
+    if (value !== undefined && RATE_KEYS.includes(key)) {
+      rates.set(key, value);
+      continue;
+    }
     if (!key || value === undefined || !['mac', 'mtu', 'queues'].includes(key)) {
       throw new ValidationError(
         path,
         spec,
-        `unknown option "${item}"; expected mac=, mtu= or queues=`,
+        `unknown option "${item}"; expected mac=, mtu=, queues=, rx-rate=, tx-rate=, rx-burst= or tx-burst=`,
         'SPEC',
       );
     }
     options[key] = key === 'mac' ? value : Number(value);
   }
-  return [head ?? '', options];
+  return [head ?? '', options, rates];
 }
 
 // Splits NAME@NETNS.
@@ -53,6 +66,14 @@ function nameAt(value: string): { name: string; netns?: string } {
  */
 export function parseEndpointSpec(spec: string, index = 0): EndpointSpec {
   const path = `--net[${index}]`;
+  const [, , rates] = splitOptions(spec, path);
+  const rate = rateFromSpecOptions(rates, path);
+  const parsed = parseEndpointPart(spec, path);
+  return rate ? { ...parsed, rate } : parsed;
+}
+
+// The endpoint itself (and its netns) from a spec.
+function parseEndpointPart(spec: string, path: string): EndpointSpec {
   const [head, options] = splitOptions(spec, path);
   const colon = head.indexOf(':');
   if (colon < 0)

@@ -33,9 +33,11 @@ usage:
       hot-plugs an endpoint into VM NAME (q35: one free root port per NIC)
   vmlaunch detach NAME ID [--timeout MS]
       hot-unplugs NIC ID; exit 3 if the guest has not released it by the deadline
-  vmlaunch nic NAME ID [--link up|down] [--stats] [--json]
-      sets NIC ID's link down or up (the guest sees carrier go and return) and shows its
-      counters: the host side's, in the guest's direction, and QEMU's rx-filter
+  vmlaunch nic NAME ID [--link up|down] [--rate SPEC] [--stats] [--json]
+      sets NIC ID's link down or up (the guest sees carrier go and return), its rate limits
+      (SPEC: rx=10mbit,tx=5mbit[,rx-burst=32k,tx-burst=32k], tx=off removes one, off both;
+      rx is what the guest receives) and shows its counters: the host side's, in the
+      guest's direction, and QEMU's rx-filter
   vmlaunch exec NAME [--timeout MS] -- CMD...
       runs CMD in the guest's console shell; exits with its status
   vmlaunch list [--json]

@@ -3,6 +3,7 @@
 import { readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { ControlError, RemoteOperationError } from './errors.js';
+import type { NicRateChange } from '../../network/endpoints/rate-limit.js';
 import { LineReader } from './line-reader.js';
 import {
   encodeLine,
@@ -185,7 +186,7 @@ export const controlCalls = {
   nic: (
     name: string,
     nicId: string,
-    what: { link?: 'up' | 'down'; stats?: boolean },
+    what: { link?: 'up' | 'down'; stats?: boolean; rate?: NicRateChange },
     options: ControlCallOptions = {},
   ) => callVm<NicReply>(name, { op: 'nic', nicId, ...what }, options),
   status: (name: string, options: ControlCallOptions = {}) =>

@@ -1,6 +1,11 @@
 // The control protocol between `vmlaunch run` (the server, which owns QMP and the host
 // plumbing) and `vmlaunch attach|detach|list|exec` (clients): one JSON object per line each
 // way, every request answered by exactly one response carrying the request's id.
+import {
+  checkRateChange,
+  type NicRate,
+  type NicRateChange,
+} from '../../network/endpoints/rate-limit.js';
 import { ControlError } from './errors.js';
 
 /** Version of the protocol; a response carries it so a client can refuse a stranger. */
@@ -36,11 +41,13 @@ export interface ExecRequest {
   timeout?: number;
 }
 
-/** Live control of NIC `nicId`: set its link, then (with `stats`) read its counters. */
+/** Live control of NIC `nicId`: set its link and rate, then (with `stats`) read its counters. */
 export interface NicRequest {
   op: 'nic';
   nicId: string;
   link?: 'up' | 'down';
+  /** Per direction: a limit { rate, burst? } in bytes, null to remove (NicRateChange). */
+  rate?: NicRateChange;
   stats?: boolean;
 }
 
@@ -58,6 +65,8 @@ export const CONTROL_OPS = ['attach', 'detach', 'status', 'exec', 'nic'] as cons
 export interface NicReply {
   nicId: string;
   link?: 'up' | 'down';
+  /** The limits in force after a rate change. */
+  rate?: NicRate;
   stats?: {
     host?: Record<string, number | string>;
     rxFilter: Record<string, unknown>;
@@ -180,11 +189,18 @@ export function parseRequest(line: string): ControlRequest {
         throw new ControlError('PROTOCOL', 'link: expected "up" or "down"');
       if (o.stats !== undefined && typeof o.stats !== 'boolean')
         throw new ControlError('PROTOCOL', 'stats: expected a boolean');
+      let rate: NicRateChange | undefined;
+      try {
+        rate = o.rate === undefined ? undefined : checkRateChange(o.rate, 'rate');
+      } catch (cause) {
+        throw new ControlError('PROTOCOL', `rate: ${(cause as Error).message}`, { cause });
+      }
       return {
         id,
         op: 'nic',
         nicId: text(o.nicId, 'nicId', 64),
         ...(o.link !== undefined ? { link: o.link } : {}),
+        ...(rate !== undefined ? { rate } : {}),
         ...(o.stats !== undefined ? { stats: o.stats } : {}),
       };
     }

@@ -4,7 +4,7 @@
 // failure unwinds them in reverse and surfaces the first error with the rollback errors
 // attached. Once device_add succeeded, removing the NIC is detach's job (device_del must be
 // confirmed by DEVICE_DELETED before the backend goes).
-import type { Step } from '../../core/index.js';
+import { ValidationError, type Step } from '../../core/index.js';
 import type { HostNic } from '../../network/host-nic.js';
 import { nicDevices, nicQemuIds } from '../devices/nic-devices.js';
 import { hostNicFds } from '../../network/host-nic.js';
@@ -36,6 +36,7 @@ const hostAttach: Step<NicRun> = {
         ...(hp.owner !== undefined ? { owner: hp.owner } : {}),
         ...(hp.qemuUid !== undefined ? { qemuUid: hp.qemuUid } : {}),
         ...(source.netns !== undefined ? { netns: source.netns } : {}),
+        ...(run.options.rate !== undefined ? { rate: run.options.rate } : {}),
         signal: run.deadline.signal,
       });
       run.steps.push('detach host side', () => attached.detach());
@@ -43,6 +44,13 @@ const hostAttach: Step<NicRun> = {
       run.nic = { ...attached.hostNic, id };
       run.ours = hostNicFds(run.nic);
     } else {
+      if (run.options.rate !== undefined) {
+        throw new ValidationError(
+          'rate',
+          run.options.rate,
+          'rate limits need an endpoint for vmlaunch to attach, not a HostNic',
+        );
+      }
       run.nic = { ...source.nic, id };
     }
     run.timings.host = Math.round(performance.now() - t);

@@ -1,5 +1,6 @@
 // The hot-plug contract: what vm.attach() takes and returns, and what vm.detach() reports.
 import type { AttachedEndpoint } from '../../network/endpoints/attach-types.js';
+import type { NicRate } from '../../network/endpoints/rate-limit.js';
 import type { Endpoint } from '../../network/endpoints/types.js';
 import type { HostNic } from '../../network/host-nic.js';
 
@@ -20,6 +21,9 @@ export interface AttachOptions {
   signal?: AbortSignal;
   /** Wait until the guest kernel has bound the device (default true when the VM has a guest shell). */
   waitForGuest?: boolean;
+  /** Rate limits per direction, set on the host side before QEMU sees the NIC (an endpoint
+   *  source only; docs/nic-control.md). */
+  rate?: NicRate;
 }
 
 /** Milliseconds spent in each phase of an attach. */

@@ -1,7 +1,7 @@
 // The machinery every endpoint attach shares: named steps over an undo stack, cancellation
 // checked before each step, fds that are closed on failure but handed to the caller on success,
 // and a detach that runs the same inverses later with a netlink client of its own.
-import { asError, StepError } from '../../core/errors.js';
+import { asError, StepError, UnsupportedError } from '../../core/errors.js';
 import { defaultStepFailure, StepRunner } from '../../core/steps.js';
 import * as native from '../../native/index.js';
 import type { HostNic } from '../host-nic.js';
@@ -11,8 +11,10 @@ import type { MacvtapOpenDeps } from '../macvtap-device.js';
 import { isNetnsNotFound } from '../netns/not-found.js';
 import { resolveNetns } from '../netns/paths.js';
 import type { AttachContext, AttachedEndpoint } from './attach-types.js';
+import type { NicRate, NicRateChange } from './rate-limit.js';
 import { validateNicId, linkName, type LinkRole } from './names.js';
 import { netnsIdentity, pinNetns, type NetnsIdentity, type PinnedNetns } from './netns-pin.js';
+import { checkRateChange, RateControl, type ShapedLinks } from './rate-limit.js';
 import type { Endpoint } from './types.js';
 
 /** The side effects attach uses besides netlink; every one is injectable for tests. */
@@ -56,6 +58,8 @@ export class AttachRun {
   /** Inverses that failed so far: a journal entry must outlive a restore that did not finish. */
   private undoFailures = 0;
   private readonly afterUndo: Array<() => void | Promise<void>> = [];
+  /** The links the models shape this NIC's directions on (rate limits; rate-limit.ts). */
+  readonly shaped: ShapedLinks = {};
   /** The netns this attach works in, by identity (detach checks it before undoing). */
   private readonly netnsId: NetnsIdentity | undefined;
 
@@ -217,12 +221,16 @@ export async function runAttach(
   body: (run: AttachRun) => Promise<HostNic>,
 ): Promise<AttachedEndpoint> {
   validateNicId(ctx.nicId);
+  if (ctx.rate !== undefined) checkRateChange(ctx.rate, 'rate');
   const all: EndpointDeps = { ...realDeps, ...deps };
   const own = ctx.netlink === undefined ? all.openNetlink(ctx.netns) : undefined;
   const run = new AttachRun(ctx, ctx.netlink ?? own!, all);
   let result: AttachedEndpoint;
+  let rates: RateControl | undefined;
   try {
-    result = run.finish(endpoint, await body(run));
+    const hostNic = await body(run);
+    rates = await rateStep(run, hostNic);
+    result = run.finish(endpoint, hostNic);
   } catch (error) {
     const rollbackErrors = await run.abandon();
     // The first error stays first; a failing close of our client joins the rollback errors.
@@ -230,5 +238,55 @@ export async function runAttach(
     throw await defaultStepFailure('attach', error, rollbackErrors);
   }
   await own?.close();
-  return result;
+  return rates === undefined ? result : withSetRate(run, result, rates);
+}
+
+// A tap-backed NIC's limits: the removal is registered first (it undoes live changes too, and
+// runs first at detach), then the limits asked for at attach are set.
+async function rateStep(run: AttachRun, nic: HostNic): Promise<RateControl | undefined> {
+  const wanted = run.ctx.rate;
+  if (nic.kind !== 'tap' || (run.shaped.rx === undefined && run.shaped.tx === undefined)) {
+    if (wanted !== undefined && Object.keys(wanted).length > 0) {
+      await run.step('set rate limits', () => {
+        throw new UnsupportedError(
+          `rate limits need a host link vmlaunch shapes; a ${nic.kind} NIC has none (docs/nic-control.md)`,
+        );
+      });
+    }
+    return undefined;
+  }
+  const rates = new RateControl(run.shaped);
+  run.undo('remove rate limits', (client) => rates.clear(client));
+  if (wanted !== undefined) await run.step('set rate limits', (nl) => rates.apply(nl, wanted));
+  return rates;
+}
+
+// Live changes, one at a time, each with a netlink client of its own in the NIC's netns.
+function withSetRate(
+  run: AttachRun,
+  attached: AttachedEndpoint,
+  rates: RateControl,
+): AttachedEndpoint {
+  let detached = false;
+  let queue: Promise<unknown> = Promise.resolve();
+  const setRate = (change: NicRateChange): Promise<NicRate> => {
+    const next = queue.then(async () => {
+      if (detached) throw new UnsupportedError('the NIC is detached: its rate cannot change');
+      const given = run.ctx.netlink;
+      const nl = given !== undefined && !given.closed ? given : run.deps.openNetlink(run.ctx.netns);
+      try {
+        return await rates.apply(nl, change);
+      } finally {
+        if (nl !== given) await nl.close();
+      }
+    });
+    queue = next.catch(() => undefined);
+    return next;
+  };
+  const detach = async (): Promise<void> => {
+    detached = true;
+    await queue;
+    await attached.detach();
+  };
+  return { ...attached, detach, setRate };
 }

@@ -2,6 +2,7 @@
 // hand back a HostNic, and an exact inverse that leaves the netns as it was before attach.
 import type { HostNic } from '../host-nic.js';
 import type { NetlinkClient } from '../netlink/index.js';
+import type { NicRate, NicRateChange } from './rate-limit.js';
 import type { Endpoint } from './types.js';
 
 /** Whether to back tap NICs with vhost-net: 'auto' uses it when /dev/vhost-net exists. */
@@ -23,6 +24,8 @@ export interface AttachContext {
    * root); false: none. Models that change a link they do not own write an entry there first.
    */
   journal?: string | false;
+  /** Rate limits per direction, set as the last step (tap-backed NICs; docs/nic-control.md). */
+  rate?: NicRate;
   /** An open netlink client in that netns; attach opens (and closes) its own when absent. */
   netlink?: NetlinkClient;
   vhostNet?: VhostNetPolicy;
@@ -44,6 +47,11 @@ export interface AttachedEndpoint {
    * tap) is gone; a second call does nothing. Does not close the HostNic's fds.
    */
   detach(): Promise<void>;
+  /**
+   * Present for tap-backed NICs: changes the rate limits live (see NicRateChange) and returns
+   * those in force; refused after detach. Detach removes whatever limits are in force then.
+   */
+  setRate?(change: NicRateChange): Promise<NicRate>;
 }
 
 /** The signature of one kind's attach function. */

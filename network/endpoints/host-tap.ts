@@ -60,6 +60,8 @@ export async function createTap(
     return { name, index, fds: opened.fds };
   });
   const index = tap.index;
+  // The tap's egress is what the guest receives: rate limits shape it there.
+  run.shaped.rx = { index, name, removedWithTheLink: true };
   await run.step('set tap alias', (nl) => nl.links.setAlias(index, alias));
   if (mtu !== undefined) await run.step('set tap mtu', (nl) => nl.links.setMtu(index, mtu));
   await run.step('set tap up', (nl) => nl.links.setUp(index));

@@ -47,6 +47,8 @@ export async function attachBridged(
     );
   });
   await run.step('join tap to bridge', (nl) => nl.links.setMaster(tap.index, bridge));
+  // The bridge forwards the guest's frames out of the veth: tx limits shape its egress.
+  run.shaped.tx = { index: veth.index, name: veth.name };
   await run.step('set bridge up', (nl) => nl.links.setUp(bridge));
   const vhost = await vhostStep(run, queues);
   return tapHostNic(run, { mac, mtu, ifname: tap.name, tapFds: tap.fds, vhost });

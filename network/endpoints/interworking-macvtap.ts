@@ -44,6 +44,9 @@ export async function attachMacvtapModel(
   });
   await run.step('set macvtap alias', (nl) => nl.links.setAlias(index, ownerAlias(run.ctx.nicId)));
   await run.step('set macvtap up', (nl) => nl.links.setUp(index));
+  // What the guest writes is sent by the macvtap (its egress): tx limits shape there. What it
+  // receives never passes an egress of ours, so rx has no link (docs/nic-control.md).
+  run.shaped.tx = { index, name, removedWithTheLink: true };
   await clearVethAddresses(run, veth);
   const opened = await run.step('open macvtap queues', () =>
     openMacvtapQueues(name, index, queues, true, run.deps.macvtap),

@@ -97,5 +97,7 @@ export async function attachTcfilter(
   const tapOwn = await ensureIngress(run, 'add tap ingress qdisc', tap.index, WITH_THE_TAP);
   await redirect(run, 'redirect veth to tap', veth.index, tap.index, vethOwn);
   await redirect(run, 'redirect tap to veth', tap.index, veth.index, tapOwn, WITH_THE_TAP);
+  // The guest's frames leave by the veth's egress (the redirect above): tx limits shape there.
+  run.shaped.tx = { index: veth.index, name: veth.name };
   return vethTapNic(run, endpoint, veth, tap, queues, mtu);
 }

@@ -36,6 +36,8 @@ async function plumb(run: AttachRun, endpoint: MacvtapEndpoint): Promise<TapHost
   }
   const mtu = endpoint.mtu ?? link.mtu;
   await borrowMtuAndUp(run, 'macvtap', link, mtu);
+  // The guest's frames leave by the macvtap's egress: tx limits shape it (removed at detach).
+  run.shaped.tx = { index: link.index, name: link.name };
   const opened = await run.step('open macvtap queues', () =>
     openMacvtapQueues(link.name, link.index, queues, true, run.deps.macvtap),
   );

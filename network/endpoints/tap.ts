@@ -63,6 +63,8 @@ async function attachExisting(run: AttachRun, endpoint: TapEndpoint): Promise<Ta
     run.deps.tapOpen(run.netnsFile, endpoint.name, { queues, vnetHdr: true }),
   );
   run.ownFds('close tap fds', opened.fds);
+  // Someone else's tap: a rate limit on its egress (guest receive) is removed at detach.
+  run.shaped.rx = { index: link.index, name: link.name };
   const mtu = endpoint.mtu ?? link.mtu;
   await borrowMtuAndUp(run, 'tap', link, mtu);
   const vhost = await vhostStep(run, queues);

@@ -1,12 +1,13 @@
 // Puts a borrowed link back as a dead attach's journal entry describes it: first the links the
 // attach made next to it go (by name, only if unlabelled or labelled by that very NIC and pid:
 // the attach may have died between creating and labelling them), then the link's tc objects
-// that were not there before, its master, MAC, MTU, txqueuelen, up state, and every address and
+// that were not there before (our ingress redirects, our rate-limit tbf), its master, MAC, MTU, txqueuelen, up state, and every address and
 // route it lost. Each change is made only where the link differs from the snapshot, so a run
 // after a crash at any point (or a second run) does exactly what is missing.
 import type { NetlinkClient } from '../netlink/index.js';
 import { isGone } from '../endpoints/attach-run.js';
 import { ownerAlias } from '../endpoints/names.js';
+import { RATE_QDISC_HANDLE } from '../endpoints/rate-limit.js';
 import { restoreAddress, restoreRoute } from '../endpoints/veth-handover.js';
 import type { BorrowedLinkEntry, LinkSnapshot } from './entry.js';
 
@@ -69,6 +70,14 @@ async function restoreIngress(nl: NetlinkClient, snap: LinkSnapshot, c: Changes)
   for (const pref of new Set(stale.map((f) => f.pref))) {
     await c.apply(`remove redirect pref ${pref}`, () => nl.tc.deleteRedirect(snap.index, { pref }));
   }
+}
+
+// A rate limit of ours (root tbf 766d:, set at attach or live, so the snapshot cannot know it):
+// deleted, the kernel's default root comes back; restoreLink then puts the txqueuelen back.
+async function restoreRoot(nl: NetlinkClient, snap: LinkSnapshot, c: Changes) {
+  const root = await nl.tc.root(snap.index);
+  if (root?.handle !== RATE_QDISC_HANDLE) return;
+  await c.apply('remove rate limit (root tbf 766d:)', () => nl.tc.deleteRoot(snap.index));
 }
 
 // Link attributes, then addresses (the link up first: routes need it), then routes.
@@ -136,6 +145,7 @@ export async function restoreBorrowedLink(
     return c.result;
   }
   await restoreIngress(nl, snap, c);
+  await restoreRoot(nl, snap, c);
   await restoreLink(nl, snap, c);
   return c.result;
 }

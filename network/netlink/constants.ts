@@ -185,3 +185,13 @@ export const TCA_INGRESS_MIRROR = 4;
 /** Generic action verdicts (pkt_cls.h): a redirect steals the packet. */
 export const TC_ACT_PIPE = 3;
 export const TC_ACT_STOLEN = 4;
+
+/** tbf qdisc options (pkt_sched.h, enum TCA_TBF_*); TCA_TBF_PARMS holds struct tc_tbf_qopt. */
+export const TCA_TBF_PARMS = 1;
+export const TCA_TBF_RATE64 = 4;
+export const TCA_TBF_BURST = 6;
+export const TC_TBF_QOPT_LEN = 36;
+/** struct tc_ratespec linklayer: ethernet (the kernel then needs no rate table). */
+export const TC_LINKLAYER_ETHERNET = 1;
+/** Kernel scheduler ticks are 64 ns (PSCHED_SHIFT 6 in include/net/pkt_sched.h). */
+export const PSCHED_TICK_NS = 64;

@@ -24,3 +24,4 @@ export type { Route, RouteSpec } from './routes.js';
 export { TcApi } from './tc.js';
 export type { FilterSelector, RedirectOptions } from './tc.js';
 export type { MirredAction, Qdisc, RedirectFilter } from './tc-requests.js';
+export type { TbfParams } from './tc-tbf-requests.js';

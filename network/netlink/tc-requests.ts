@@ -34,6 +34,7 @@ import {
 } from './constants.js';
 import type { NetlinkMessage } from './message.js';
 import { decodeTcMsg, encodeTcMsg } from './message.js';
+import { decodeTbf, type TbfParams } from './tc-tbf-requests.js';
 
 /** tcm_info of a filter: priority in the high 16 bits, protocol (big-endian) in the low 16. */
 export function filterInfo(pref: number, protocol = ETH_P_ALL): number {
@@ -107,13 +108,18 @@ export interface Qdisc {
   kind: string;
   handle: number;
   parent: number;
+  /** A tbf's bucket (rate and burst in bytes per second and bytes, queue limit in bytes). */
+  tbf?: TbfParams;
 }
 
 // Decodes one RTM_NEWQDISC message.
 export function decodeQdisc(m: NetlinkMessage): Qdisc {
   const h = decodeTcMsg(m.payload);
-  const kind = readString(attrMap(m.payload, TCMSG_LEN).get(TCA_KIND)) ?? '';
-  return { index: h.index, kind, handle: h.handle, parent: h.parent };
+  const a = attrMap(m.payload, TCMSG_LEN);
+  const kind = readString(a.get(TCA_KIND)) ?? '';
+  const options = a.get(TCA_OPTIONS);
+  const tbf = kind === 'tbf' && options !== undefined ? decodeTbf(options) : undefined;
+  return { index: h.index, kind, handle: h.handle, parent: h.parent, ...(tbf ? { tbf } : {}) };
 }
 
 /** What a mirred action does with the packet. */

@@ -1,10 +1,12 @@
 // tc over rtnetlink: the ingress qdisc, and u32 match-all filters that redirect every packet
-// arriving on one link to the egress of another (mirred) — the veth <-> tap interworking.
-// This kernel has u32 and mirred but neither matchall nor flower.
+// arriving on one link to the egress of another (mirred) — the veth <-> tap interworking; and a
+// root token bucket (tbf) that shapes what a link transmits — NIC rate limits.
+// Kernels seen here have u32, mirred, tbf and htb but neither matchall, flower nor police.
 import { ValidationError } from '../../core/index.js';
 import {
   NLM_F_CREATE,
   NLM_F_EXCL,
+  NLM_F_REPLACE,
   RTM_DELQDISC,
   RTM_DELTFILTER,
   RTM_GETQDISC,
@@ -13,6 +15,7 @@ import {
   RTM_NEWTFILTER,
   INGRESS_HANDLE,
   TC_H_INGRESS,
+  TC_H_ROOT,
 } from './constants.js';
 import type { LinkRef } from './link-requests.js';
 import type { LinkApi } from './links.js';
@@ -20,6 +23,7 @@ import { validateLinkRef } from './links.js';
 import { encodeTcMsg } from './message.js';
 import type { NetlinkSocket } from './socket.js';
 import type { Qdisc, RedirectFilter } from './tc-requests.js';
+import { rootQdiscBody, tbfQdiscBody, type TbfParams } from './tc-tbf-requests.js';
 import {
   decodeQdisc,
   decodeRedirectFilter,
@@ -144,4 +148,52 @@ export class TcApi {
       .map(decodeRedirectFilter)
       .filter((f): f is RedirectFilter => f !== undefined);
   }
+
+  /**
+   * Sets a link's root qdisc to a tbf with handle `handle` (major:0), creating it or changing
+   * the parameters of the one there (`tc qdisc replace dev X root handle H: tbf ...`).
+   * @throws {ValidationError} a bad link reference or parameters.
+   * @throws {NetlinkError} EINVAL for a bucket the kernel refuses; ENODEV.
+   */
+  async setRootTbf(dev: LinkRef, handle: number, params: TbfParams): Promise<void> {
+    const d = validateLinkRef(dev, 'dev');
+    checkTbf(handle, params);
+    const op = `qdisc replace dev ${d} root tbf rate ${params.rate}bps burst ${params.burst}`;
+    const index = await this.links.index(d, op);
+    const body = tbfQdiscBody(index, handle, params);
+    await this.socket.request(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, body, op);
+  }
+
+  /**
+   * Deletes a link's root qdisc; the kernel attaches its default one again.
+   * @throws {NetlinkError} ENOENT when the root is already the default; ENODEV.
+   */
+  async deleteRoot(dev: LinkRef): Promise<void> {
+    const op = `qdisc del dev ${validateLinkRef(dev, 'dev')} root`;
+    const index = await this.links.index(dev, op);
+    await this.socket.request(RTM_DELQDISC, 0, rootQdiscBody(index), op);
+  }
+
+  /**
+   * A link's root qdisc (parent ffff:ffff), if the kernel lists one.
+   * @throws {NetlinkError} a failed dump; ENODEV.
+   */
+  async root(dev: LinkRef): Promise<Qdisc | undefined> {
+    return (await this.listQdiscs(dev)).find((q) => q.parent === TC_H_ROOT);
+  }
+}
+
+// Checks a tbf's handle (a major number, minor 0) and bucket before any request.
+function checkTbf(handle: number, p: TbfParams): void {
+  if (!Number.isInteger(handle) || handle <= 0 || handle > 0xffff0000 || handle % 0x10000 !== 0) {
+    throw new ValidationError('handle', handle, 'a qdisc handle is major:0, major 1 to ffff');
+  }
+  const positive = (v: unknown, max: number): boolean =>
+    typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= max;
+  if (!positive(p?.rate, Number.MAX_SAFE_INTEGER))
+    throw new ValidationError('rate', p?.rate, 'a rate is a positive integer of bytes per second');
+  if (!positive(p.burst, 0xffffffff))
+    throw new ValidationError('burst', p.burst, 'a burst is a positive 32-bit number of bytes');
+  if (!positive(p.limit, 0xffffffff))
+    throw new ValidationError('limit', p.limit, 'a limit is a positive 32-bit number of bytes');
 }

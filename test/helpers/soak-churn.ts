@@ -1,5 +1,5 @@
 // T28, create/destroy part: N cycles of launch (the default guest, q35, 128 MiB, a tcfilter veth
-// endpoint in a test netns) -> QMP ready -> shutdown. Every `bootEvery`-th cycle the guest boots
+// endpoint in a test netns, rate-limited both ways) -> QMP ready -> shutdown. Every `bootEvery`-th cycle the guest boots
 // to its shell, shows the NIC and powers off by the power button; the others go down by the
 // ladder's `quit` rung right after QMP is ready (a full TCG boot costs ~3 s). After every cycle:
 // QEMU's pid is gone (reaped), nothing is left over, the leak probe (fds, handles, children,
@@ -18,7 +18,7 @@ import { latencySummary, msSince } from './latency.js';
 import { diffSnapshots } from './leaks.js';
 import { diffProbe, LeakProbe, qemuSide, type ProbeSnapshot } from './leak-probe.js';
 import { SoakLeakError } from './soak-hotplug.js';
-import { createSoakNet, oracleSnapshot } from './soak-net.js';
+import { createSoakNet, oracleSnapshot, SOAK_RATE } from './soak-net.js';
 
 /** Guest RAM of churn and parallel VMs: small, so 20 at once stay far from the host's memory. */
 export const SOAK_MEMORY_MIB = 128;
@@ -99,7 +99,8 @@ export function privateRuntimeFiles(): RuntimeFiles {
   };
 }
 
-/** Launches the default guest with one tcfilter veth endpoint (eth0 of `net`). */
+/** Launches the default guest with one tcfilter veth endpoint (eth0 of `net`), rate-limited
+ *  both ways (a tbf on the tap and on eth0, which shutdown must remove). */
 export async function launchWithVeth(net: TestNet, paused = false): Promise<Vm> {
   const guest = await defaultGuest();
   return launch({
@@ -108,7 +109,11 @@ export async function launchWithVeth(net: TestNet, paused = false): Promise<Vm> 
     cmdline: HARNESS_CMDLINE,
     memoryMiB: SOAK_MEMORY_MIB,
     endpoints: [
-      { endpoint: { kind: 'veth', name: 'eth0', interworking: 'tcfilter' }, netns: net.netns },
+      {
+        endpoint: { kind: 'veth', name: 'eth0', interworking: 'tcfilter' },
+        netns: net.netns,
+        rate: SOAK_RATE,
+      },
     ],
     ...(paused ? { paused } : {}),
   });

@@ -1,5 +1,5 @@
 // T28, hot-plug part: N attach/detach cycles of a tcfilter veth on one q35 VM (the default
-// guest). After every cycle: the guest no longer shows the NIC, and the leak probe (our fds and
+// guest), attached with rate limits both ways (changed live every other cycle). After every cycle: the guest no longer shows the NIC, and the leak probe (our fds and
 // handles, children, netns, links and tc of both test netns; QEMU's fds, peripherals and fd
 // sets) equals the baseline taken before cycle 1. Every `oracleEvery` cycles the `ip`/`tc`
 // snapshot (an oracle independent of our netlink client) must equal its baseline too, and the
@@ -9,7 +9,8 @@ import type { Vm } from '../../launcher/vm.js';
 import { bootGuest, guestNic, guestPing } from '../e2e/hotplug/fixture.js';
 import { latencySummary, msSince } from './latency.js';
 import { diffSnapshots } from './leaks.js';
-import { createSoakNet, oracleSnapshot } from './soak-net.js';
+import { tcJson } from './netns.js';
+import { createSoakNet, oracleSnapshot, SOAK_RATE } from './soak-net.js';
 import { diffProbe, diffQemuSide, LeakProbe, qemuSide } from './leak-probe.js';
 
 /** How long and how often to look with the `ip`/`tc` oracle. */
@@ -116,9 +117,13 @@ export async function runHotplugSoak(options: HotplugSoakOptions): Promise<Hotpl
       const t0 = performance.now();
       const nic = await vm.attach(
         { endpoint: { kind: 'veth', name: 'eth0', interworking: 'tcfilter' }, netns: net.netns },
-        { id: 'soak' },
+        { id: 'soak', rate: SOAK_RATE },
       );
       report.attach.push(msSince(t0));
+      // Every other cycle the limits also change live before the detach that must remove them.
+      if (cycle % 2 === 0) await vm.setRate('soak', { rx: null, tx: { rate: 6_250_000 } });
+      if (cycle === 1 && !hasTbf(net.netns, 'eth0'))
+        throw new Error('cycle 1: the NIC was attached with a rate limit but eth0 has no tbf');
       if (cycle === 1 || cycle === options.cycles) {
         const ping = await guestPing(vm, nic.guestIfname!, net.guestCidr, net.peerAddress);
         if (ping.status !== 0)
@@ -154,4 +159,11 @@ export async function runHotplugSoak(options: HotplugSoakOptions): Promise<Hotpl
     await vm?.shutdown({ timeout: 3000 });
     net.remove();
   }
+}
+
+// True when `dev` in `netns` has a root tbf (as tc shows it).
+function hasTbf(netns: string, dev: string): boolean {
+  return tcJson<{ kind: string; root?: boolean }[]>('-n', netns, 'qdisc', 'show', 'dev', dev).some(
+    (q) => q.root === true && q.kind === 'tbf',
+  );
 }

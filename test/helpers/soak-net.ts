@@ -18,3 +18,6 @@ export function oracleSnapshot(nets: TestNet[]): LeakSnapshot {
   const names = nets.flatMap((n) => [n.netns, n.peer]);
   return takeSnapshot({ netns: names, netnsFilter: (n) => names.includes(n) });
 }
+
+/** 100 Mbit/s each way: tbf qdiscs to clean up, without slowing a ping. */
+export const SOAK_RATE = { rx: { rate: 12_500_000 }, tx: { rate: 12_500_000 } };

@@ -1,6 +1,7 @@
 // `vmlaunch nic` against a `vmlaunch run --name`: --link down takes the guest's carrier and
-// its ping away, --link up --stats brings them back and shows host-side counters (JSON), an
-// unknown NIC exits 1; Ctrl-C then ends the run cleanly.
+// its ping away, --link up --stats brings them back and shows host-side counters (JSON), --rate
+// moves the --net spec's tx limit to rx (tbf qdiscs as tc shows them), an unknown NIC exits 1;
+// Ctrl-C then ends the run cleanly, removing the limit.
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +10,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NicReply } from '../../../launcher/control/protocol.js';
 import { defaultGuest, qemuMissing } from '../../helpers/guest.js';
 import { prerequisite, rootNetnsMissing } from '../../helpers/prereq.js';
+import { tcJson } from '../../helpers/netns.js';
 import { createTestNet } from '../hotplug/fixture.js';
 import { startVmlaunch, vmlaunch } from './cli-process.js';
+
+// The root tbf qdiscs of `netns` as tc shows them: [dev, rate in bytes/s].
+function tbfs(netns: string): [string, number][] {
+  return tcJson<{ kind: string; dev: string; root?: boolean; options?: { rate?: number } }[]>(
+    '-n',
+    netns,
+    'qdisc',
+    'show',
+  )
+    .filter((q) => q.kind === 'tbf' && q.root === true)
+    .map((q) => [q.dev, q.options?.rate ?? 0]);
+}
 
 describe.runIf(prerequisite('vmlaunch nic e2e', rootNetnsMissing() ?? qemuMissing()))(
   'vmlaunch nic',
@@ -39,7 +53,7 @@ describe.runIf(prerequisite('vmlaunch nic e2e', rootNetnsMissing() ?? qemuMissin
               '--name',
               name,
               '--net',
-              `veth:eth0@${net.netns}`,
+              `veth:eth0@${net.netns},tx-rate=10mbit`,
               '--append',
               'vmlaunch.console=harness',
             ],
@@ -72,6 +86,18 @@ describe.runIf(prerequisite('vmlaunch nic e2e', rootNetnsMissing() ?? qemuMissin
             expect((await sh('cat /sys/class/net/eth0/carrier')).stdout.trim()).toBe('1');
             expect((await sh(ping)).code).toBe(0);
 
+            // Rate: tx from the --net spec sits on eth0; --rate moves the limit to rx (the tap).
+            expect(tbfs(net.netns)).toEqual([['eth0', 1_250_000]]);
+            const rate = await vmlaunch(['nic', name, 'net0', '--rate', 'rx=8mbit,tx=off'], env);
+            expect(rate, rate.stderr).toMatchObject({
+              code: 0,
+              stdout: 'net0: rate limits now rx 8Mbit/s (1000000 B/s), burst 100000 B, tx none\n',
+            });
+            const [tap] = tbfs(net.netns);
+            expect(tap?.[0]).not.toBe('eth0');
+            expect(tap?.[1]).toBe(1_000_000);
+            expect((await vmlaunch(['nic', name, 'net0', '--rate', 'rx=fast'], env)).code).toBe(2);
+
             const text = await vmlaunch(['nic', name, 'net0', '--stats'], env);
             expect(text.stdout).toMatch(/in the guest's direction:\n {2}rx: \d+ bytes/);
             const unknown = await vmlaunch(['nic', name, 'nope', '--stats'], env);
@@ -88,6 +114,8 @@ describe.runIf(prerequisite('vmlaunch nic e2e', rootNetnsMissing() ?? qemuMissin
             expect(end).toBe(0);
           }
           expect(run.stderr()).toMatch(/net0: link down[\s\S]*net0: link up/);
+          expect(run.stderr()).toContain('net0: rate {"rx":{"rate":1000000,"burst":100000}}');
+          expect(tbfs(net.netns)).toEqual([]);
         } finally {
           net.remove();
         }

@@ -1,5 +1,5 @@
 // T28, hot-plug part, CI-sized: 300 attach/detach cycles of a tcfilter veth on one q35 VM (70 s
-// here). After every cycle the guest no longer shows the NIC, and our fds and handles,
+// here), each attached with rate limits both ways (tbf qdiscs), changed live every other cycle. After every cycle the guest no longer shows the NIC, and our fds and handles,
 // children, netns, the links and tc objects of both test netns (read over netlink), QEMU's fds,
 // peripherals and fd sets all equal the baseline; every 100 cycles the ip/tc oracle agrees; the
 // guest pings the peer through the NIC on the first and the last cycle. The full 1000 cycles

@@ -152,4 +152,18 @@ describe('launch as named steps', () => {
     expect(error).toMatchObject({ code: 'ABORTED', step: 'validate' });
     expect(log).toEqual([]);
   });
+
+  it('a bad rate limit on any endpoint is refused as a ValidationError before any endpoint is attached', async () => {
+    const log: string[] = [];
+    const endpoints = [
+      { endpoint: { kind: 'tap', name: 'a' }, id: 'net0', rate: { tx: { rate: 1000 } } },
+      { endpoint: { kind: 'tap', name: 'b' }, id: 'net1', rate: { rx: { rate: 0 } } },
+    ] as const;
+    const error = await rejection(
+      launchWithDeps({ ...options(), endpoints: [...endpoints] }, fakes(log)),
+    );
+    // A config error keeps its type (launch's validate step passes it through).
+    expect(error).toMatchObject({ code: 'VALIDATION', path: 'endpoints[1].rate.rx.rate' });
+    expect(log).toEqual([]);
+  });
 });

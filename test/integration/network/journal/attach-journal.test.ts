@@ -14,7 +14,7 @@ import { openNetlink } from '../../../../network/netlink/index.js';
 import { createNetns, listNetns, type NetnsNative } from '../../../../network/netns/named.js';
 import { collectOrphans } from '../../../../network/orphans.js';
 import { StepError } from '../../../../core/index.js';
-import { ip, uniqueNetnsName } from '../../../helpers/netns.js';
+import { ip, tcJson, uniqueNetnsName } from '../../../helpers/netns.js';
 import { prerequisite, rootNetnsMissing } from '../../../helpers/prereq.js';
 import { faultyClient } from '../endpoints/fault-client.js';
 import { netnsState, withVethPair } from '../endpoints/veth-fixture.js';
@@ -126,6 +126,30 @@ describe.runIf(prerequisite('attach journal', rootNetnsMissing()))(
           } finally {
             await real.close();
           }
+        }),
+      ));
+
+    it('GC after a crash removes a rate limit set live on the borrowed veth', () =>
+      withJournal((journal) =>
+        withVethPair('ajrate', async ({ netns }) => {
+          const before = netnsState(netns);
+          const a = await attachVethWith(
+            veth('tcfilter'),
+            { netns, nicId: 'n0', journal },
+            undefined,
+          );
+          await a.setRate!({ tx: { rate: 100_000 } });
+          expect(
+            tcJson<{ kind: string }[]>('-n', netns, 'qdisc', 'show', 'dev', 'eth0', 'root'),
+          ).toEqual([expect.objectContaining({ kind: 'tbf', handle: '766d:' })]);
+          // As if this process had died with QEMU: the tap's fds close, nobody detaches.
+          native.closeAll((a.hostNic as TapHostNic).tapFds);
+          const done = await collectOrphans({ netns: [netns], journal, ownerAlive: () => false });
+          expect(done[0]!.restored).toEqual(
+            expect.arrayContaining(['remove rate limit (root tbf 766d:)']),
+          );
+          expect(netnsState(netns)).toEqual(before);
+          expect(entries(journal)).toEqual([]);
         }),
       ));
 

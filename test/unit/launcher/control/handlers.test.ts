@@ -39,6 +39,10 @@ function fakeVm(detachResult: () => DetachResult): ControlledVm & { calls: unkno
       calls.push(['setLink', id, up]);
       return Promise.resolve();
     },
+    setRate: (id, change) => {
+      calls.push(['setRate', id, change]);
+      return Promise.resolve(change.tx ? { tx: { burst: 16384, ...change.tx } } : {});
+    },
     nicStats: (id) => {
       calls.push(['nicStats', id]);
       return Promise.resolve({
@@ -92,6 +96,40 @@ describe('the nic control handler', () => {
     expect(vm.calls).toEqual([
       ['setLink', 'net0', true],
       ['nicStats', 'vu0'],
+    ]);
+  });
+});
+
+describe('the nic control handler: rate', () => {
+  it('sets the rate after the link and before the counters; replies with the limits in force', async () => {
+    const vm = fakeVm(() => ({ status: 'removed', id: 'x', ms: 1 }));
+    const lines: string[] = [];
+    const handle = createControlHandler('t1', vm, (l) => lines.push(l));
+    const reply = await handle({
+      id: 1,
+      op: 'nic',
+      nicId: 'net0',
+      link: 'up',
+      rate: { rx: null, tx: { rate: 1000 } },
+      stats: true,
+    });
+    expect(vm.calls).toEqual([
+      ['setLink', 'net0', true],
+      ['setRate', 'net0', { rx: null, tx: { rate: 1000 } }],
+      ['nicStats', 'net0'],
+    ]);
+    expect(reply).toMatchObject({ nicId: 'net0', rate: { tx: { rate: 1000, burst: 16384 } } });
+    expect(lines).toEqual(['net0: link up', 'net0: rate {"tx":{"burst":16384,"rate":1000}}']);
+  });
+
+  it("attach passes the spec's rate options to the hot-plug", async () => {
+    const vm = fakeVm(() => ({ status: 'removed', id: 'x', ms: 1 }));
+    const handle = createControlHandler('t1', vm);
+    await handle({ id: 1, op: 'attach', spec: 'veth:eth1@ns1,tx-rate=8mbit' });
+    expect(vm.calls[0]).toEqual([
+      'attach',
+      { endpoint: { kind: 'veth', name: 'eth1', interworking: 'tcfilter' }, netns: 'ns1' },
+      { rate: { tx: { rate: 1_000_000 } } },
     ]);
   });
 });
