@@ -128,7 +128,7 @@ export async function attachDrive(
   const plugged = await runAttach<HotpluggedDrive, DriveRun>(
     run,
     [waitGuestReadyStep, openImage, devices],
-    () => (waits ? guestSeesDrive : undefined),
+    () => (waits ? [guestSeesDrive] : []),
   );
   ctx.logger?.debug({ drive: id, bus: plugged.bus, timings: plugged.timings }, 'drive hot-plugged');
   return plugged;

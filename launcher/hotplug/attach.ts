@@ -11,6 +11,7 @@ import { hostNicFds } from '../../network/host-nic.js';
 import { type HotplugContext } from './context.js';
 import { HotplugStateError } from './errors.js';
 import { waitForGuestNic } from './guest.js';
+import { hotplugNetworkConfig, runGuestNet } from './guest-net.js';
 import { newPlugRun, runAttach, waitGuestReadyStep, type PlugRun } from './plug-run.js';
 import { fdNamer } from './qmp-plug.js';
 import type { AttachOptions, HotplugSource, HotpluggedNic } from './types.js';
@@ -20,6 +21,7 @@ export { ATTACH_TIMEOUT } from './plug-run.js';
 /** A NIC attach in progress: what it plugs, and the host side once made. */
 interface NicRun extends PlugRun<HotpluggedNic> {
   readonly source: HotplugSource;
+  readonly options: AttachOptions;
   nic?: HostNic;
   attached?: HotpluggedNic['attached'];
 }
@@ -74,11 +76,16 @@ const devices: Step<NicRun> = {
       ...(hp.romfile !== undefined ? { romfile: hp.romfile } : {}),
     });
     for (const device of objects) device.validate();
+    // The guest-side network, checked here (before anything is plugged) like the devices.
+    const config = run.attached
+      ? hotplugNetworkConfig(run.attached, id, run.options.dns)
+      : undefined;
     const item: HotpluggedNic = {
       id,
       mac: nic.kind === 'vfio' ? '' : nic.mac.toLowerCase(),
       bus,
       ...(run.attached ? { attached: run.attached } : {}),
+      ...(config ? { guestNetwork: { config, applied: false } } : {}),
       timings: run.timings,
     };
     run.job = { item, deviceId: nicQemuIds(id).device, fds: named.fds, devices: objects };
@@ -101,10 +108,27 @@ const guestSeesNic: Step<NicRun> = {
   },
 };
 
+// The NIC's addresses, routes, MTU (and DNS) applied in the guest; detach undoes them.
+const guestConfigure: Step<NicRun> = {
+  name: 'guest-configure',
+  async run(run) {
+    const guestNetwork = run.job!.item.guestNetwork!;
+    const t = performance.now();
+    await runGuestNet(run.hp.guest!.exec!.bind(run.hp.guest), 'apply', guestNetwork.config, {
+      timeout: run.deadline.left(),
+      signal: run.deadline.signal,
+    });
+    guestNetwork.applied = true;
+    run.timings.configure = Math.round(performance.now() - t);
+  },
+};
+
 // Hot-plugs one NIC into a running VM.
 /**
  * Attaches `source` to the VM behind `ctx`.
  * The fds of a given `{ nic }` are taken over: closed here whether attach succeeds or fails.
+ * With the default guest's harness, a NIC whose endpoint carries addresses is configured in
+ * the guest (step 'guest-configure') before this resolves, unless options.configureGuest is false.
  * @throws HotplugStateError when the VM is not running, the id is taken, or waitForGuest is
  *   asked for a VM without a guest shell.
  * @throws HotplugError naming the failed step (`interrupted` when QEMU died meanwhile), with
@@ -121,9 +145,15 @@ export async function attachNic(
     if (ctx.registry.vmEnded || !ctx.running() || ctx.qmp.state !== 'ready') {
       throw new HotplugStateError('cannot attach: the VM is not running', 'HOTPLUG_VM_STOPPED');
     }
-    if (options.waitForGuest === true && ctx.guest?.exec === undefined) {
+    if (options.configureGuest === true && options.waitForGuest === false) {
+      throw new HotplugStateError('configureGuest needs waitForGuest (the guest must see the NIC)');
+    }
+    if (
+      (options.waitForGuest === true || options.configureGuest === true) &&
+      ctx.guest?.exec === undefined
+    ) {
       throw new HotplugStateError(
-        'waitForGuest needs a guest shell (the default guest booted with vmlaunch.console=harness)',
+        'waitForGuest and configureGuest need a guest shell (the default guest booted with vmlaunch.console=harness)',
       );
     }
     id = ctx.registry.claimId(options.id ?? given?.id);
@@ -134,14 +164,18 @@ export async function attachNic(
   }
   const run: NicRun = Object.assign(
     newPlugRun<HotpluggedNic>(ctx, id, options, given ? hostNicFds(given) : []),
-    { source },
+    { source, options },
   );
   const waits = ctx.guest?.exec !== undefined && (options.waitForGuest ?? true);
   // A passed-through device (vfio) has no interface for the guest to show.
   const nic = await runAttach<HotpluggedNic, NicRun>(
     run,
     [waitGuestReadyStep, hostAttach, devices],
-    (r) => (waits && r.nic?.kind !== 'vfio' ? guestSeesNic : undefined),
+    (r) => {
+      if (!waits || r.nic?.kind === 'vfio') return [];
+      const configure = r.job!.item.guestNetwork !== undefined && options.configureGuest !== false;
+      return configure ? [guestSeesNic, guestConfigure] : [guestSeesNic];
+    },
   );
   ctx.logger?.debug({ nic: id, bus: nic.bus, timings: nic.timings }, 'NIC hot-plugged');
   return nic;

@@ -16,6 +16,7 @@ import { QmpCommandError } from '../qmp/index.js';
 import type { EventExpectation } from '../qmp/index.js';
 import { CLEANUP_CALL_TIMEOUT, isNotFound, monitorAlive, type HotplugContext } from './context.js';
 import { HotplugError, HotplugStateError, isInterruption, UnplugRejectedError } from './errors.js';
+import { runGuestNet } from './guest-net.js';
 import type { NicRecord } from './registry.js';
 import type { DetachOptions, DetachResult } from './types.js';
 
@@ -227,6 +228,21 @@ async function detachRecord(
     return done === 'removed'
       ? { status: 'removed', id, ms: ms() }
       : pendingResult(record, ms(), timeout, done === 'aborted');
+  }
+
+  // The guest network attach applied goes first, while the NIC is still there to name; a
+  // guest that cannot undo it keeps the NIC attached (the failure names the step).
+  const guestNetwork = 'guestNetwork' in record.nic ? record.nic.guestNetwork : undefined;
+  if (guestNetwork?.applied && ctx.guest?.exec !== undefined) {
+    try {
+      await runGuestNet(ctx.guest.exec.bind(ctx.guest), 'remove', guestNetwork.config, {
+        timeout: Math.max(1000, endsAt - Date.now()),
+        ...(signal ? { signal } : {}),
+      });
+    } catch (error) {
+      throw new HotplugError(id, 'guest-unconfigure', error);
+    }
+    guestNetwork.applied = false;
   }
 
   // Listeners first: the event can arrive before device_del's reply.

@@ -106,13 +106,13 @@ export function newPlugRun<T extends Hotplugged>(
   return run;
 }
 
-// Runs an attach: the slot, `steps`, the plug, then the step `guestStep` picks once the device
-// is plugged (the guest seeing it), if any.
+// Runs an attach: the slot, `steps`, the plug, then the steps `guestSteps` picks once the
+// device is plugged (the guest seeing it, configuring it), if any.
 /** @throws HotplugError naming the failed step, everything rolled back. */
 export async function runAttach<T extends Hotplugged, R extends PlugRun<T>>(
   run: R,
   steps: readonly Step<R>[],
-  guestStep: (run: R) => Step<R> | undefined,
+  guestSteps: (run: R) => Step<R>[],
 ): Promise<T> {
   const { hp, id } = run;
   // Bookkeeping only (nothing is asked of QEMU, the host or the guest), so an abort is first
@@ -126,8 +126,7 @@ export async function runAttach<T extends Hotplugged, R extends PlugRun<T>>(
   }
   // The plug is the last step of the list: an abort after it is the guest step's, or nobody's.
   await run.steps.run([...steps, plugStep as Step<R>], run);
-  const guest = guestStep(run);
-  if (guest) await run.steps.step(guest.name, () => guest.run(run));
+  for (const guest of guestSteps(run)) await run.steps.step(guest.name, () => guest.run(run));
   return run.job!.item;
 }
 

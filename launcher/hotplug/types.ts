@@ -3,6 +3,7 @@ import type { AttachedEndpoint } from '../../network/endpoints/attach-types.js';
 import type { NicRate } from '../../network/endpoints/rate-limit.js';
 import type { Endpoint } from '../../network/endpoints/types.js';
 import type { HostNic } from '../../network/host-nic.js';
+import type { GuestDns, NetworkConfigV2 } from '../seed/network-config.js';
 
 /** What to hot-plug: an endpoint vmlaunch attaches (host side) first, or a ready HostNic. */
 export type HotplugSource = { endpoint: Endpoint; netns?: string } | { nic: HostNic };
@@ -24,6 +25,14 @@ export interface AttachOptions {
   /** Rate limits per direction, set on the host side before QEMU sees the NIC (an endpoint
    *  source only; docs/nic-control.md). */
   rate?: NicRate;
+  /**
+   * Apply the NIC's guest network (its endpoint's addresses, routes, MTU) in the default guest
+   * through its console harness before attach resolves, and undo it at detach (default true
+   * when attach waits for the guest and the endpoint carries addresses; docs/guest-network.md).
+   */
+  configureGuest?: boolean;
+  /** Resolver entries added to the guest with this NIC (removed again at detach). */
+  dns?: GuestDns;
 }
 
 /** Milliseconds spent in each phase of an attach. */
@@ -31,6 +40,8 @@ export interface AttachTimings {
   host: number;
   qmp: number;
   guest?: number;
+  /** Applying the NIC's guest network (configureGuest). */
+  configure?: number;
 }
 
 /** A NIC hot-plugged into a running VM. */
@@ -43,6 +54,9 @@ export interface HotpluggedNic {
   attached?: AttachedEndpoint;
   /** The guest's name for the NIC (e.g. eth1), when attach waited for the guest to see it. */
   guestIfname?: string;
+  /** The NIC's guest-side network (when its endpoint carries addresses), and whether vmlaunch
+   *  applied it in the guest (configureGuest). */
+  guestNetwork?: { config: NetworkConfigV2; applied: boolean };
   timings: AttachTimings;
 }
 

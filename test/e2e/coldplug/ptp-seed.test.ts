@@ -73,5 +73,37 @@ describe.runIf(prerequisite('cold-plug CNI ptp seed', coldplugMissing() ?? cniPt
         }
       });
     }, 180_000);
+
+    it('with guestNetwork.seed false there is no seed drive and the guest NIC stays bare', async () => {
+      await withTestNet('ptp', async (net) => {
+        const cni = addPtpNet(net.peerNs, net.ns);
+        try {
+          await dadSettled(net.ns);
+          const { endpoints } = await scanNetns(net.ns);
+          const mac = cni.result.interfaces.find((i) => i.name === 'eth0')!.mac;
+          await withColdplugVmIn(
+            net,
+            {
+              unchanged: ['eth0'],
+              endpoints: [{ endpoint: endpoints[0]!, netns: net.ns }],
+              guestNetwork: { seed: false },
+              beforeReady: (vm) => {
+                expect(vm.command.argv.join(' ')).not.toContain('vmlaunch-seed');
+                expect(existsSync(join(vm.runDir!, 'seed.img'))).toBe(false);
+              },
+            },
+            async (vm) => {
+              const nic = await guestNicByMac(vm, mac);
+              expect(await vm.guest.check(`ip -4 addr show dev ${nic.ifname}`)).not.toContain(
+                'inet ',
+              );
+            },
+          );
+          cni.del();
+        } finally {
+          cni.remove();
+        }
+      });
+    }, 180_000);
   },
 );
