@@ -148,6 +148,11 @@ export function socketpair(): [number, number] {
   return call('socketpair', (b) => b.socketpair());
 }
 
+/** flock(LOCK_EX|LOCK_NB) on `fd`: true when held now (it lives with the open file). */
+export function tryLockExclusive(fd: number): boolean {
+  return call('tryLockExclusive', (b) => b.tryLockExclusive(fd));
+}
+
 /** Closes an fd; EBADF surfaces so double closes are caught. */
 export function closeFd(fd: number): void {
   call('close', (b) => b.close(fd));
