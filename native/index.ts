@@ -2,7 +2,7 @@
 import { constants } from 'node:os';
 import type { NativeBinding, NetlinkOpenOptions } from './binding-types.js';
 import { NativeError } from './errors.js';
-import { loadBinding } from './load.js';
+import { loadBinding, locateHelper } from './load.js';
 
 export { NativeError } from './errors.js';
 export type { NativeBinding, NetlinkOpenOptions } from './binding-types.js';
@@ -203,4 +203,9 @@ export function closeAll(fds: Iterable<number>): void {
     }
   }
   if (first !== undefined) throw first;
+}
+
+/** The jail's pre-exec helper (built with the addon): docs/confinement.md lists its steps. */
+export function jailExecBinary(): string {
+  return locateHelper('vmlaunch-jail-exec');
 }
