@@ -46,6 +46,7 @@ export function parseRunWorkloadFlags(argv: string[]): Omit<RunInVmOptions, 'com
         'console-log': { type: 'string' },
         sandbox: { type: 'string' },
         'run-as': { type: 'string' },
+        'no-confine': { type: 'boolean' },
       },
     }));
   } catch (error) {
@@ -87,6 +88,7 @@ export function parseRunWorkloadFlags(argv: string[]): Omit<RunInVmOptions, 'com
     ...(values['console-log'] ? { consoleLog: values['console-log'] } : {}),
     sandbox: parseSandboxFlag(values.sandbox, RUN_WORKLOAD_USAGE),
     ...(runAs ? { runAs } : {}),
+    ...(values['no-confine'] ? { confine: false } : {}),
   };
 }
 
