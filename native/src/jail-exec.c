@@ -1,5 +1,5 @@
 // vmlaunch-jail-exec: runs a list of pre-exec primitives in order, then execs the program after
-// `--`. It holds no policy: launcher/jail-plan.ts decides which steps, with which paths, ids
+// `--`. It holds no policy: launcher/jail.ts decides which steps, with which paths, ids
 // and limits (docs/confinement.md); this file only performs them and names the one that
 // failed. It runs as root between Node's fork and QEMU's exec, so it must stay small.
 //
@@ -11,7 +11,6 @@
 //   --bind SRC DST            bind-mount SRC onto DST (non-recursive)
 //   --readonly-tree DIR       mount_setattr(AT_RECURSIVE, MOUNT_ATTR_RDONLY) on DIR's tree
 //   --writable DIR            clear MOUNT_ATTR_RDONLY on the one mount at DIR
-//   --chown PATH UID GID      chown (the jail's own run directory)
 //   --chdir DIR               chdir
 //   --drop-bounding           drop every capability from the bounding set
 //   --ids UID GID             setgroups(0), setresgid, setresuid (all three ids)
@@ -132,11 +131,6 @@ int main(int argc, char** argv) {
       NEED(1);
       mount_attr(argv[i + 1], 0, 0, MOUNT_ATTR_RDONLY);
       i += 2;
-    } else if (strcmp(op, "--chown") == 0) {
-      NEED(3);
-      if (chown(argv[i + 1], (uid_t)number(argv[i + 2], op), (gid_t)number(argv[i + 3], op)) != 0)
-        die(op, argv[i + 1]);
-      i += 4;
     } else if (strcmp(op, "--chdir") == 0) {
       NEED(1);
       if (chdir(argv[i + 1]) != 0) die(op, argv[i + 1]);
