@@ -10,7 +10,7 @@ import {
   type AcceleratorChoice,
 } from './accel.js';
 import { resolveJail, type ResolvedJail } from './jail.js';
-import { checkJailReadable } from './jail-boot-files.js';
+import { checkJailExecutable, checkJailReadable } from './jail-boot-files.js';
 import type { LaunchOptions } from './launch-options.js';
 import { resolveBinary } from './process.js';
 import { checkPathsAs, nicPathNeeds, type PathNeed } from './run-as-access.js';
@@ -87,6 +87,7 @@ function checkJailable(options: LaunchOptions): void {
         '(CLI --no-confine) to run QEMU unjailed as this user',
     );
   }
+  checkJailExecutable(resolveBinary(options.qemu ?? 'qemu-system-x86_64'), 'qemu');
   checkJailReadable(options.kernel, 'kernel');
   if (options.initrd !== undefined) checkJailReadable(options.initrd, 'initrd');
   const refuse = (field: string, what: string): never => {

@@ -105,8 +105,8 @@ async function validate(run: LaunchRun): Promise<void> {
     nics: (options.nics?.length ?? 0) + (options.endpoints?.length ?? 0),
   });
   run.shares = resolveLaunchShares(options, template);
-  run.confinement = await prepareConfinement(options);
   checkCommand(vmConfig(options, template, 'tcg', STAND_IN_CHANNELS, false), [], template);
+  run.confinement = await prepareConfinement(options);
 }
 
 // The seccomp policy is tried on a throwaway QEMU first: a QEMU without it fails here, early.
