@@ -11,7 +11,9 @@ import { checkDirSafe, defaultRuntimeRoot } from './control/runtime-dir.js';
 
 /** A range of numeric ids: first, first+1, ..., first+count-1 (uid and gid alike). */
 export interface IdRange {
+  /** The first id (at least 1). */
   first: number;
+  /** How many ids (the last one stays below 2^31). */
   count: number;
 }
 
