@@ -72,6 +72,8 @@ export type { Accel } from './launcher/devices/machine-args.js';
 export type { Accelerator, AcceleratorChoice } from './launcher/accel.js';
 export type { SandboxOption, SandboxPolicy, SandboxSetting } from './launcher/sandbox.js';
 export type { RunAs } from './launcher/run-as.js';
+export type { ConfineOption, JailOptions } from './launcher/jail.js';
+export type { IdRange } from './launcher/jail-ids.js';
 export type { Logger } from './launcher/log.js';
 
 // Hot-plug through vm.attach / vm.detach.

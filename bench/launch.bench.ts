@@ -1,8 +1,10 @@
 // Benchmark `npm run bench:launch`, in one run:
 // (a) launch to QMP ready (paused q35, TCG) through vmlaunch's launch() against the same argv
 //     spawned by a minimal python3 script that does only the QMP handshake — the baseline;
-//     last-but-one line `launch-overhead-ratio: <ours / baseline>` (target <= 1.10);
-// (b) 1,000 query-status round trips through our QMP client against a minimal python3 client on
+//     line `launch-overhead-ratio: <ours / baseline>` (target <= 1.10);
+// (b) the jail's cost: launch to QMP ready jailed (the default) against `confine: false`, same
+//     options, alternating; line `jail-overhead-ratio: <jailed / unjailed>` (target <= 1.05);
+// (c) 1,000 query-status round trips through our QMP client against a minimal python3 client on
 //     the same QEMU — `qmp-rtt-ratio: <ours / python>` (target <= 1.0), from bench/qmp-rtt.ts.
 // Rounds alternate between the two sides and the median is reported: these machines are noisy.
 import { spawnSync } from 'node:child_process';
@@ -77,6 +79,24 @@ async function launchOverhead(rounds: number): Promise<{ ours: number; baseline:
   return { ours: median(ours), baseline: median(baseline) };
 }
 
+// Launch to QMP ready with the jail (default) and without, rounds alternating.
+async function jailOverhead(rounds: number): Promise<{ jailed: number; unjailed: number }> {
+  const guest = await locateGuestImage();
+  const base = { kernel: guest.kernel, initrd: guest.initrd, accel: 'tcg' as const, paused: true };
+  const jailed: number[] = [];
+  const unjailed: number[] = [];
+  for (let i = 0; i < rounds + 1; i++) {
+    for (const confine of i % 2 === 0 ? [true, false] : [false, true]) {
+      const started = performance.now();
+      const vm = await launch({ ...base, confine });
+      const ms = performance.now() - started;
+      await vm.shutdown({ timeout: 0 });
+      if (i > 0) (confine ? jailed : unjailed).push(ms);
+    }
+  }
+  return { jailed: median(jailed), unjailed: median(unjailed) };
+}
+
 const rounds = Number(process.env.BENCH_ROUNDS ?? 9);
 const launchResult = await launchOverhead(rounds);
 console.log(
@@ -85,9 +105,14 @@ console.log(
 console.log(
   `launch-to-qmp-ready python3 minimal spawner (baseline): ${launchResult.baseline.toFixed(1)} ms (same argv)`,
 );
+const jail = await jailOverhead(rounds);
+console.log(
+  `launch-to-qmp-ready jailed: ${jail.jailed.toFixed(1)} ms; confine: false: ${jail.unjailed.toFixed(1)} ms (median of ${rounds})`,
+);
 const rtt = await runQmpRttBench();
 console.log(
   `qmp-rtt vmlaunch: ${rtt.oursUs.toFixed(1)} us/op; python3 stdlib client: ${rtt.pythonUs.toFixed(1)} us/op`,
 );
 console.log(`launch-overhead-ratio: ${(launchResult.ours / launchResult.baseline).toFixed(3)}`);
+console.log(`jail-overhead-ratio: ${(jail.jailed / jail.unjailed).toFixed(3)}`);
 console.log(`qmp-rtt-ratio: ${rtt.ratio.toFixed(3)}`);

@@ -2,7 +2,7 @@
 // deadline, else TCG — always with the reason. Hosts differ: some have no /dev/kvm, some one
 // that opens but cannot run a stock kernel (nested PVM hangs it with no console output), some a
 // working one; the verdict names which of the three it found.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -18,8 +18,12 @@ import { trustedCacheDir } from './cache-dir.js';
 import { SerialConsole } from './console.js';
 import { describeExit } from './errors.js';
 import { silentLogger, type Logger } from './log.js';
+import { jailExec, openJail, type OpenJail, type ResolvedJail } from './jail.js';
+import { openBootFiles } from './jail-boot-files.js';
 import { resolveBinary, spawnQemu } from './process.js';
+import { sandboxArgs, type ResolvedSandbox } from './sandbox.js';
 import { SocketChannel } from './socket-channel.js';
+import { createVmRunDir, type VmRunDir } from './vm-run-dir.js';
 
 export type Accelerator = 'kvm' | 'tcg';
 
@@ -48,6 +52,9 @@ export interface AcceleratorProbeOptions {
   logger?: Logger;
   /** The KVM device node to check (default /dev/kvm). */
   kvmDevice?: string;
+  /** Boot the probe in a jail of its own and under this seccomp policy, as the VM it decides
+   *  for will run (docs/confinement.md); absent: unjailed, unsandboxed. */
+  jail?: { options: ResolvedJail; sandbox?: ResolvedSandbox };
 }
 
 interface CacheEntry {
@@ -101,11 +108,13 @@ export function verdictOfDevice(device: KvmDeviceState): AcceleratorChoice | und
   return { accel: 'tcg', reason: `${what}: ${device.detail}; ${TCG_FALLBACK}`, cached: false };
 }
 
-// What a verdict depends on: the QEMU binary, the kernel, the host kernel.
-function cacheKey(qemu: string, kernel: string): string {
+// What a verdict depends on: the QEMU binary, the kernel, the host kernel, and whether the probe
+// ran jailed and sandboxed.
+function cacheKey(qemu: string, kernel: string, jail: AcceleratorProbeOptions['jail']): string {
   const q = statSync(qemu);
   const k = statSync(kernel);
-  const parts = [qemu, q.size, q.mtimeMs, kernel, k.size, k.mtimeMs, release()];
+  const confined = jail ? ['jail', jail.sandbox ?? null] : [];
+  const parts = [qemu, q.size, q.mtimeMs, kernel, k.size, k.mtimeMs, release(), ...confined];
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
 }
 
@@ -128,17 +137,25 @@ export async function probeKvmBoot(
   const logger = options.logger ?? silentLogger;
   const channel = new SocketChannel();
   const started = Date.now();
+  const jail = options.jail ? probeJail(options.jail.options) : undefined;
   try {
+    // Jailed, the kernel is fd 4 (after the console at 3) and the lease's lock follows.
+    const boot = jail ? openBootFiles([options.kernel], 4)[0] : undefined;
     const qemu = await spawnQemu({
       binary: options.qemuBinary ?? 'qemu-system-x86_64',
       args: [
         ...['-machine', 'q35', '-accel', 'kvm', '-cpu', 'host', '-m', '256', '-smp', '1'],
         ...['-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot'],
         ...['-chardev', 'socket,id=probe,fd=3', '-serial', 'chardev:probe'],
-        ...['-kernel', options.kernel, '-append', 'console=ttyS0 panic=-1 loglevel=4'],
+        ...['-kernel', boot?.path ?? options.kernel],
+        ...['-append', 'console=ttyS0 panic=-1 loglevel=4'],
+        ...(options.jail?.sandbox ? sandboxArgs(options.jail.sandbox).toArgs() : []),
       ],
-      fds: [channel.childFd],
+      fds: [channel.childFd, ...(boot ? [boot.fd, ...jail!.open.heldFds] : [])],
       logger,
+      ...(jail ? { jail: jailExec(options.jail!.options, jail.open, { kvm: true }) } : {}),
+    }).finally(() => {
+      if (boot) closeSync(boot.fd);
     });
     channel.releaseChild();
     const console = new SerialConsole(channel.open());
@@ -171,6 +188,29 @@ export async function probeKvmBoot(
     };
   } finally {
     channel.close();
+    if (jail) await jail.close();
+  }
+}
+
+// The probe's own jail: a run directory and a leased uid of its own, removed after the boot.
+function probeJail(options: ResolvedJail): { open: OpenJail; close(): Promise<void> } {
+  const name = `probe-${randomBytes(4).toString('hex')}`;
+  const runDir: VmRunDir = createVmRunDir(name);
+  try {
+    const open = openJail(options, { name, runDir: runDir.path, guestMiB: 256 });
+    return {
+      open,
+      close: async () => {
+        try {
+          await open.close();
+        } finally {
+          runDir.remove();
+        }
+      },
+    };
+  } catch (error) {
+    runDir.remove();
+    throw error;
   }
 }
 
@@ -199,7 +239,7 @@ export async function chooseAccelerator(
     options.cacheFile === false
       ? undefined
       : (options.cacheFile ?? join(trustedCacheDir(env), 'accel.json'));
-  const key = cacheKey(qemu, options.kernel);
+  const key = cacheKey(qemu, options.kernel, options.jail);
   const hit = file ? readCache(file, key, options.maxAgeMs ?? 7 * 24 * 3600 * 1000) : undefined;
   if (hit) return { ...hit.choice, cached: true };
 

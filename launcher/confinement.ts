@@ -1,6 +1,7 @@
-// launch()'s confinement of QEMU: the seccomp sandbox (on unless the caller says otherwise) and
-// the uid QEMU runs as, both decided and checked before anything is created or spawned.
-import { ValidationError } from '../core/index.js';
+// launch()'s confinement of QEMU: the jail (on unless `confine: false`, jail.ts), the seccomp
+// sandbox (on unless the caller says otherwise) and the uid QEMU runs as, all decided and
+// checked before anything is created or spawned.
+import { UnsupportedError, ValidationError } from '../core/index.js';
 import {
   inspectKvmDevice,
   KVM_DEVICE,
@@ -8,6 +9,8 @@ import {
   verdictOfDevice,
   type AcceleratorChoice,
 } from './accel.js';
+import { resolveJail, type ResolvedJail } from './jail.js';
+import { checkJailExecutable, checkJailReadable } from './jail-boot-files.js';
 import type { LaunchOptions } from './launch-options.js';
 import { resolveBinary } from './process.js';
 import { checkPathsAs, nicPathNeeds, type PathNeed } from './run-as-access.js';
@@ -19,10 +22,12 @@ import {
 } from './run-as.js';
 import { resolveSandbox, type ResolvedSandbox } from './sandbox.js';
 
-/** How QEMU is confined: its seccomp policy (none: no -sandbox) and its uid (none: ours). */
+/** How QEMU is confined: its seccomp policy (none: no -sandbox), its uid (none: ours, or a
+ *  per-VM one leased by the jail step) and its jail (none: confine: false). */
 export interface Confinement {
   sandbox: ResolvedSandbox | undefined;
   identity: QemuIdentity | undefined;
+  jail?: ResolvedJail;
 }
 
 export { KVM_DEVICE };
@@ -53,6 +58,12 @@ export function requireKvmDevice(device = KVM_DEVICE): void {
  */
 export async function prepareConfinement(options: LaunchOptions): Promise<Confinement> {
   const sandbox = resolveSandbox(options.sandbox);
+  const jail = resolveJail(options.confine);
+  if (jail) {
+    checkJailable(options);
+    const identity = options.runAs === undefined ? undefined : await resolveRunAs(options.runAs);
+    return { sandbox, identity, jail };
+  }
   if (options.runAs === undefined) return { sandbox, identity: undefined };
   const identity = await resolveRunAs(options.runAs);
   requireIdentityChange(identity);
@@ -64,6 +75,38 @@ export async function prepareConfinement(options: LaunchOptions): Promise<Confin
   ];
   await checkPathsAs(identity, needs);
   return { sandbox, identity };
+}
+
+// What a jail cannot serve, found before anything exists: not being root, a boot file its uid
+// could not reopen, and NICs QEMU would reach by path (vhost-user sockets, /dev/vfio).
+function checkJailable(options: LaunchOptions): void {
+  const euid = process.geteuid?.() ?? -1;
+  if (euid !== 0) {
+    throw new UnsupportedError(
+      `QEMU's jail needs root (this process is uid ${euid}); pass confine: false ` +
+        '(CLI --no-confine) to run QEMU unjailed as this user',
+    );
+  }
+  checkJailExecutable(resolveBinary(options.qemu ?? 'qemu-system-x86_64'), 'qemu');
+  checkJailReadable(options.kernel, 'kernel');
+  if (options.initrd !== undefined) checkJailReadable(options.initrd, 'initrd');
+  const refuse = (field: string, what: string): never => {
+    throw new ValidationError(
+      field,
+      what,
+      'QEMU in its jail gets every NIC as an fd; vhost-user sockets and VFIO devices are ' +
+        'reached by path, which the jail does not open to it yet: pass confine: false',
+      'JAIL_NIC',
+    );
+  };
+  (options.endpoints ?? []).forEach(({ endpoint: e }, i) => {
+    if (e.kind === 'vhost-user') refuse(`endpoints[${i}].endpoint`, e.socketPath);
+    if (e.kind === 'physical') refuse(`endpoints[${i}].endpoint`, e.pciAddress);
+  });
+  (options.nics ?? []).forEach((nic, i) => {
+    if (nic.kind === 'vhost-user') refuse(`nics[${i}]`, nic.socketPath);
+    if (nic.kind === 'vfio') refuse(`nics[${i}]`, nic.pciAddress);
+  });
 }
 
 // KVM under a lower uid needs /dev/kvm open to it (Debian: group kvm). Asked for explicitly,

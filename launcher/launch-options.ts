@@ -11,6 +11,7 @@ import type { Accel } from './devices/machine-args.js';
 import type { Logger } from './log.js';
 import type { spawnQemu } from './process.js';
 import type { connectQmp } from './qmp/index.js';
+import type { ConfineOption } from './jail.js';
 import type { RunAs } from './run-as.js';
 import type { SandboxOption } from './sandbox.js';
 import type { GuestNetworkOptions } from './seed/seed-drive.js';
@@ -81,7 +82,12 @@ export interface LaunchOptions {
   /** QEMU's seccomp filter: true (default) denies every group (obsolete, elevatePrivileges,
    *  spawn, resourceControl); a policy allows some; false runs without. Probed once per binary. */
   sandbox?: SandboxOption;
-  /** Run QEMU under this user (set before exec; vmlaunch must be root). Default: our uid. */
+  /** QEMU's jail (docs/confinement.md): true (default) gives it a uid of its own, a cgroup,
+   *  rlimits, a read-only view of the host with a minimal /dev, no capabilities and
+   *  no_new_privs; options tune it; false runs QEMU unjailed (and says so in the log). */
+  confine?: ConfineOption;
+  /** The uid QEMU runs as (set before exec; vmlaunch must be root): in the jail, instead of a
+   *  per-VM uid; with confine: false, instead of ours. */
   runAs?: RunAs;
   /** Aborting ends the launch at its next await point: everything made so far is undone and
    *  it rejects with a LaunchError coded ABORTED naming the step. No effect once resolved. */

@@ -19,6 +19,8 @@ import {
 import { SerialConsole } from './console.js';
 import { ConsoleLog } from './console-log.js';
 import { LaunchError } from './errors.js';
+import { describeJail, jailExec, openJail, type OpenJail } from './jail.js';
+import { openBootFiles, replaceArg } from './jail-boot-files.js';
 import type { LaunchDeps, LaunchOptions, EndpointSpec } from './launch-options.js';
 import {
   checkLogWritable,
@@ -67,6 +69,7 @@ export interface LaunchRun {
   shares: ResolvedShare[];
   confinement?: Confinement;
   runDir?: VmRunDir;
+  jail?: OpenJail;
   drives?: OpenedDrives;
   accel?: AcceleratorChoice;
   attached: AttachedEndpoint[];
@@ -119,15 +122,16 @@ async function validate(run: LaunchRun): Promise<void> {
   for (const [i, spec] of (options.endpoints ?? []).entries()) {
     if (spec.rate !== undefined) checkRateChange(spec.rate, `endpoints[${i}].rate`);
   }
-  run.confinement = await prepareConfinement(options);
   checkCommand(vmConfig(options, template, 'tcg', STAND_IN_CHANNELS, false), [], template);
+  run.confinement = await prepareConfinement(options);
 }
 
 // The seccomp policy is tried on a throwaway QEMU first: a QEMU without it fails here, early.
 async function sandbox(run: LaunchRun): Promise<void> {
-  const { sandbox: policy, identity } = run.confinement!;
+  const { sandbox: policy, identity, jail } = run.confinement!;
   const { options, logger } = run;
   if (policy) await run.deps.probeSandbox({ qemuBinary: options.qemu, policy, logger });
+  if (!jail) logger.warn('QEMU runs without its jail (confine: false): docs/confinement.md');
   if (policy || identity) logger.info({ sandbox: policy, runAs: identity }, 'QEMU confinement');
 }
 
@@ -136,6 +140,23 @@ function runDir(run: LaunchRun): Undo {
   const dir = createVmRunDir(run.vmId);
   run.runDir = dir;
   return () => dir.remove();
+}
+
+// QEMU's jail: its uid (leased, or the caller's runAs), its writable directory and its cgroup,
+// released once QEMU is gone (this undo runs after 'kill QEMU').
+function jail(run: LaunchRun): Undo | void {
+  const { jail: resolved, identity } = run.confinement!;
+  if (!resolved) return;
+  const open = openJail(resolved, {
+    name: run.vmId,
+    runDir: run.runDir!.path,
+    guestMiB: run.options.memoryMiB ?? 512,
+    ...(identity ? { identity } : {}),
+  });
+  run.jail = open;
+  run.confinement!.identity = open.identity;
+  run.logger.info(describeJail(resolved, open), 'QEMU jail');
+  return () => open.close();
 }
 
 // The console log file, opened root-safe (no symlink, no FIFO, 0600, capped) before QEMU runs.
@@ -158,11 +179,19 @@ async function drives(run: LaunchRun): Promise<Undo> {
 // The caller's accelerator, or the probed choice; either must suit the identity QEMU runs as.
 async function accelerator(run: LaunchRun): Promise<void> {
   const { options, deps, logger } = run;
+  const { jail, sandbox: policy, identity } = run.confinement!;
   const choice =
     options.accel === undefined || options.accel === 'auto'
-      ? await deps.chooseAccelerator({ kernel: options.kernel, qemuBinary: options.qemu, logger })
+      ? await deps.chooseAccelerator({
+          kernel: options.kernel,
+          qemuBinary: options.qemu,
+          logger,
+          // The probe boot runs in a jail and sandbox like the VM's own (docs/confinement.md).
+          ...(jail ? { jail: { options: jail, ...(policy ? { sandbox: policy } : {}) } } : {}),
+        })
       : { accel: options.accel, reason: 'chosen by the caller', cached: false };
-  const accel = await accelForIdentity(choice, run.confinement!.identity, options.accel);
+  // In the jail, /dev/kvm is a node of its private /dev, whatever the host's modes.
+  const accel = jail ? choice : await accelForIdentity(choice, identity, options.accel);
   run.accel = accel;
   logger.info({ accel: accel.accel, reason: accel.reason }, 'accelerator');
   const clock = tcgClockArgs(run.template!, accel.accel);
@@ -248,9 +277,20 @@ function buildCommandStep(run: LaunchRun): void {
     nics,
     run.template,
   );
-  run.command = command;
-  run.argv = command.argv;
+  run.command = run.jail ? passBootFiles(run, command) : command;
+  run.argv = run.command.argv;
   run.logger.debug({ argv: command.argv }, 'command');
+}
+
+// In the jail, the kernel and initrd go as fds after the command's own (docs/confinement.md).
+function passBootFiles(run: LaunchRun, command: BuiltCommand): BuiltCommand {
+  const { kernel, initrd } = run.options;
+  const paths = initrd === undefined ? [kernel] : [kernel, initrd];
+  const files = openBootFiles(paths, 3 + command.fds.length);
+  run.owned.push(...files.map((f) => f.fd));
+  let argv = replaceArg(command.argv, '-kernel', kernel, files[0]!.path);
+  if (initrd !== undefined) argv = replaceArg(argv, '-initrd', initrd, files[1]!.path);
+  return { ...command, argv, fds: [...command.fds, ...files.map((f) => f.fd)] };
 }
 
 // QEMU with its fds; from here QEMU holds its own copies, so ours are closed.
@@ -258,13 +298,18 @@ async function spawn(run: LaunchRun): Promise<void> {
   const { argv, command, channels: ch } = run;
   // Registered first, so a rollback kills QEMU before its console goes (as it always has).
   run.undo.push('close console', () => run.console?.close());
-  const identity = run.confinement!.identity;
+  const { identity, jail: resolved } = run.confinement!;
+  const jailed = resolved && run.jail;
   const qemu = await run.deps.spawnQemu({
     binary: argv[0]!,
     args: argv.slice(1),
-    fds: command!.fds,
+    fds: [...command!.fds, ...(jailed ? run.jail!.heldFds : [])],
     logger: run.logger,
-    ...(identity ? { runAs: identity } : {}),
+    ...(jailed
+      ? { jail: jailExec(resolved, run.jail!, { kvm: run.accel!.accel === 'kvm' }) }
+      : identity
+        ? { runAs: identity }
+        : {}),
   });
   run.qemu = qemu;
   run.undo.push('kill QEMU', async () => {
@@ -301,6 +346,7 @@ export function launchSteps(options: LaunchOptions): Step<LaunchRun>[] {
     { name: 'validate', run: validate },
     { name: 'sandbox', run: sandbox },
     { name: 'run-dir', run: runDir },
+    { name: 'jail', run: jail },
     { name: 'console-log', run: consoleLog },
     { name: 'drives', run: drives },
     { name: 'accelerator', run: accelerator },

@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { LaunchError, type ExitInfo } from './errors.js';
 import { silentLogger, type Logger } from './log.js';
 import { TextRing } from './ring-buffer.js';
+import type { JailExec } from './jail.js';
 import { setprivIdentityArgs, type QemuIdentity } from './run-as.js';
 
 /** How to start QEMU. */
@@ -23,6 +24,9 @@ export interface QemuSpawnOptions {
   killOnParentDeath?: boolean;
   /** Start QEMU under this uid/gid/groups (set by setpriv before exec; needs root). */
   runAs?: QemuIdentity;
+  /** Start QEMU through the jail's pre-exec helper (jail.ts); it sets ids and the death
+   *  signal itself, so `runAs` and `killOnParentDeath` are not used with it. */
+  jail?: JailExec;
   /** Characters of stderr kept for errors (default 8192). */
   stderrTail?: number;
   logger?: Logger;
@@ -162,7 +166,7 @@ export async function spawnQemu(options: QemuSpawnOptions): Promise<QemuProcess>
   const logger = options.logger ?? silentLogger;
   const binary = resolveBinary(options.binary);
   const argv = [binary, ...options.args];
-  const deathSignal = options.killOnParentDeath !== false;
+  const deathSignal = options.killOnParentDeath !== false && !options.jail;
   const wrapper = deathSignal || options.runAs ? deathSignalWrapper() : undefined;
   if (options.runAs && !wrapper) {
     throw new LaunchError('runAs needs setpriv (util-linux) to start QEMU under another uid', {
@@ -177,10 +181,13 @@ export async function spawnQemu(options: QemuSpawnOptions): Promise<QemuProcess>
     ...(options.runAs ? setprivIdentityArgs(options.runAs) : []),
     ...(deathSignal ? ['--pdeathsig', 'SIGKILL'] : []),
   ];
-  const [file, args] = wrapper
-    ? [wrapper, [...wrapperArgs, '--', ...argv]]
-    : [binary, options.args];
+  const [file, args] = options.jail
+    ? [options.jail.file, [...options.jail.args, '--', ...argv]]
+    : wrapper
+      ? [wrapper, [...wrapperArgs, '--', ...argv]]
+      : [binary, options.args];
   const child = spawn(file, args, {
+    ...(options.jail ? { env: { ...process.env, ...options.jail.env } } : {}),
     stdio: ['ignore', 'ignore', 'pipe', ...(options.fds ?? [])],
     // Its own process group: a Ctrl-C at the terminal reaches us, and we stop QEMU by the
     // ladder, instead of the terminal killing QEMU directly. Our exit hook and the death signal

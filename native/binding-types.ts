@@ -47,6 +47,8 @@ export interface NativeBinding {
   recvNow(socket: number, into: Buffer): number;
   /** A connected pair of unix stream sockets. */
   socketpair(): [number, number];
+  /** flock(LOCK_EX | LOCK_NB): true when the lock is now held through this fd. */
+  tryLockExclusive(fd: number): boolean;
   /** close(2). */
   close(fd: number): void;
   /** Sends `data` on a dup of `socket` from a thread of its own, which then closes the dup. */

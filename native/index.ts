@@ -2,7 +2,7 @@
 import { constants } from 'node:os';
 import type { NativeBinding, NetlinkOpenOptions } from './binding-types.js';
 import { NativeError } from './errors.js';
-import { loadBinding } from './load.js';
+import { loadBinding, locateHelper } from './load.js';
 
 export { NativeError } from './errors.js';
 export type { NativeBinding, NetlinkOpenOptions } from './binding-types.js';
@@ -148,6 +148,11 @@ export function socketpair(): [number, number] {
   return call('socketpair', (b) => b.socketpair());
 }
 
+/** flock(LOCK_EX|LOCK_NB) on `fd`: true when held now (it lives with the open file). */
+export function tryLockExclusive(fd: number): boolean {
+  return call('tryLockExclusive', (b) => b.tryLockExclusive(fd));
+}
+
 /** Closes an fd; EBADF surfaces so double closes are caught. */
 export function closeFd(fd: number): void {
   call('close', (b) => b.close(fd));
@@ -198,4 +203,9 @@ export function closeAll(fds: Iterable<number>): void {
     }
   }
   if (first !== undefined) throw first;
+}
+
+/** The jail's pre-exec helper (built with the addon): docs/confinement.md lists its steps. */
+export function jailExecBinary(): string {
+  return locateHelper('vmlaunch-jail-exec');
 }

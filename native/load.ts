@@ -48,3 +48,17 @@ export function loadBinding(paths: string[] = candidatePaths()): NativeBinding {
     'NATIVE_MISSING',
   );
 }
+
+// A helper program built next to the addon (node-gyp's Release/Debug dirs); a missing one is a
+// typed error naming where it was looked for.
+export function locateHelper(name: string): string {
+  const root = packageRoot();
+  const paths = ['Release', 'Debug'].map((d) => join(root, 'native', 'build', d, name));
+  const found = paths.find((p) => existsSync(p));
+  if (found) return found;
+  throw new VmlaunchError(
+    `the vmlaunch helper ${name} is not built; tried:\n  ${paths.join('\n  ')}\n` +
+      'Build it with `npm run build` (it needs gcc, make and python3).',
+    'NATIVE_MISSING',
+  );
+}

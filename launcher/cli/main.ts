@@ -15,14 +15,15 @@ usage:
   vmlaunch run [--name NAME] [--kernel K --initrd I] [--append "..."] [--memory MiB]
                [--cpus N] [--template microvm|microvm-pcie|q35|pc] [--accel auto|kvm|tcg]
                [--net SPEC ...] [--no-seed] [--console-log FILE] [--print]
-               [--sandbox on|off|GROUP=allow|deny,...] [--run-as USER|UID:GID]
+               [--sandbox on|off|GROUP=allow|deny,...] [--run-as USER|UID:GID] [--no-confine]
       boots a VM (the default guest when no --kernel), console on this terminal;
       Ctrl-C shuts it down; --print shows the QEMU command line instead. It serves the
       commands below on /run/vmlaunch/NAME/control.sock (NAME default: vm-<pid>).
       QEMU runs under its seccomp sandbox (--sandbox, default on: obsolete, elevateprivileges,
-      spawn, resourcecontrol all denied) and, with --run-as, under that user (set before exec).
-      An endpoint with addresses gives the guest a NoCloud seed drive with its network
-      (docs/guest-network.md); --no-seed leaves it out
+      spawn, resourcecontrol all denied), in a jail of its own (a uid of its own, a cgroup,
+      a read-only host tree, no capabilities; --no-confine turns it off) and, with --run-as,
+      under that user (set before exec). An endpoint with addresses gives the guest a NoCloud
+      seed drive with its network (docs/guest-network.md); --no-seed leaves it out
   vmlaunch run [--drive SPEC]... [--share HOSTDIR:GUESTPATH[,ro]]... [--cwd DIR]
                [--env NAME=VALUE]... [--timeout MS] [the run flags above] -- CMD [ARG...]
       boots a VM, runs CMD in it with its arguments intact, streams its stdout and stderr

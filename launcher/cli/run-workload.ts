@@ -47,6 +47,7 @@ export function parseRunWorkloadFlags(argv: string[]): Omit<RunInVmOptions, 'com
         sandbox: { type: 'string' },
         'run-as': { type: 'string' },
         'no-seed': { type: 'boolean' },
+        'no-confine': { type: 'boolean' },
       },
     }));
   } catch (error) {
@@ -89,6 +90,7 @@ export function parseRunWorkloadFlags(argv: string[]): Omit<RunInVmOptions, 'com
     ...(values['console-log'] ? { consoleLog: values['console-log'] } : {}),
     sandbox: parseSandboxFlag(values.sandbox, RUN_WORKLOAD_USAGE),
     ...(runAs ? { runAs } : {}),
+    ...(values['no-confine'] ? { confine: false } : {}),
   };
 }
 

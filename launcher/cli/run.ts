@@ -83,9 +83,11 @@ export async function runCommand(argv: string[]): Promise<number> {
       sandbox: { type: 'string' },
       'run-as': { type: 'string' },
       'no-seed': { type: 'boolean' },
+      'no-confine': { type: 'boolean' },
     },
   });
-  const usage = 'vmlaunch run ... [--sandbox on|off|GROUP=allow|deny,...] [--run-as USER|UID:GID]';
+  const usage =
+    'vmlaunch run ... [--sandbox on|off|GROUP=allow|deny,...] [--run-as USER|UID:GID] [--no-confine]';
   const sandbox = parseSandboxFlag(values.sandbox, usage);
   const runAs = parseRunAsFlag(values['run-as'], usage);
   let { kernel, initrd } = values;
@@ -119,6 +121,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...(values['console-log'] ? { consoleLog: values['console-log'] } : {}),
     sandbox,
     ...(runAs ? { runAs } : {}),
+    ...(values['no-confine'] ? { confine: false } : {}),
   };
   if (values.print) {
     const accel = options.accel === 'auto' ? 'tcg' : (options.accel ?? 'tcg');

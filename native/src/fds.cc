@@ -1,6 +1,7 @@
 // Unix-socket fd passing (SCM_RIGHTS), socketpairs and close: how fds reach QEMU over QMP.
 #include <errno.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@ const char* kRecvUsage = "recvFds(socket: number, maxBytes: number, maxFds: numb
 const char* kPairUsage = "socketpair()";
 const char* kCloseUsage = "close(fd: number)";
 const char* kRecvNowUsage = "recvNow(socket: number, into: Buffer)";
+const char* kLockUsage = "tryLockExclusive(fd: number)";
 // SCM_MAX_FD in the kernel (include/net/scm.h).
 const size_t kMaxFds = 253;
 
@@ -147,6 +149,16 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// flock(LOCK_EX | LOCK_NB): true when this open file now holds the lock, false when another
+// open file (any process, or this one) holds it. The lock lives with the open file description.
+Napi::Value TryLockExclusive(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = vml::IntArg(info, 0, kLockUsage);
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0) return Napi::Boolean::New(env, true);
+  if (errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
+  vml::ThrowSystemError(env, errno, "flock");
+}
+
 }  // namespace
 
 void InitFds(Napi::Env env, Napi::Object exports) {
@@ -155,4 +167,5 @@ void InitFds(Napi::Env env, Napi::Object exports) {
   exports.Set("socketpair", Napi::Function::New(env, SocketPair));
   exports.Set("recvNow", Napi::Function::New(env, RecvNow));
   exports.Set("close", Napi::Function::New(env, Close));
+  exports.Set("tryLockExclusive", Napi::Function::New(env, TryLockExclusive));
 }

@@ -137,8 +137,11 @@ export interface QemuSide {
 }
 
 // 'socket:[123]' -> 'socket', 'anon_inode:[eventfd]' stays: the kind is what must not grow.
+// The jail's id lease (one file per uid, docs/confinement.md) counts as one kind.
 function fdKind(target: string): string {
-  return target.replace(/^(socket|pipe|net):\[\d+\]$/, '$1');
+  return target
+    .replace(/^(socket|pipe|net):\[\d+\]$/, '$1')
+    .replace(/\/\.jail-ids\/\d+$/, '/.jail-ids/<uid>');
 }
 
 /** QEMU's fds (from /proc), peripherals and fd sets (over QMP). */

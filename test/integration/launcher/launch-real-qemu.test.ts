@@ -24,13 +24,14 @@ import { prerequisite } from '../../helpers/prereq.js';
 const ours = (): ReturnType<typeof takeSnapshot> => takeSnapshot({ netnsFilter: () => false });
 
 /** A launch of the default guest's kernel with the CPUs stopped. */
-async function launchPaused(kernel?: string) {
+async function launchPaused(kernel?: string, confine = true) {
   const guest = await defaultGuest();
   return launch({
     kernel: kernel ?? guest.kernel,
     initrd: guest.initrd,
     accel: 'tcg',
     paused: true,
+    confine,
   });
 }
 
@@ -99,12 +100,24 @@ describe.runIf(prerequisite('launch with a real QEMU', qemuMissing()))(
       try {
         const kernel = join(dir, 'vmlinuz,initrd=x,append=y');
         symlinkSync(guest.kernel, kernel);
-        const vm = await launchPaused(kernel);
+        // Unjailed, the path itself is QEMU's argument.
+        const vm = await launchPaused(kernel, false);
         try {
           expect(vm.process.argv[vm.process.argv.indexOf('-kernel') + 1]).toBe(kernel);
           expect(await vm.qmp.queryStatus()).toMatchObject({ status: 'prelaunch' });
         } finally {
           await vm.kill();
+        }
+        // Jailed, QEMU gets the file as an fd, named /proc/self/fd/N (docs/confinement.md).
+        const jailed = await launchPaused(kernel);
+        try {
+          const named = jailed.process.argv[jailed.process.argv.indexOf('-kernel') + 1]!;
+          const fd = /^\/proc\/self\/fd\/(\d+)$/.exec(named)?.[1];
+          expect(fd).toBeDefined();
+          expect(readlinkSync(`/proc/${jailed.pid}/fd/${fd}`)).toBe(realpathSync(guest.kernel));
+          expect(await jailed.qmp.queryStatus()).toMatchObject({ status: 'prelaunch' });
+        } finally {
+          await jailed.kill();
         }
       } finally {
         rmSync(dir, { recursive: true, force: true });

@@ -65,6 +65,7 @@ describe.runIf(prerequisite('launch rollback', rootNetnsMissing()))(
           kernel: ws.kernel,
           accel: 'tcg',
           sandbox: false,
+          confine: false, // a fake QEMU in our private temp dir
           qemu,
           ...options,
         }).catch((e: unknown) => e)) as LaunchError;

@@ -33,9 +33,13 @@ describe('launch failures', () => {
       'exits',
       'echo "qemu-system-x86_64: -kernel: could not open" >&2; exit 1',
     );
-    const error = (await launch({ kernel: ws.kernel, accel: 'tcg', qemu, sandbox: false }).catch(
-      (e: unknown) => e,
-    )) as LaunchError;
+    const error = (await launch({
+      kernel: ws.kernel,
+      accel: 'tcg',
+      qemu,
+      sandbox: false,
+      confine: false,
+    }).catch((e: unknown) => e)) as LaunchError;
     expect(error).toBeInstanceOf(LaunchError);
     expect(error).toMatchObject({
       code: 'QEMU_EXITED',
@@ -53,10 +57,12 @@ describe('launch failures', () => {
     const before = takeSnapshot({ netnsFilter: () => false });
     const qemu = fakeQemu('silent', 'exec sleep 60');
     const started = Date.now();
+    // A fake QEMU in our private temp dir: the jail's uid could not exec it (confine: false).
     const error = await launch({
       kernel: ws.kernel,
       accel: 'tcg',
       qemu,
+      confine: false,
       qmpConnectTimeout: 400,
       sandbox: false,
     }).catch((e: unknown) => e);
@@ -75,6 +81,7 @@ describe('launch failures', () => {
       template: 'microvm',
       cmdline: ['quiet'],
       sandbox: false,
+      confine: false, // a fake QEMU in our private temp dir
     }).catch((e: unknown) => e)) as LaunchError;
     const append = error.argv[error.argv.indexOf('-append') + 1]!.split(' ');
     const clock = tcgClockArgs(resolveTemplate('microvm'), 'tcg').args;
@@ -138,6 +145,7 @@ describe('launch failures', () => {
         accel: 'tcg',
         qemu: join(ws.dir, 'absent'),
         sandbox: false,
+        confine: false, // the missing binary must fail at spawn, after the attach
         endpoints: [{ endpoint: { kind: 'tap', name: 'vmlt0' } }],
       },
       {

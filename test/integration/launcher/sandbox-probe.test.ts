@@ -94,6 +94,7 @@ describe('a QEMU that cannot run the sandbox', () => {
         kernel: ws.kernel,
         accel: 'tcg',
         qemu,
+        confine: false, // a fake QEMU in our private temp dir
         endpoints: [{ endpoint: { kind: 'tap', name: 'vmlsbx0' } }],
       },
       {

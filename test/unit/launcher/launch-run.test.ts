@@ -93,6 +93,7 @@ describe('launch as named steps', () => {
       'validate',
       'sandbox',
       'run-dir',
+      'jail',
       'console-log',
       'drives',
       'accelerator',
