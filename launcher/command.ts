@@ -101,6 +101,7 @@ export function buildCommand(
   for (const item of [...groups, ...devices]) argv.push(...item.toArgs());
   if (config.paused) argv.push('-S');
   if (config.noShutdown) argv.push('-no-shutdown');
+  if (config.incoming) argv.push('-incoming', 'defer');
   return { argv, fds, devices, template: used, hotplugBuses };
 }
 

@@ -1,0 +1,149 @@
+// restore(): a launch whose QEMU starts with -incoming defer and is fed the saved state by fd.
+// It is launch()'s own step list with a check first (the manifest against this host and the
+// options, before anything is made), a device-set check before the spawn, and the load and
+// resume after the QMP handshake; every NIC gets a fresh host side with the guest's saved MAC.
+import { closeSync, constants, openSync, readFileSync } from 'node:fs';
+import { ValidationError, type Step } from '../../core/index.js';
+import { launchWithDeps } from '../launch.js';
+import type { LaunchOptions } from '../launch-options.js';
+import type { LaunchRun } from '../launch-run.js';
+import { defaultLogger } from '../log.js';
+import type { Vm } from '../vm.js';
+import { RestoreMismatchError } from './errors.js';
+import { manifestPath, parseManifest, type SnapshotManifest } from './manifest.js';
+import { waitForMigration } from './migrate-wait.js';
+import { checkRestore, restoreEndpoints } from './restore-check.js';
+import type { RestoreOptions } from './restore-options.js';
+
+const FD_NAME = 'vmlaunch-snapshot-in';
+
+/**
+ * Reads and strictly parses the manifest beside the state file `path` (`<path>.json`).
+ * @throws ValidationError coded MANIFEST_INVALID / MANIFEST_VERSION / MANIFEST_MISSING.
+ */
+export function readManifest(path: string): SnapshotManifest {
+  let text: string;
+  try {
+    const fd = openSync(manifestPath(path), constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      text = readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new ValidationError(
+      'manifest',
+      manifestPath(path),
+      `cannot read the snapshot's manifest (${code})`,
+      'MANIFEST_MISSING',
+    );
+  }
+  return parseManifest(text);
+}
+
+/**
+ * Restores a VM from the snapshot at `path` (its manifest beside it): checks it against this
+ * host and `options`, attaches every NIC afresh (same MACs), starts QEMU with the same devices
+ * waiting for the state, loads it and resumes. The guest's shell answers at once.
+ * @throws RestoreMismatchError (a ValidationError; before anything is made) when the QEMU
+ *   version, machine, memory, CPUs, drives, state file or NICs do not match; ValidationError
+ *   for a bad manifest; LaunchError naming the failed step, everything undone.
+ */
+export async function restore(path: string, options: RestoreOptions = {}): Promise<Vm> {
+  const manifest = readManifest(path);
+  checkRestore(manifest, path, options);
+  const launchOptions = restoreLaunchOptions(manifest, options);
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const loadState: Step<LaunchRun> = {
+    name: 'load-state',
+    async run(run) {
+      const qmp = run.qmp!;
+      const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      try {
+        await qmp.getfd({ fdname: FD_NAME, fd }, { timeout: 5000 });
+      } finally {
+        closeSync(fd);
+      }
+      await qmp.execute('migrate-incoming', { uri: `fd:${FD_NAME}` }, { timeout: 5000 });
+      await waitForMigration(qmp, { timeoutMs, signal: options.signal, what: 'the load' });
+    },
+  };
+  const resume: Step<LaunchRun> = {
+    name: 'resume',
+    async run(run) {
+      if (!options.paused) await run.qmp!.cont({ timeout: 5000 });
+      // RARP frames from every guest MAC, so switches and bridges learn where it is now.
+      if (manifest.nics.length > 0) {
+        await run.qmp!.execute('announce-self', {}, { timeout: 5000 });
+      }
+    },
+  };
+  const deviceSet: Step<LaunchRun> = {
+    name: 'device-set',
+    run(run) {
+      const built = run.command!.devices.map((d) => `${d.kind}:${d.id}`);
+      const saved = manifest.devices.map((d) => `${d.kind}:${d.id}`);
+      if (built.join(' ') !== saved.join(' ')) {
+        throw new RestoreMismatchError(
+          'devices',
+          built.join(' '),
+          `the rebuilt device set differs from the saved one (${saved.join(' ')})`,
+          'DEVICE_SET',
+        );
+      }
+    },
+  };
+  const vm = await launchWithDeps(
+    launchOptions,
+    {},
+    { before: [], afterBuild: [deviceSet], after: [loadState, resume] },
+  );
+  if (!options.paused && (options.refreshNeighbours ?? true)) {
+    await flushNeighbours(vm).catch(async (error: unknown) => {
+      await vm.kill();
+      throw error;
+    });
+  }
+  return vm;
+}
+
+// The default guest's harness forgets every neighbour, so the next packet ARPs for the new
+// peer instead of going to the old one's MAC; other guests are left alone.
+async function flushNeighbours(vm: Vm): Promise<void> {
+  if (!vm.command.argv.some((a) => a.includes('vmlaunch.console=harness'))) return;
+  await vm.guest.check('ip neigh flush all', { timeout: 30_000 });
+}
+
+// The launch that rebuilds the saved machine: the same boot files, machine, sizes, drives and
+// NIC ids, fresh endpoints, CPUs stopped until the state is loaded.
+function restoreLaunchOptions(manifest: SnapshotManifest, options: RestoreOptions): LaunchOptions {
+  const endpoints = restoreEndpoints(manifest, options);
+  return {
+    kernel: manifest.boot.kernel,
+    ...(manifest.boot.initrd !== undefined ? { initrd: manifest.boot.initrd } : {}),
+    cmdline: manifest.boot.cmdline,
+    template: manifest.machine.template,
+    ...(manifest.machine.overrides ? { templateOverrides: manifest.machine.overrides } : {}),
+    accel: manifest.accel,
+    ...(manifest.cpu !== undefined ? { cpu: manifest.cpu } : {}),
+    cpus: manifest.cpus,
+    memoryMiB: manifest.memoryMiB,
+    sharedMemory: manifest.sharedMemory,
+    endpoints,
+    drives: manifest.drives.map((d) => d.spec),
+    paused: true,
+    qemu: options.qemu ?? manifest.qemu.binary,
+    logger: options.logger ?? defaultLogger(),
+    ...(options.consoleLog !== undefined ? { consoleLog: options.consoleLog } : {}),
+    ...(options.consoleLogMaxBytes !== undefined
+      ? { consoleLogMaxBytes: options.consoleLogMaxBytes }
+      : {}),
+    ...(options.qmpConnectTimeout !== undefined
+      ? { qmpConnectTimeout: options.qmpConnectTimeout }
+      : {}),
+    ...(options.sandbox !== undefined ? { sandbox: options.sandbox } : {}),
+    ...(options.runAs !== undefined ? { runAs: options.runAs } : {}),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+  };
+}
