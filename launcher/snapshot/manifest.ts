@@ -206,7 +206,7 @@ function parseDevice(value: unknown, path: string): ManifestDevice {
 }
 
 function machineOptions(value: unknown, path: string): Record<string, string | number | boolean> {
-  const o = obj(value, path, Object.keys((value ?? {})));
+  const o = obj(value, path, Object.keys(value ?? {}));
   for (const [k, v] of Object.entries(o)) {
     if (!['string', 'number', 'boolean'].includes(typeof v))
       fail(`${path}.${k}`, v, 'expected a string, number or boolean');

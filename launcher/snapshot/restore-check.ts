@@ -158,7 +158,7 @@ export function restoreEndpoints(
         'NIC_UNBOUND',
       );
     }
-    if (!('mac' in endpoint) || endpoint.kind === 'vhost-user') {
+    if (endpoint.kind === 'physical' || endpoint.kind === 'vhost-user') {
       throw new RestoreMismatchError(
         `nics.${nic.id}.endpoint.kind`,
         endpoint.kind,

@@ -75,7 +75,9 @@ export async function restore(path: string, options: RestoreOptions = {}): Promi
       if (!options.paused) await run.qmp!.cont({ timeout: 5000 });
       // RARP frames from every guest MAC, so switches and bridges learn where it is now.
       if (manifest.nics.length > 0) {
-        await run.qmp!.execute('announce-self', {}, { timeout: 5000 });
+        // QEMU 7.2 takes no defaults here: these are its -global announce-* defaults.
+        const announce = { initial: 50, max: 550, rounds: 5, step: 100 };
+        await run.qmp!.execute('announce-self', announce, { timeout: 5000 });
       }
     },
   };
