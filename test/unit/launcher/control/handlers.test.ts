@@ -35,6 +35,20 @@ function fakeVm(detachResult: () => DetachResult): ControlledVm & { calls: unkno
       calls.push(['detach', id, options]);
       return Promise.resolve(detachResult());
     },
+    snapshot: (path, options) => {
+      calls.push(['snapshot', path, options]);
+      return Promise.resolve({
+        path,
+        manifestPath: `${path}.json`,
+        bytes: 1234,
+        saveMs: 56,
+        manifest: {} as never,
+      });
+    },
+    shutdown: () => {
+      calls.push(['shutdown']);
+      return Promise.resolve();
+    },
     setLink: (id, up) => {
       calls.push(['setLink', id, up]);
       return Promise.resolve();
@@ -93,6 +107,38 @@ describe('the nic control handler', () => {
       ['setLink', 'net0', true],
       ['nicStats', 'vu0'],
     ]);
+  });
+});
+
+describe('the snapshot control handler', () => {
+  it('passes path, then and the deadline to vm.snapshot and replies with the files', async () => {
+    const vm = fakeVm(() => ({ status: 'removed', id: 'x', ms: 1 }));
+    const lines: string[] = [];
+    const handle = createControlHandler('t1', vm, (l) => lines.push(l));
+    const reply = await handle({
+      id: 1,
+      op: 'snapshot',
+      path: '/tmp/a.state',
+      then: 'pause',
+      timeout: 9000,
+    });
+    expect(vm.calls).toEqual([['snapshot', '/tmp/a.state', { then: 'pause', timeoutMs: 9000 }]]);
+    expect(reply).toEqual({
+      path: '/tmp/a.state',
+      manifestPath: '/tmp/a.state.json',
+      bytes: 1234,
+      saveMs: 56,
+    });
+    expect(lines).toEqual(['saved a snapshot to /tmp/a.state (1234 bytes in 56 ms)']);
+  });
+
+  it('then=shutdown: saves paused and shuts down once the reply is out', async () => {
+    const vm = fakeVm(() => ({ status: 'removed', id: 'x', ms: 1 }));
+    const handle = createControlHandler('t1', vm);
+    await handle({ id: 1, op: 'snapshot', path: '/tmp/b.state', then: 'shutdown' });
+    expect(vm.calls).toEqual([['snapshot', '/tmp/b.state', { then: 'pause' }]]);
+    await new Promise((r) => setImmediate(r));
+    expect(vm.calls.at(-1)).toEqual(['shutdown']);
   });
 });
 
