@@ -25,22 +25,29 @@ export interface ManifestQemu {
 
 /** One QEMU object of the saved VM, by id. */
 export interface ManifestDevice {
+  /** QEMU's id of the object. */
   id: string;
+  /** What it is ('virtio-net', 'tap-netdev', 'pcie-root-port'...). */
   kind: string;
   /** The PCI bus it sits on, when pinned (hot-plugged devices: their root port). */
   bus?: string;
+  /** Plugged after the launch (vm.attach). */
   hotplugged: boolean;
 }
 
 /** One guest NIC: its id, the MAC the guest holds, and the endpoint it was attached to. */
 export interface ManifestNic {
+  /** The NIC id (launch's EndpointSpec.id or hot-plug id). */
   id: string;
+  /** The MAC the guest holds in its saved state: a restore keeps it. */
   mac: string;
   /** The endpoint vmlaunch attached; absent for a HostNic the caller attached itself. */
   endpoint?: Endpoint;
   /** The netns the endpoint was in (name or path); absent for the caller's netns. */
   netns?: string;
+  /** Plugged after the launch (vm.attach). */
   hotplugged: boolean;
+  /** The root port a hot-plugged NIC sits on. */
   bus?: string;
 }
 
@@ -49,8 +56,11 @@ export interface ManifestNic {
  * the file at snapshot time (no content hash: hashing a large image costs more than a boot).
  */
 export interface ManifestDrive {
+  /** The drive as launch was given it. */
   spec: DriveSpec;
+  /** Its id (spec.id or the default drive<N>). */
   id: string;
+  /** The image file at snapshot time; restore refuses a file that differs. */
   identity: { dev: number; ino: number; size: number; mtimeMs: number };
 }
 
