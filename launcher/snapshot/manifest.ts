@@ -95,7 +95,8 @@ export interface SnapshotManifest {
 type Obj = Record<string, unknown>;
 
 function fail(path: string, value: unknown, reason: string): never {
-  throw new ValidationError(`manifest.${path}`, value, reason, 'MANIFEST_INVALID');
+  const field = path ? `manifest.${path}` : 'manifest';
+  throw new ValidationError(field, value, reason, 'MANIFEST_INVALID');
 }
 
 function obj(value: unknown, path: string, keys: readonly string[]): Obj {
@@ -103,7 +104,7 @@ function obj(value: unknown, path: string, keys: readonly string[]): Obj {
     fail(path, value, 'expected an object');
   for (const key of Object.keys(value)) {
     if (!keys.includes(key))
-      fail(`${path}.${key}`, key, `unknown field; expected ${keys.join(', ')}`);
+      fail(path ? `${path}.${key}` : key, key, `unknown field; expected ${keys.join(', ')}`);
   }
   return value as Obj;
 }
@@ -254,7 +255,7 @@ export function parseManifest(text: string): SnapshotManifest {
   } catch (error) {
     fail('(json)', text.slice(0, 40), `not JSON: ${(error as Error).message}`);
   }
-  const top = obj(raw, '(root)', TOP_KEYS);
+  const top = obj(raw, '', TOP_KEYS);
   if (top.format !== FORMAT) fail('format', top.format, `expected "${FORMAT}"`);
   if (top.version !== MANIFEST_VERSION) {
     throw new ValidationError(
