@@ -55,6 +55,8 @@ export interface LaunchRun {
   argv: string[];
   /** A restore: QEMU starts with -incoming defer and waits for the saved state. */
   incoming?: boolean;
+  /** A restore: NIC id -> the root port a NIC hot-plugged before the save goes on. */
+  nicBuses?: Record<string, string>;
   template?: MachineTemplate;
   checkedDrives: CheckedDrive[];
   shares: ResolvedShare[];
@@ -217,6 +219,7 @@ function buildCommandStep(run: LaunchRun): void {
         drives,
         boot: { ...config.boot, cmdline },
         ...(run.incoming ? { incoming: true } : {}),
+        ...(run.nicBuses ? { nicBuses: run.nicBuses } : {}),
       },
       run.shares,
       run.shareSet,

@@ -74,6 +74,7 @@ export async function launchWithDeps(
     attach: deps.attach,
     shares: run.shareSet?.shares ?? [],
     source: options,
+    ...(run.nicBuses ? { nicBuses: run.nicBuses } : {}),
     ...(incoming ? { restored: true } : {}),
     ...(run.confinement?.identity ? { qemuUid: run.confinement.identity.uid } : {}),
   });

@@ -32,6 +32,8 @@ export interface VmConfig {
   noShutdown?: boolean;
   /** Wait for a saved state fed over QMP (-incoming defer) instead of booting. */
   incoming?: boolean;
+  /** NIC id -> the root port it is cold-plugged on (a restore of a hot-plugged NIC). */
+  nicBuses?: Record<string, string>;
   /** QEMU's seccomp filter (-sandbox on,...), every group decided; none when absent. */
   sandbox?: ResolvedSandbox;
   /** Drives with their image fds already open (ours; the child inherits them in fdsets). */
@@ -53,6 +55,7 @@ const TOP_KEYS = [
   'paused',
   'noShutdown',
   'incoming',
+  'nicBuses',
   'sandbox',
   'drives',
   'shares',
@@ -137,6 +140,10 @@ export function validateVmConfig(input: unknown): VmConfig {
   optional(config.paused, 'boolean', 'paused');
   optional(config.noShutdown, 'boolean', 'noShutdown');
   optional(config.incoming, 'boolean', 'incoming');
+  if (config.nicBuses !== undefined) {
+    for (const [id, bus] of Object.entries(object(config.nicBuses, 'nicBuses')))
+      optional(bus, 'string', `nicBuses.${id}`);
+  }
   if (config.sandbox !== undefined) resolveSandbox(object(config.sandbox, 'sandbox'), 'sandbox');
   if (config.drives !== undefined) validateDriveFds(config.drives);
   if (config.shares !== undefined) validateShareConfigs(config.shares);

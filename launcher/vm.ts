@@ -98,6 +98,8 @@ export interface VmParts {
   source?: LaunchOptions;
   /** Restored from a snapshot: the guest is past its ready marker already. */
   restored?: boolean;
+  /** NICs that were hot-plugged before a snapshot, by id: the root port each sits on. */
+  nicBuses?: Record<string, string>;
 }
 
 /** A launched VM. Dispose with `await using vm = await launch(...)` or `await vm.shutdown()`. */
@@ -126,6 +128,7 @@ export class Vm implements AsyncDisposable {
   private stopping: Promise<VmExit> | undefined;
   private readonly hotplug: HotplugContext;
   private readonly source: LaunchOptions | undefined;
+  private readonly nicBuses: Record<string, string>;
 
   constructor(parts: VmParts) {
     this.id = parts.id ?? randomBytes(4).toString('hex');
@@ -135,6 +138,7 @@ export class Vm implements AsyncDisposable {
     this.console = parts.console;
     this.guest = new GuestShell(parts.console, { ready: parts.restored ?? false });
     this.source = parts.source;
+    this.nicBuses = parts.nicBuses ?? {};
     this.command = parts.command;
     this.accel = parts.accel;
     this.endpoints = parts.endpoints;
@@ -282,6 +286,7 @@ export class Vm implements AsyncDisposable {
         command: this.command,
         accel: this.accel,
         source: this.source,
+        nicBuses: this.nicBuses,
         endpoints: this.endpoints,
         hotplugged: this.hotplugged,
         hotpluggedDrives: this.hotpluggedDrives,

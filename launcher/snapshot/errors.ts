@@ -18,6 +18,6 @@ export class SnapshotError extends RolledBackError {
 /**
  * restore() refused a snapshot before anything was started: this host or the options do not
  * match the manifest. `code` says what: QEMU_VERSION, MACHINE, MEMORY, CPUS, DEVICE_SET,
- * DRIVE_MISSING, DRIVE_CHANGED, STATE_FILE, NIC_UNKNOWN, NIC_MAC, ACCEL, HOTPLUGGED.
+ * DRIVE_MISSING, DRIVE_CHANGED, STATE_FILE, NIC_UNKNOWN, NIC_MAC, NIC_KIND, NIC_UNBOUND.
  */
 export class RestoreMismatchError extends ValidationError {}

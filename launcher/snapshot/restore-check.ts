@@ -89,14 +89,15 @@ export function checkRestore(
       );
     }
   }
-  const hot = manifest.devices.filter((d) => d.hotplugged).map((d) => d.id);
-  if (hot.length > 0) {
-    throw new RestoreMismatchError(
-      'devices',
-      hot.join(', '),
-      'restoring hot-plugged devices is not supported yet (docs/snapshots.md)',
-      'HOTPLUGGED',
-    );
+  for (const [i, nic] of manifest.nics.entries()) {
+    if (nic.hotplugged && nic.bus === undefined) {
+      throw new RestoreMismatchError(
+        `manifest.nics[${i}].bus`,
+        undefined,
+        'a hot-plugged NIC without its root port cannot be put back where it was',
+        'DEVICE_SET',
+      );
+    }
   }
   const ids = new Set(manifest.nics.map((n) => n.id));
   for (const id of Object.keys(options.nics ?? {})) {

@@ -9,6 +9,7 @@ import type { LaunchOptions } from '../launch-options.js';
 import type { LaunchRun } from '../launch-run.js';
 import { defaultLogger } from '../log.js';
 import type { Vm } from '../vm.js';
+import { nicQemuIds } from '../devices/nic-devices.js';
 import { RestoreMismatchError } from './errors.js';
 import { manifestPath, parseManifest, type SnapshotManifest } from './manifest.js';
 import { waitForMigration } from './migrate-wait.js';
@@ -81,12 +82,29 @@ export async function restore(path: string, options: RestoreOptions = {}): Promi
       }
     },
   };
+  // NICs hot-plugged before the save go back on their root ports, cold-plugged.
+  const nicBuses: Record<string, string> = {};
+  for (const nic of manifest.nics) if (nic.hotplugged && nic.bus) nicBuses[nic.id] = nic.bus;
+  const placeNics: Step<LaunchRun> = {
+    name: 'place-nics',
+    run(run) {
+      if (Object.keys(nicBuses).length > 0) run.nicBuses = nicBuses;
+    },
+  };
   const deviceSet: Step<LaunchRun> = {
     name: 'device-set',
     run(run) {
-      const built = run.command!.devices.map((d) => `${d.kind}:${d.id}`);
-      const saved = manifest.devices.map((d) => `${d.kind}:${d.id}`);
-      if (built.join(' ') !== saved.join(' ')) {
+      // Cold-plugged objects in command-line order (their PCI addresses follow from it); the
+      // NICs put back on root ports by id (their addresses are the ports').
+      const hotIds = new Set(Object.keys(nicBuses).flatMap((id) => Object.values(nicQemuIds(id))));
+      const describe = (d: { kind: string; id: string }): string => `${d.kind}:${d.id}`;
+      const devices = run.command!.devices;
+      const built = devices.filter((d) => !hotIds.has(d.id)).map(describe);
+      const saved = manifest.devices.filter((d) => !hotIds.has(d.id)).map(describe);
+      const missing = manifest.devices
+        .filter((d) => hotIds.has(d.id) && !devices.some((b) => b.id === d.id))
+        .map(describe);
+      if (built.join(' ') !== saved.join(' ') || missing.length > 0) {
         throw new RestoreMismatchError(
           'devices',
           built.join(' '),
@@ -99,7 +117,7 @@ export async function restore(path: string, options: RestoreOptions = {}): Promi
   const vm = await launchWithDeps(
     launchOptions,
     {},
-    { before: [], afterBuild: [deviceSet], after: [loadState, resume] },
+    { before: [placeNics], afterBuild: [deviceSet], after: [loadState, resume] },
   );
   if (!options.paused && (options.refreshNeighbours ?? true)) {
     await flushNeighbours(vm).catch(async (error: unknown) => {

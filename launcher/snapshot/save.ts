@@ -21,6 +21,7 @@ import type { HotpluggedDrive, HotpluggedNic } from '../hotplug/types.js';
 import type { LaunchOptions } from '../launch-options.js';
 import type { Logger } from '../log.js';
 import type { QmpClient } from '../qmp/index.js';
+import { nicQemuIds } from '../devices/nic-devices.js';
 import { SnapshotError } from './errors.js';
 import {
   manifestPath,
@@ -67,6 +68,8 @@ export interface SnapshotSubject {
   accel: AcceleratorChoice;
   /** The options the VM was launched (or restored) with. */
   source: LaunchOptions;
+  /** NICs restored onto the root port they were hot-plugged on: still hot-plugged ones. */
+  nicBuses?: Record<string, string>;
   endpoints: readonly AttachedEndpoint[];
   hotplugged: readonly HotpluggedNic[];
   hotpluggedDrives: readonly HotpluggedDrive[];
@@ -216,24 +219,33 @@ export function buildManifest(
   for (const [k, v] of Object.entries(command.template.machineOptions)) {
     if (v !== undefined) options[k] = v;
   }
-  const devices: ManifestDevice[] = command.devices.map((d) => ({
-    id: d.id,
-    kind: d.kind,
-    hotplugged: false,
-  }));
+  const buses = vm.nicBuses ?? {};
+  // The QEMU ids of a NIC placed on a root port, with that port.
+  const placedIds = new Map<string, string>();
+  for (const [nicId, bus] of Object.entries(buses)) {
+    const ids = nicQemuIds(nicId);
+    placedIds.set(ids.device, bus).set(ids.netdev, bus);
+  }
+  const devices: ManifestDevice[] = command.devices.map((d) => {
+    const bus = placedIds.get(d.id);
+    return { id: d.id, kind: d.kind, ...(bus ? { bus } : {}), hotplugged: bus !== undefined };
+  });
   const nics: ManifestNic[] = (source.endpoints ?? []).map((spec, i) => {
     const attached = vm.endpoints[i]!;
     const mac = 'mac' in attached.hostNic ? attached.hostNic.mac : '';
+    const id = spec.id ?? `net${i}`;
     return {
-      id: spec.id ?? `net${i}`,
+      id,
       mac,
       endpoint: attached.endpoint,
       ...(spec.netns !== undefined ? { netns: spec.netns } : {}),
-      hotplugged: false,
+      hotplugged: buses[id] !== undefined,
+      ...(buses[id] !== undefined ? { bus: buses[id] } : {}),
     };
   });
   for (const nic of vm.hotplugged) {
-    devices.push({ id: `nic-${nic.id}`, kind: 'virtio-net', bus: nic.bus, hotplugged: true });
+    const ids = nicQemuIds(nic.id);
+    devices.push({ id: ids.device, kind: 'virtio-net', bus: nic.bus, hotplugged: true });
     nics.push({
       id: nic.id,
       mac: nic.mac,

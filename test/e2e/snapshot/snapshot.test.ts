@@ -156,6 +156,71 @@ describe.runIf(prerequisite('snapshot', coldplugMissing() ?? drivesMissing()))('
       rmSync(dir, { recursive: true, force: true });
     }
   }, 900_000);
+
+  it('a NIC hot-plugged before the save is back on its root port and pings through its new endpoint', async () => {
+    const guest = await defaultGuest();
+    const dir = mkdtempSync(join(tmpdir(), 'vml-snapshot-hp-'));
+    const nets: TestNet[] = [];
+    const vms: Vm[] = [];
+    const HOT = subnet(2);
+    // A netns pair whose veth `name` faces a peer on `sub`.
+    const pairWith = (tag: string, name: string, sub: typeof HOT): TestNet => {
+      const net = createTestNet(tag);
+      nets.push(net);
+      addVethPeer(net, name, sub, 1500);
+      return net;
+    };
+    try {
+      const state = join(dir, 'vm.state');
+      const a = pairWith('hpa', 'eth0', SUB);
+      const b = pairWith('hpb', 'eth1', HOT);
+      const vm = await launch({
+        kernel: guest.kernel,
+        initrd: guest.initrd,
+        cmdline: HARNESS_CMDLINE,
+        accel: 'tcg',
+        memoryMiB: MEMORY_MIB,
+        endpoints: [{ endpoint: veth, netns: a.ns, id: 'net0' }],
+      });
+      vms.push(vm);
+      await vm.guest.waitReady({ timeout: 120_000 });
+      const hot = await vm.attach(
+        { endpoint: { ...veth, name: 'eth1' }, netns: b.ns },
+        { id: 'hp0', timeout: 120_000 },
+      );
+      const ifname = (await guestNicByMac(vm, hot.mac)).ifname;
+      await guestAddress(vm, ifname, HOT.guestCidr);
+      expect(await pingFromGuest(vm, HOT.peerIp, 3)).toBe(3);
+      const saved = await vm.snapshot(state, { then: 'shutdown', timeoutMs: 300_000 });
+      expect(saved.manifest.nics).toMatchObject([
+        { id: 'net0', hotplugged: false },
+        { id: 'hp0', mac: hot.mac, hotplugged: true, bus: hot.bus },
+      ]);
+      a.remove();
+      b.remove();
+      const a2 = pairWith('hpa2', 'eth0', SUB);
+      const b2 = pairWith('hpb2', 'eth1', HOT);
+      const restored = await restore(state, {
+        netns: a2.ns,
+        nics: { hp0: { netns: b2.ns } },
+        timeoutMs: 300_000,
+      });
+      vms.push(restored);
+      expect(await pingFromGuest(restored, HOT.peerIp, 3)).toBe(3);
+      // It sits on the root port it was hot-plugged on, which hot plug no longer offers.
+      const device = restored.command.argv.find((w) => w.includes('id=nic-hp0'));
+      expect(device).toContain(`bus=${hot.bus}`);
+      expect(restored.command.hotplugBuses).not.toContain(hot.bus);
+      // The restored VM saves again, the NIC still recorded on its port.
+      const again = await restored.snapshot(join(dir, 'again.state'), { then: 'shutdown' });
+      expect(again.manifest.nics[1]).toMatchObject({ id: 'hp0', hotplugged: true, bus: hot.bus });
+      expect(restored.leftovers).toEqual([]);
+    } finally {
+      await Promise.all(vms.map((v) => v.kill()));
+      for (const net of nets) net.remove();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 900_000);
 });
 
 function rssMiB(pid: number): number {
