@@ -17,7 +17,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { defaultRuntimeRoot } from '../../../launcher/control/runtime-dir.js';
 import { launch } from '../../../launcher/launch.js';
 import { RestoreMismatchError } from '../../../launcher/snapshot/errors.js';
@@ -39,6 +39,12 @@ import { diffSnapshots, takeSnapshot } from '../../helpers/leaks.js';
 import { prerequisite } from '../../helpers/prereq.js';
 import { coldplugMissing } from '../coldplug/prereq.js';
 import { drivesMissing, makeExt4 } from '../drives/fixture.js';
+
+// Our VMs' run dirs under a root of this test file's own: others' tests running meanwhile
+// make theirs under the default root, so a new dir here is ours (a leak).
+const runtimeRoot = mkdtempSync(join(tmpdir(), 'vml-snapshot-run-'));
+process.env.VMLAUNCH_RUNTIME_DIR = runtimeRoot;
+afterAll(() => rmSync(runtimeRoot, { recursive: true, force: true }));
 
 const SUB = subnet(1);
 const MEMORY_MIB = 256;
