@@ -7,6 +7,18 @@
 export { launch, type LaunchOptions, type EndpointSpec } from './launcher/launch.js';
 export type { Vm, VmState, VmExit, ShutdownOptions, ShutdownRung } from './launcher/vm.js';
 export type { ExitInfo } from './launcher/errors.js';
+// Snapshots: vm.snapshot() saves a VM, restore() brings it (or clones of it) back, rewired.
+export { restore } from './launcher/snapshot/restore.js';
+export type { RestoreOptions, RestoreNic } from './launcher/snapshot/restore-options.js';
+export type { SnapshotOptions, SnapshotResult, SnapshotThen } from './launcher/snapshot/save.js';
+export type { SnapshotProgress } from './launcher/snapshot/migrate-wait.js';
+export type {
+  SnapshotManifest,
+  ManifestDevice,
+  ManifestDrive,
+  ManifestNic,
+  ManifestQemu,
+} from './launcher/snapshot/manifest.js';
 // One call that boots, runs a command with its argv intact, and always stops the VM.
 export { runInVm, type RunInVmOptions, type RunResult } from './launcher/run-in-vm.js';
 // The default guest (kernel + initrd with the console harness), built on first use.
@@ -124,6 +136,8 @@ export { GuestCommandError } from './launcher/guest-shell.js';
 export { GuestMountError } from './launcher/run-in-vm.js';
 export { ShareError } from './launcher/workload/virtiofsd.js';
 export { ImageInfoError } from './launcher/workload/drive-image.js';
+export { SnapshotError, RestoreMismatchError } from './launcher/snapshot/errors.js';
+export { MigrationFailedError } from './launcher/snapshot/migrate-wait.js';
 export {
   HotplugError,
   HotplugStateError,

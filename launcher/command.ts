@@ -101,6 +101,7 @@ export function buildCommand(
   for (const item of [...groups, ...devices]) argv.push(...item.toArgs());
   if (config.paused) argv.push('-S');
   if (config.noShutdown) argv.push('-no-shutdown');
+  if (config.incoming) argv.push('-incoming', 'defer');
   return { argv, fds, devices, template: used, hotplugBuses };
 }
 
@@ -134,6 +135,7 @@ function assemble(
   if (memory) devices.push(memory);
 
   const hotplugBuses: string[] = [];
+  const placed = new Set(Object.values(config.nicBuses ?? {}));
   for (let i = 0; i < template.hotplugRootPorts; i++) {
     const port = pcieRootPort({
       id: `rp${i}`,
@@ -142,9 +144,11 @@ function assemble(
       path: `rootPorts[${i}]`,
     });
     devices.push(port);
-    hotplugBuses.push(port.id);
+    if (!placed.has(port.id)) hotplugBuses.push(port.id);
   }
-  devices.push(...nicObjects(nics, template, shared, (fd) => table.ref(fd), config.accel));
+  devices.push(
+    ...nicObjects(nics, template, shared, (fd) => table.ref(fd), config.accel, config.nicBuses),
+  );
   const drives = coldDrives(config.drives ?? [], template.transport, (fd) => {
     const ref = table.ref(fd);
     return ref.kind === 'inherited' ? ref.childFd : -1;
@@ -198,6 +202,7 @@ function nicObjects(
   sharedMemory: boolean,
   fdRef: (fd: number) => FdRef,
   accel: Accel,
+  buses: Record<string, string> = {},
 ): QemuDevice[] {
   const seen = new Set<string>();
   const out: QemuDevice[] = [];
@@ -214,6 +219,7 @@ function nicObjects(
         fdRef,
         romfile: template.nicRomfile,
         path,
+        bus: buses[nic.id],
       }),
     );
   });

@@ -50,10 +50,25 @@ export interface GuestStreamOptions {
 export class GuestShell {
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly console: SerialConsole) {}
+  private readonly ready: boolean;
+
+  // `ready`: the guest is past its marker already (a restored VM: the marker was printed
+  // before the snapshot and will not be again).
+  constructor(
+    private readonly console: SerialConsole,
+    options: { ready?: boolean } = {},
+  ) {
+    this.ready = options.ready ?? false;
+  }
+
+  /** True when the shell was known to be ready from the start (a restored VM). */
+  get isReady(): boolean {
+    return this.ready;
+  }
 
   // Waits for the guest's ready marker (printed once its console shell can take commands).
   async waitReady(options: GuestExecOptions = {}): Promise<void> {
+    if (this.ready) return;
     await this.console.waitFor(GUEST_READY_MARKER, {
       timeout: options.timeout ?? 60_000,
       ...(options.signal ? { signal: options.signal } : {}),

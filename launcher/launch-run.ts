@@ -64,6 +64,10 @@ export interface LaunchRun {
   readonly owned: number[];
   /** QEMU's command line as far as it is known (the binary until build-command). */
   argv: string[];
+  /** A restore: QEMU starts with -incoming defer and waits for the saved state. */
+  incoming?: boolean;
+  /** A restore: NIC id -> the root port a NIC hot-plugged before the save goes on. */
+  nicBuses?: Record<string, string>;
   template?: MachineTemplate;
   checkedDrives: CheckedDrive[];
   shares: ResolvedShare[];
@@ -273,7 +277,17 @@ function buildCommandStep(run: LaunchRun): void {
     ...(run.seed ? [seedCmdline()] : []),
   ];
   const command = buildCommand(
-    withShares({ ...config, drives, boot: { ...config.boot, cmdline } }, run.shares, run.shareSet),
+    withShares(
+      {
+        ...config,
+        drives,
+        boot: { ...config.boot, cmdline },
+        ...(run.incoming ? { incoming: true } : {}),
+        ...(run.nicBuses ? { nicBuses: run.nicBuses } : {}),
+      },
+      run.shares,
+      run.shareSet,
+    ),
     nics,
     run.template,
   );
@@ -340,9 +354,22 @@ async function qmpConnect(run: LaunchRun): Promise<void> {
   );
 }
 
-// The steps of a launch, in order; docs and LaunchError.step use these names.
-export function launchSteps(options: LaunchOptions): Step<LaunchRun>[] {
+/** Steps a restore runs before and after a launch's own (docs/snapshots.md). */
+export interface LaunchExtraSteps {
+  before: Step<LaunchRun>[];
+  /** Between build-command and spawn: checks of the command that is about to run. */
+  afterBuild: Step<LaunchRun>[];
+  after: Step<LaunchRun>[];
+}
+
+// The steps of a launch, in order; docs and LaunchError.step use these names. A restore is
+// the same list with its own steps around it.
+export function launchSteps(
+  options: LaunchOptions,
+  extra: LaunchExtraSteps = { before: [], afterBuild: [], after: [] },
+): Step<LaunchRun>[] {
   return [
+    ...extra.before,
     { name: 'validate', run: validate },
     { name: 'sandbox', run: sandbox },
     { name: 'run-dir', run: runDir },
@@ -355,8 +382,10 @@ export function launchSteps(options: LaunchOptions): Step<LaunchRun>[] {
     { name: 'shares', run: shares },
     { name: 'channels', run: channels },
     { name: 'build-command', run: buildCommandStep },
+    ...extra.afterBuild,
     { name: 'spawn', run: spawn },
     { name: 'qmp-connect', run: qmpConnect },
+    ...extra.after,
   ];
 }
 

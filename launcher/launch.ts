@@ -11,7 +11,13 @@ import { spawnQemu } from './process.js';
 import { connectQmp } from './qmp/index.js';
 import { probeSandbox } from './sandbox-probe.js';
 import { Vm } from './vm.js';
-import { launchFailure, launchSteps, newLaunchRun, type LaunchRun } from './launch-run.js';
+import {
+  launchFailure,
+  launchSteps,
+  newLaunchRun,
+  type LaunchExtraSteps,
+  type LaunchRun,
+} from './launch-run.js';
 import type { LaunchDeps, LaunchOptions } from './launch-options.js';
 
 export type { EndpointSpec, LaunchDeps, LaunchOptions } from './launch-options.js';
@@ -26,10 +32,12 @@ export function launch(options: LaunchOptions): Promise<Vm> {
 }
 
 // launch() with some of its side effects replaced: the seam tests use. Kept out of the
-// package's entries, so LaunchOptions carries no test hook.
+// package's entries, so LaunchOptions carries no test hook. `incoming` makes it a restore:
+// QEMU waits for saved state (-incoming defer) and its steps run around launch's own.
 export async function launchWithDeps(
   options: LaunchOptions,
   injected: Partial<LaunchDeps>,
+  incoming?: LaunchExtraSteps,
 ): Promise<Vm> {
   const deps: LaunchDeps = {
     attach: attachEndpoint,
@@ -49,8 +57,9 @@ export async function launchWithDeps(
     fail: (step, error, rollbackErrors) => launchFailure(run, step, error, rollbackErrors),
   });
   const run: LaunchRun = newLaunchRun({ options, deps, vmId, logger, undo: runner });
-  await runner.run(launchSteps(options), run);
-  logger.info({ pid: run.qemu!.pid }, 'VM launched');
+  if (incoming) run.incoming = true;
+  await runner.run(launchSteps(options, incoming), run);
+  logger.info({ pid: run.qemu!.pid }, incoming ? 'VM restored' : 'VM launched');
   return new Vm({
     process: run.qemu!,
     qmp: run.qmp!,
@@ -64,6 +73,9 @@ export async function launchWithDeps(
     runDir: run.runDir!.path,
     attach: deps.attach,
     shares: run.shareSet?.shares ?? [],
+    source: options,
+    ...(run.nicBuses ? { nicBuses: run.nicBuses } : {}),
+    ...(incoming ? { restored: true } : {}),
     ...(run.confinement?.identity ? { qemuUid: run.confinement.identity.uid } : {}),
   });
 }

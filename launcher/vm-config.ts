@@ -30,6 +30,10 @@ export interface VmConfig {
   paused?: boolean;
   /** Keep QEMU alive after the guest powers off (-no-shutdown). */
   noShutdown?: boolean;
+  /** Wait for a saved state fed over QMP (-incoming defer) instead of booting. */
+  incoming?: boolean;
+  /** NIC id -> the root port it is cold-plugged on (a restore of a hot-plugged NIC). */
+  nicBuses?: Record<string, string>;
   /** QEMU's seccomp filter (-sandbox on,...), every group decided; none when absent. */
   sandbox?: ResolvedSandbox;
   /** Drives with their image fds already open (ours; the child inherits them in fdsets). */
@@ -50,6 +54,8 @@ const TOP_KEYS = [
   'console',
   'paused',
   'noShutdown',
+  'incoming',
+  'nicBuses',
   'sandbox',
   'drives',
   'shares',
@@ -133,6 +139,11 @@ export function validateVmConfig(input: unknown): VmConfig {
   if (config.console !== undefined) validateConsole(config.console, qmp.fd as number);
   optional(config.paused, 'boolean', 'paused');
   optional(config.noShutdown, 'boolean', 'noShutdown');
+  optional(config.incoming, 'boolean', 'incoming');
+  if (config.nicBuses !== undefined) {
+    for (const [id, bus] of Object.entries(object(config.nicBuses, 'nicBuses')))
+      optional(bus, 'string', `nicBuses.${id}`);
+  }
   if (config.sandbox !== undefined) resolveSandbox(object(config.sandbox, 'sandbox'), 'sandbox');
   if (config.drives !== undefined) validateDriveFds(config.drives);
   if (config.shares !== undefined) validateShareConfigs(config.shares);

@@ -5,7 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { attachEndpoint } from '../network/endpoints/attach.js';
 import type { AttachedEndpoint } from '../network/endpoints/attach-types.js';
-import type { UndoStack } from '../core/index.js';
+import { UnsupportedError, type UndoStack } from '../core/index.js';
+import type { LaunchOptions } from './launch-options.js';
+import { saveSnapshot, type SnapshotOptions, type SnapshotResult } from './snapshot/save.js';
 import type { AcceleratorChoice } from './accel.js';
 import type { BuiltCommand } from './command.js';
 import type { SerialConsole } from './console.js';
@@ -94,6 +96,12 @@ export interface VmParts {
   shares?: RunningShare[];
   /** The uid QEMU runs as when launch's runAs set one (hot-plugged vhost-user sockets). */
   qemuUid?: number;
+  /** The options it was launched with: what a snapshot's manifest records. */
+  source?: LaunchOptions;
+  /** Restored from a snapshot: the guest is past its ready marker already. */
+  restored?: boolean;
+  /** NICs that were hot-plugged before a snapshot, by id: the root port each sits on. */
+  nicBuses?: Record<string, string>;
 }
 
 /** A launched VM. Dispose with `await using vm = await launch(...)` or `await vm.shutdown()`. */
@@ -121,6 +129,8 @@ export class Vm implements AsyncDisposable {
   private cleanupErrors: Error[] = [];
   private stopping: Promise<VmExit> | undefined;
   private readonly hotplug: HotplugContext;
+  private readonly source: LaunchOptions | undefined;
+  private readonly nicBuses: Record<string, string>;
 
   constructor(parts: VmParts) {
     this.id = parts.id ?? randomBytes(4).toString('hex');
@@ -128,7 +138,9 @@ export class Vm implements AsyncDisposable {
     this.process = parts.process;
     this.qmp = parts.qmp;
     this.console = parts.console;
-    this.guest = new GuestShell(parts.console);
+    this.guest = new GuestShell(parts.console, { ready: parts.restored ?? false });
+    this.source = parts.source;
+    this.nicBuses = parts.nicBuses ?? {};
     this.command = parts.command;
     this.accel = parts.accel;
     this.endpoints = parts.endpoints;
@@ -276,6 +288,36 @@ export class Vm implements AsyncDisposable {
     return findNic(nicId, this.command.devices, cold, this.hotplug.registry);
   }
 
+  /**
+   * Saves the VM's state to `path` (a new file vmlaunch creates 0600) and a manifest beside it
+   * (`<path>.json`); the VM is stopped for the save and then resumed (default), left paused,
+   * or shut down (`then`). Restore it with restore(). See docs/snapshots.md.
+   * @throws UnsupportedError (not running; VFIO, virtiofs, vhost-user, hot-plugged drives),
+   *   SnapshotError naming the failed step, its partial files removed and a running VM resumed.
+   */
+  snapshot(path: string, options?: SnapshotOptions): Promise<SnapshotResult> {
+    if (!this.source) {
+      return Promise.reject(new UnsupportedError('cannot snapshot a VM not made by launch()'));
+    }
+    return saveSnapshot(
+      {
+        qmp: this.qmp,
+        command: this.command,
+        accel: this.accel,
+        source: this.source,
+        nicBuses: this.nicBuses,
+        endpoints: this.endpoints,
+        hotplugged: this.hotplugged,
+        hotpluggedDrives: this.hotpluggedDrives,
+        running: this.currentState === 'running',
+        shutdown: () => this.shutdown(),
+        logger: this.logger,
+      },
+      path,
+      options,
+    );
+  }
+
   /** Kills QEMU at once (SIGKILL) and cleans up. */
   async kill(): Promise<VmExit> {
     if (this.process.running) {
@@ -340,7 +382,7 @@ export class Vm implements AsyncDisposable {
     const coldIds = command.devices
       .filter((d) => ['virtio-net', 'vfio-pci', 'virtio-blk'].includes(d.kind))
       .map((d) => d.id.replace(/^nic-/, ''));
-    const guest = defaultGuestHooks(command.argv, this.console, this.guest);
+    const guest = defaultGuestHooks(command.argv, this.console, this.guest, this.guest.isReady);
     return {
       qmp: this.qmp,
       registry: new HotplugRegistry(command.hotplugBuses, new Set(coldIds)),

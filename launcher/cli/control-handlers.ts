@@ -10,6 +10,7 @@ import type {
   ExecReply,
   NicInfo,
   NicReply,
+  SnapshotReply,
   StatusReply,
   WireError,
 } from '../control/protocol.js';
@@ -23,6 +24,7 @@ import type {
 } from '../hotplug/types.js';
 import type { NicRate, NicRateChange } from '../../network/endpoints/rate-limit.js';
 import type { NicStats } from '../nic/nic-stats.js';
+import type { SnapshotOptions, SnapshotResult } from '../snapshot/save.js';
 import { quoteShellArg } from '../shell-quote.js';
 import { parseEndpointSpec } from './endpoint-spec.js';
 import { explainError } from './explain.js';
@@ -38,6 +40,8 @@ export interface ControlledVm {
   setLink(nicId: string, up: boolean): Promise<void>;
   setRate(nicId: string, change: NicRateChange): Promise<NicRate>;
   nicStats(nicId: string): Promise<NicStats>;
+  snapshot(path: string, options?: SnapshotOptions): Promise<SnapshotResult>;
+  shutdown(): Promise<unknown>;
 }
 
 /** A line for the run process's own log (stderr). */
@@ -156,6 +160,21 @@ export function createControlHandler(
     return { ...set, stats: { ...(host ? { host } : {}), rxFilter: read.rxFilter } };
   };
 
+  const snapshot = async (
+    path: string,
+    then?: SnapshotOptions['then'],
+    timeout?: number,
+  ): Promise<SnapshotReply> => {
+    // 'shutdown' after the reply is on its way: the run ends with the VM, and its socket too.
+    const r = await vm.snapshot(path, {
+      ...(then ? { then: then === 'shutdown' ? 'pause' : then } : {}),
+      ...(timeout ? { timeoutMs: timeout } : {}),
+    });
+    announce(`saved a snapshot to ${r.path} (${r.bytes} bytes in ${Math.round(r.saveMs)} ms)`);
+    if (then === 'shutdown') setImmediate(() => void vm.shutdown());
+    return { path: r.path, manifestPath: r.manifestPath, bytes: r.bytes, saveMs: r.saveMs };
+  };
+
   const status = (): StatusReply => ({
     name,
     pid: process.pid,
@@ -176,6 +195,8 @@ export function createControlHandler(
         return nic(request.nicId, request.link, request.stats, request.rate);
       case 'status':
         return Promise.resolve(status());
+      case 'snapshot':
+        return snapshot(request.path, request.then, request.timeout);
     }
   };
 }

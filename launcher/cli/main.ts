@@ -1,4 +1,4 @@
-// The vmlaunch command line: run, attach, detach, nic, exec, list, doctor, gc, demo. Errors are printed
+// The vmlaunch command line: run, attach, detach, nic, exec, snapshot, restore, list, doctor, gc, demo. Errors are printed
 // as sentences; --debug adds the stack trace. Each subcommand's module is loaded only when it
 // runs, so a command pays for its own imports only (`vmlaunch run -- CMD` starts sooner).
 import { ControlError } from '../control/errors.js';
@@ -41,6 +41,11 @@ usage:
       guest's direction, and QEMU's rx-filter
   vmlaunch exec NAME [--timeout MS] -- CMD...
       runs CMD in the guest's console shell; exits with its status
+  vmlaunch snapshot NAME FILE [--then resume|pause|shutdown] [--timeout MS]
+      saves VM NAME's state to FILE and its manifest to FILE.json (docs/snapshots.md)
+  vmlaunch restore FILE [--net [ID=]SPEC ...] [--netns NS] [--name NAME] [--paused]
+      brings a snapshot back as a VM served like run: each NIC on a fresh host side
+      (same MAC), --net ID=SPEC names a NIC's new endpoint, --netns moves all of them
   vmlaunch list [--json]
       the VMs served here, with their NICs
   vmlaunch doctor [--json] [--kernel K | --no-probe]
@@ -82,6 +87,10 @@ export async function main(args: string[]): Promise<number> {
         return await (await import('./exec.js')).execCommand(argv);
       case 'list':
         return await (await import('./list.js')).listCommand(argv);
+      case 'snapshot':
+        return await (await import('./snapshot.js')).snapshotCommand(argv);
+      case 'restore':
+        return await (await import('./restore.js')).restoreCommand(argv);
       case undefined:
       case 'help':
       case '--help':

@@ -15,6 +15,7 @@ import {
   type DetachReply,
   type ExecReply,
   type NicReply,
+  type SnapshotReply,
   type StatusReply,
 } from './protocol.js';
 import {
@@ -189,6 +190,22 @@ export const controlCalls = {
     what: { link?: 'up' | 'down'; stats?: boolean; rate?: NicRateChange },
     options: ControlCallOptions = {},
   ) => callVm<NicReply>(name, { op: 'nic', nicId, ...what }, options),
+  snapshot: (
+    name: string,
+    path: string,
+    then?: 'pause' | 'resume' | 'shutdown',
+    options: ControlCallOptions & { opTimeout?: number } = {},
+  ) =>
+    callVm<SnapshotReply>(
+      name,
+      {
+        op: 'snapshot',
+        path,
+        ...(then ? { then } : {}),
+        ...(options.opTimeout ? { timeout: options.opTimeout } : {}),
+      },
+      { ...options, timeout: options.timeout ?? (options.opTimeout ?? 120_000) + 30_000 },
+    ),
   status: (name: string, options: ControlCallOptions = {}) =>
     callVm<StatusReply>(name, { op: 'status' }, options),
   exec: (

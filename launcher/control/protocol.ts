@@ -51,15 +51,31 @@ export interface NicRequest {
   stats?: boolean;
 }
 
+/** Save the VM's state to `path` (absolute; created, never overwritten) and its manifest. */
+export interface SnapshotRequest {
+  op: 'snapshot';
+  path: string;
+  then?: 'pause' | 'resume' | 'shutdown';
+  timeout?: number;
+}
+
 /** Every request, with the id the response echoes. */
 export type ControlRequest = (
-  AttachRequest | DetachRequest | StatusRequest | ExecRequest | NicRequest
+  AttachRequest | DetachRequest | StatusRequest | ExecRequest | NicRequest | SnapshotRequest
 ) & {
   id: number;
 };
 
 /** The operations, for help texts and validation. */
-export const CONTROL_OPS = ['attach', 'detach', 'status', 'exec', 'nic'] as const;
+export const CONTROL_OPS = ['attach', 'detach', 'status', 'exec', 'nic', 'snapshot'] as const;
+
+/** Result of snapshot. */
+export interface SnapshotReply {
+  path: string;
+  manifestPath: string;
+  bytes: number;
+  saveMs: number;
+}
 
 /** Result of nic: the link state set, and the counters when asked for (NicStats). */
 export interface NicReply {
@@ -202,6 +218,20 @@ export function parseRequest(line: string): ControlRequest {
         ...(o.link !== undefined ? { link: o.link } : {}),
         ...(rate !== undefined ? { rate } : {}),
         ...(o.stats !== undefined ? { stats: o.stats } : {}),
+      };
+    }
+    case 'snapshot': {
+      const path = text(o.path, 'path');
+      if (!path.startsWith('/'))
+        throw new ControlError('PROTOCOL', 'path: expected an absolute path');
+      if (o.then !== undefined && !['pause', 'resume', 'shutdown'].includes(o.then as string))
+        throw new ControlError('PROTOCOL', 'then: expected "pause", "resume" or "shutdown"');
+      return {
+        id,
+        op: 'snapshot',
+        path,
+        ...(o.then !== undefined ? { then: o.then as SnapshotRequest['then'] & string } : {}),
+        ...withTimeout,
       };
     }
     default:

@@ -33,10 +33,11 @@ export function defaultGuestHooks(
   argv: readonly string[],
   console: SerialConsole,
   shell: GuestShell,
+  ready = false,
 ): HotplugGuest | undefined {
   const mode = argv.map((a) => DEFAULT_GUEST_WORD.exec(a)?.[2]).find((m) => m !== undefined);
   if (mode === undefined) return undefined;
-  const seen = watchMarker(console);
+  const seen = ready ? () => true : watchMarker(console);
   return {
     async waitReady({ timeout, signal }) {
       if (seen()) return;

@@ -39,6 +39,20 @@ function fakeVm(detachResult: () => DetachResult): ControlledVm & { calls: unkno
       calls.push(['setLink', id, up]);
       return Promise.resolve();
     },
+    snapshot: (path, options) => {
+      calls.push(['snapshot', path, options]);
+      return Promise.resolve({
+        path,
+        manifestPath: `${path}.json`,
+        bytes: 1234,
+        saveMs: 56,
+        manifest: {} as never,
+      });
+    },
+    shutdown: () => {
+      calls.push(['shutdown']);
+      return Promise.resolve();
+    },
     setRate: (id, change) => {
       calls.push(['setRate', id, change]);
       return Promise.resolve(change.tx ? { tx: { burst: 16384, ...change.tx } } : {});
@@ -131,6 +145,38 @@ describe('the nic control handler: rate', () => {
       { endpoint: { kind: 'veth', name: 'eth1', interworking: 'tcfilter' }, netns: 'ns1' },
       { rate: { tx: { rate: 1_000_000 } } },
     ]);
+  });
+});
+
+describe('the snapshot control handler', () => {
+  it('passes path, then and the deadline to vm.snapshot and replies with the files', async () => {
+    const vm = fakeVm(() => ({ status: 'removed', id: 'x', ms: 1 }));
+    const lines: string[] = [];
+    const handle = createControlHandler('t1', vm, (l) => lines.push(l));
+    const reply = await handle({
+      id: 1,
+      op: 'snapshot',
+      path: '/tmp/a.state',
+      then: 'pause',
+      timeout: 9000,
+    });
+    expect(vm.calls).toEqual([['snapshot', '/tmp/a.state', { then: 'pause', timeoutMs: 9000 }]]);
+    expect(reply).toEqual({
+      path: '/tmp/a.state',
+      manifestPath: '/tmp/a.state.json',
+      bytes: 1234,
+      saveMs: 56,
+    });
+    expect(lines).toEqual(['saved a snapshot to /tmp/a.state (1234 bytes in 56 ms)']);
+  });
+
+  it('then=shutdown: saves paused and shuts down once the reply is out', async () => {
+    const vm = fakeVm(() => ({ status: 'removed', id: 'x', ms: 1 }));
+    const handle = createControlHandler('t1', vm);
+    await handle({ id: 1, op: 'snapshot', path: '/tmp/b.state', then: 'shutdown' });
+    expect(vm.calls).toEqual([['snapshot', '/tmp/b.state', { then: 'pause' }]]);
+    await new Promise((r) => setImmediate(r));
+    expect(vm.calls.at(-1)).toEqual(['shutdown']);
   });
 });
 

@@ -29,6 +29,12 @@ describe('control protocol: requests', () => {
       op: 'exec',
       command: 'ls /sys/class/net',
     });
+    expect(parseRequest('{"id":5,"op":"snapshot","path":"/s/a","then":"shutdown"}')).toEqual({
+      id: 5,
+      op: 'snapshot',
+      path: '/s/a',
+      then: 'shutdown',
+    });
   });
 
   it.each([
@@ -41,6 +47,8 @@ describe('control protocol: requests', () => {
     ['{"id":1,"op":"detach","nicId":"a\\u0000b"}', 'nicId'],
     ['{"id":1,"op":"detach","nicId":"hp0","timeout":-1}', 'timeout'],
     ['{"id":1,"op":"exec","command":"ls","timeout":"5"}', 'timeout'],
+    ['{"id":1,"op":"snapshot","path":"rel/a"}', 'path: expected an absolute path'],
+    ['{"id":1,"op":"snapshot","path":"/a","then":"reboot"}', 'then: expected'],
   ])('refuses %s', (line, why) => {
     let caught: unknown;
     try {

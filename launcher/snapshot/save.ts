@@ -1,0 +1,294 @@
+// vm.snapshot(): stop the VM, save its state into a file vmlaunch opens itself and hands QEMU
+// by fd (getfd + migrate to fd:NAME; QEMU 7.2 has no file: URI), wait for the save with
+// progress and a deadline, write the manifest beside it, and leave the VM paused, running or
+// shut down. Named steps with undo: a failed save removes its partial files and resumes a VM
+// that was running (docs/snapshots.md).
+import {
+  closeSync,
+  constants,
+  fsyncSync,
+  openSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { basename } from 'node:path';
+import { StepRunner, UnsupportedError, ValidationError } from '../../core/index.js';
+import type { AttachedEndpoint } from '../../network/endpoints/attach-types.js';
+import type { AcceleratorChoice } from '../accel.js';
+import type { BuiltCommand } from '../command.js';
+import type { HotpluggedDrive, HotpluggedNic } from '../hotplug/types.js';
+import type { LaunchOptions } from '../launch-options.js';
+import type { Logger } from '../log.js';
+import type { QmpClient } from '../qmp/index.js';
+import { nicQemuIds } from '../devices/nic-devices.js';
+import { SnapshotError } from './errors.js';
+import {
+  manifestPath,
+  MANIFEST_VERSION,
+  type ManifestDevice,
+  type ManifestDrive,
+  type ManifestNic,
+  type SnapshotManifest,
+} from './manifest.js';
+import { waitForMigration, type SnapshotProgress } from './migrate-wait.js';
+
+/** What the VM is left as once its state is saved. */
+export type SnapshotThen = 'pause' | 'resume' | 'shutdown';
+
+/** Options of vm.snapshot(). */
+export interface SnapshotOptions {
+  /** 'resume' (default): running again; 'pause': stopped; 'shutdown': QEMU ended. */
+  then?: SnapshotThen;
+  /** Aborting ends the save: its files are removed and a running VM resumes. */
+  signal?: AbortSignal;
+  /** Deadline of the save in ms (default 120 s). */
+  timeoutMs?: number;
+  /** Called with QEMU's progress as the save runs. */
+  onProgress?: (progress: SnapshotProgress) => void;
+}
+
+/** A saved snapshot. */
+export interface SnapshotResult {
+  /** The state file. */
+  path: string;
+  /** The manifest beside it (`<path>.json`). */
+  manifestPath: string;
+  /** Size of the state file in bytes. */
+  bytes: number;
+  /** From `stop` to the save's completion, in ms. */
+  saveMs: number;
+  manifest: SnapshotManifest;
+}
+
+/** The parts of a running VM a snapshot reads (the Vm hands them over). */
+export interface SnapshotSubject {
+  qmp: QmpClient;
+  command: BuiltCommand;
+  accel: AcceleratorChoice;
+  /** The options the VM was launched (or restored) with. */
+  source: LaunchOptions;
+  /** NICs restored onto the root port they were hot-plugged on: still hot-plugged ones. */
+  nicBuses?: Record<string, string>;
+  endpoints: readonly AttachedEndpoint[];
+  hotplugged: readonly HotpluggedNic[];
+  hotpluggedDrives: readonly HotpluggedDrive[];
+  running: boolean;
+  shutdown(): Promise<unknown>;
+  logger: Logger;
+}
+
+// Device kinds QEMU 7.2 cannot migrate with our plumbing: refused before the VM is stopped.
+const UNMIGRATABLE: Record<string, string> = {
+  'vfio-pci': 'a VFIO device has no migratable state in QEMU 7.2',
+  'vhost-user-fs': 'virtiofs (vhost-user-fs) is not migratable in QEMU 7.2',
+  'vhost-user-netdev': 'vhost-user NICs need the backend to take part in a migration',
+};
+
+const FD_NAME = 'vmlaunch-snapshot-out';
+
+/**
+ * Saves the VM's state to `path` (created, never overwritten) and the manifest beside it.
+ * @throws ValidationError (the file exists...), UnsupportedError (a device that cannot be
+ *   saved), SnapshotError naming the failed step with everything undone.
+ */
+export async function saveSnapshot(
+  vm: SnapshotSubject,
+  path: string,
+  options: SnapshotOptions = {},
+): Promise<SnapshotResult> {
+  const logger = vm.logger.child({ op: 'snapshot' });
+  checkSubject(vm, path);
+  const runner = new StepRunner({
+    signal: options.signal,
+    fail: (step, cause, rollbackErrors) => new SnapshotError(step, cause, rollbackErrors),
+  });
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const version = await runner.step('query', () => queryQemu(vm.qmp));
+  const wasRunning = await runner.step('stop', async () => {
+    const status = await vm.qmp.queryStatus({ timeout: 5000 });
+    if (status.running) {
+      await vm.qmp.stop({ timeout: 5000 });
+      runner.push('resume the VM', () => vm.qmp.cont({ timeout: 5000 }));
+    }
+    return status.running;
+  });
+  const started = performance.now();
+  await runner.step('open-state', async () => {
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+    const fd = openSync(path, flags, 0o600);
+    runner.push('remove the state file', () => unlinkSync(path));
+    try {
+      // QEMU takes its own copy; ours is closed at once either way.
+      await vm.qmp.getfd({ fdname: FD_NAME, fd }, { timeout: 5000 });
+    } finally {
+      closeSync(fd);
+    }
+  });
+  await runner.step('migrate', async () => {
+    // migrate consumes the named fd; until it has, closefd releases it (a no-op error after).
+    runner.push('release the fd', () =>
+      vm.qmp.closefd({ fdname: FD_NAME }, { timeout: 5000 }).catch(() => undefined),
+    );
+    await vm.qmp.execute('migrate', { uri: `fd:${FD_NAME}` }, { timeout: 5000 });
+    runner.push('cancel the save', () =>
+      vm.qmp.execute('migrate_cancel', undefined, { timeout: 5000 }).then(() => undefined),
+    );
+    await waitForMigration(vm.qmp, {
+      timeoutMs,
+      signal: options.signal,
+      onProgress: options.onProgress,
+      what: 'the save',
+    });
+  });
+  const saveMs = performance.now() - started;
+  const manifest = await runner.step('manifest', () => {
+    const bytes = statSync(path).size;
+    fsyncFile(path);
+    const m = buildManifest(vm, path, bytes, version);
+    writeExclusive(manifestPath(path), `${JSON.stringify(m, null, 2)}\n`);
+    runner.push('remove the manifest', () => unlinkSync(manifestPath(path)));
+    return m;
+  });
+  await runner.step('then', async () => {
+    const then = options.then ?? 'resume';
+    if (then === 'resume') await vm.qmp.cont({ timeout: 5000 });
+    if (then === 'shutdown') await vm.shutdown();
+  });
+  runner.transfer(); // the files are the caller's now; nothing is undone any more
+  logger.info({ path, bytes: manifest.state.bytes, saveMs, wasRunning }, 'snapshot saved');
+  return { path, manifestPath: manifestPath(path), bytes: manifest.state.bytes, saveMs, manifest };
+}
+
+// Refusals that need nothing stopped: a VM not running, a device QEMU cannot save.
+function checkSubject(vm: SnapshotSubject, path: string): void {
+  if (!vm.running) throw new UnsupportedError('cannot snapshot: the VM is not running');
+  for (const device of vm.command.devices) {
+    const why = UNMIGRATABLE[device.kind];
+    if (why) throw new UnsupportedError(`cannot snapshot device ${device.id}: ${why}`);
+  }
+  if (vm.source.nics?.length) {
+    throw new UnsupportedError(
+      'cannot snapshot a VM launched with caller-made HostNics (options.nics): restore could not attach them again',
+    );
+  }
+  if (vm.hotpluggedDrives.length > 0) {
+    throw new UnsupportedError(
+      `cannot snapshot hot-plugged drives (${vm.hotpluggedDrives.map((d) => d.id).join(', ')}): detach them first or launch with them`,
+    );
+  }
+  if (path.length === 0) throw new ValidationError('path', path, 'a file path is required');
+}
+
+async function queryQemu(qmp: QmpClient): Promise<{ version: string; package: string }> {
+  type Version = { qemu: { major: number; minor: number; micro: number }; package: string };
+  const v = await qmp.execute<Version>('query-version', undefined, { timeout: 5000 });
+  return { version: `${v.qemu.major}.${v.qemu.minor}.${v.qemu.micro}`, package: v.package.trim() };
+}
+
+function fsyncFile(path: string): void {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+// Writes a new file (never through a symlink, never over an existing one), 0600, synced.
+function writeExclusive(path: string, text: string): void {
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  const fd = openSync(path, flags, 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+// The manifest of `vm` as it is now (stopped), with its state file of `bytes` bytes.
+export function buildManifest(
+  vm: SnapshotSubject,
+  path: string,
+  bytes: number,
+  qemu: { version: string; package: string },
+): SnapshotManifest {
+  const { source, command } = vm;
+  const options: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries(command.template.machineOptions)) {
+    if (v !== undefined) options[k] = v;
+  }
+  const buses = vm.nicBuses ?? {};
+  // The QEMU ids of a NIC placed on a root port, with that port.
+  const placedIds = new Map<string, string>();
+  for (const [nicId, bus] of Object.entries(buses)) {
+    const ids = nicQemuIds(nicId);
+    placedIds.set(ids.device, bus).set(ids.netdev, bus);
+  }
+  const devices: ManifestDevice[] = command.devices.map((d) => {
+    const bus = placedIds.get(d.id);
+    return { id: d.id, kind: d.kind, ...(bus ? { bus } : {}), hotplugged: bus !== undefined };
+  });
+  const nics: ManifestNic[] = (source.endpoints ?? []).map((spec, i) => {
+    const attached = vm.endpoints[i]!;
+    const mac = 'mac' in attached.hostNic ? attached.hostNic.mac : '';
+    const id = spec.id ?? `net${i}`;
+    return {
+      id,
+      mac,
+      endpoint: attached.endpoint,
+      ...(spec.netns !== undefined ? { netns: spec.netns } : {}),
+      hotplugged: buses[id] !== undefined,
+      ...(buses[id] !== undefined ? { bus: buses[id] } : {}),
+    };
+  });
+  for (const nic of vm.hotplugged) {
+    const ids = nicQemuIds(nic.id);
+    devices.push({ id: ids.device, kind: 'virtio-net', bus: nic.bus, hotplugged: true });
+    nics.push({
+      id: nic.id,
+      mac: nic.mac,
+      ...(nic.attached ? { endpoint: nic.attached.endpoint } : {}),
+      ...(nic.attached?.hostNic.kind === 'tap' && nic.attached.hostNic.netns
+        ? { netns: nic.attached.hostNic.netns }
+        : {}),
+      hotplugged: true,
+      bus: nic.bus,
+    });
+  }
+  const drives: ManifestDrive[] = (source.drives ?? []).map((spec, i) => {
+    const st = statSync(spec.path);
+    return {
+      spec,
+      id: spec.id ?? `drive${i}`,
+      identity: { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs },
+    };
+  });
+  return {
+    format: 'vmlaunch-snapshot',
+    version: MANIFEST_VERSION,
+    createdAt: new Date().toISOString(),
+    state: { file: basename(path), bytes },
+    qemu: { binary: command.argv[0]!, ...qemu },
+    machine: {
+      template: source.template ?? 'q35',
+      ...(source.templateOverrides ? { overrides: source.templateOverrides } : {}),
+      type: command.template.machineType,
+      options,
+    },
+    accel: vm.accel.accel,
+    ...(source.cpu !== undefined ? { cpu: source.cpu } : {}),
+    cpus: source.cpus ?? 1,
+    memoryMiB: source.memoryMiB ?? 512,
+    sharedMemory: command.devices.some((d) => d.kind === 'memory-backend'),
+    boot: {
+      kernel: source.kernel,
+      ...(source.initrd !== undefined ? { initrd: source.initrd } : {}),
+      cmdline: [...(source.cmdline ?? [])],
+    },
+    devices,
+    nics,
+    drives,
+  };
+}

@@ -1,0 +1,96 @@
+// The manifest is parsed strictly: a valid one round-trips, and each kind of damage is a
+// ValidationError naming the field, coded MANIFEST_INVALID or MANIFEST_VERSION.
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../../../../core/index.js';
+import { parseManifest, type SnapshotManifest } from '../../../../launcher/snapshot/manifest.js';
+
+const VALID: SnapshotManifest = {
+  format: 'vmlaunch-snapshot',
+  version: 1,
+  createdAt: '2026-12-05T10:00:00.000Z',
+  state: { file: 'vm.state', bytes: 1000 },
+  qemu: { binary: 'qemu-system-x86_64', version: '7.2.22', package: 'Debian 1:7.2' },
+  machine: { template: 'q35', type: 'q35', options: {} },
+  accel: 'tcg',
+  cpus: 1,
+  memoryMiB: 256,
+  sharedMemory: false,
+  boot: { kernel: '/k', initrd: '/i', cmdline: ['vmlaunch.console=harness'] },
+  devices: [{ id: 'nic-net0', kind: 'virtio-net', hotplugged: false }],
+  nics: [
+    {
+      id: 'net0',
+      mac: '52:54:00:12:34:56',
+      endpoint: { kind: 'veth', name: 'eth0', interworking: 'tcfilter' },
+      netns: 'ns1',
+      hotplugged: false,
+    },
+  ],
+  drives: [
+    {
+      spec: { path: '/d.img', readOnly: true },
+      id: 'drive0',
+      identity: { dev: 1, ino: 2, size: 3, mtimeMs: 4.5 },
+    },
+  ],
+};
+
+// A copy of VALID with `edit` applied, as JSON text.
+function damaged(edit: (m: Record<string, unknown>) => void): string {
+  const m = structuredClone(VALID) as unknown as Record<string, unknown>;
+  edit(m);
+  return JSON.stringify(m);
+}
+
+describe('snapshot manifest', () => {
+  it('a valid manifest round-trips', () => {
+    expect(parseManifest(JSON.stringify(VALID))).toEqual(VALID);
+  });
+
+  it.each<[string, string, string, string]>([
+    ['not JSON', '{', 'manifest.(json)', 'MANIFEST_INVALID'],
+    ['an unknown top field', damaged((m) => (m.extra = 1)), 'manifest.extra', 'MANIFEST_INVALID'],
+    ['another version', damaged((m) => (m.version = 2)), 'manifest.version', 'MANIFEST_VERSION'],
+    ['another format', damaged((m) => (m.format = 'x')), 'manifest.format', 'MANIFEST_INVALID'],
+    ['a missing field', damaged((m) => delete m.cpus), 'manifest.cpus', 'MANIFEST_INVALID'],
+    [
+      'a bad MAC',
+      damaged((m) => ((m.nics as Array<{ mac: string }>)[0]!.mac = 'nope')),
+      'manifest.nics[0].mac',
+      'MANIFEST_INVALID',
+    ],
+    [
+      'a bad endpoint',
+      damaged((m) => ((m.nics as Array<{ endpoint: object }>)[0]!.endpoint = { kind: 'x' })),
+      'manifest.nics[0].endpoint.kind',
+      'KIND',
+    ],
+    [
+      'a state file with a path',
+      damaged((m) => ((m.state as { file: string }).file = '../etc/passwd')),
+      'manifest.state.file',
+      'MANIFEST_INVALID',
+    ],
+    [
+      'an unknown drive field',
+      damaged((m) => ((m.drives as Array<Record<string, unknown>>)[0]!.hash = 'x')),
+      'manifest.drives[0].hash',
+      'MANIFEST_INVALID',
+    ],
+    [
+      'a fractional size',
+      damaged((m) => ((m.drives as Array<{ identity: { size: number } }>)[0]!.identity.size = 1.5)),
+      'manifest.drives[0].identity.size',
+      'MANIFEST_INVALID',
+    ],
+  ])('refuses %s', (_what, text, path, code) => {
+    let caught: unknown;
+    try {
+      parseManifest(text);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ValidationError);
+    expect(caught).toMatchObject({ path, code });
+  });
+});
