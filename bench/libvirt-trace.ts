@@ -15,8 +15,8 @@ const LINE = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})\+0000: \d+: \w+ : (\w+):\
 
 function parse(file: string): LogLine[] {
   const lines: LogLine[] = [];
-  for (const raw of readFileSync(file, 'utf8').split('\n')) {
-    const m = LINE.exec(raw);
+  for (const raw of readFileSync(file, 'utf8').split(/\r?\n/)) {
+    const m = LINE.exec(raw.replace(/\r/g, ' '));
     if (m) lines.push({ ms: Date.parse(`${m[1]!.replace(' ', 'T')}Z`), func: m[2]!, msg: m[3]! });
   }
   return lines;
@@ -51,9 +51,22 @@ export function explainTrace(file: string, what: string): string[] {
     .slice(0, 5)
     .filter((g) => g.ms >= 10);
   const total = lines.at(-1)!.ms - t0;
+  // External commands libvirt ran (tc, QEMU itself), as their first words without the env.
+  const ran = lines
+    .filter((l) => l.func === 'virCommandRunAsync' && l.msg.startsWith('About to run '))
+    .map((l) =>
+      l.msg
+        .slice('About to run '.length)
+        .split(' ')
+        .filter((w) => !/^[A-Z_]+=/.test(w))
+        .slice(0, 3)
+        .map((w) => w.split('/').at(-1))
+        .join(' '),
+    );
   return [
     `${what} (debug log on, which slows libvirtd): ${total.toFixed(0)} ms from its first to its last log line; QEMU exec at ${at(exec)}, first QMP command at ${at(first)}, last at ${at(last)}.`,
     `${what}: ${sends.length} QMP commands, QEMU answering them in ${waiting.toFixed(0)} ms all told: ${[...counts].map(([c, n]) => (n > 1 ? `${c} x${n}` : c)).join(', ')}.`,
+    `${what}: commands libvirtd ran: ${ran.length > 0 ? ran.join('; ') : 'none'}.`,
     `${what}: largest gaps between log lines: ${gaps.map((g) => `${g.ms.toFixed(0)} ms after ${g.before.func} (before ${g.after.func})`).join('; ')}.`,
   ];
 }

@@ -11,4 +11,6 @@ export const SUITE: readonly string[] = [
   'sandbox',
   'hotplug',
   'run',
+  'libvirt',
+  'scale',
 ];
