@@ -20,7 +20,7 @@ import yoctoSpinner from 'yocto-spinner';
 import { renderBenchmarks, type SuiteEntry } from './benchmarks-md.js';
 import { describeMachine } from './machine.js';
 import { RESULT_ENV, type BenchRecord } from './report.js';
-import { SUITE } from './suite-list.js';
+import { SUITE, suiteMismatches } from './suite-list.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const OUT_DIR = join(REPO, '.bench');
@@ -30,23 +30,8 @@ function planned(): string[] {
   const scripts = Object.keys(
     (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: object }).scripts,
   );
-  const benchScripts = scripts.filter((s) => s.startsWith('bench:')).map((s) => s.slice(6));
-  const problems = [
-    ...SUITE.filter((n) => !benchScripts.includes(n)).map(
-      (n) => `'${n}' is listed in bench/suite-list.ts but package.json has no bench:${n} script`,
-    ),
-    ...benchScripts
-      .filter((n) => !SUITE.includes(n))
-      .map((n) => `package.json's bench:${n} is not in SUITE (bench/suite-list.ts): add it there`),
-    ...readdirSync(join(REPO, 'bench'))
-      .filter((f) => f.endsWith('.bench.ts') && !SUITE.includes(f.slice(0, -9)))
-      .map(
-        (f) => `bench/${f} is not in SUITE (bench/suite-list.ts) under the name ${f.slice(0, -9)}`,
-      ),
-  ];
   const only = process.env.BENCH_ONLY?.split(',').filter((s) => s !== '');
-  for (const n of only ?? [])
-    if (!SUITE.includes(n)) problems.push(`BENCH_ONLY names '${n}', which is not in SUITE`);
+  const problems = suiteMismatches(SUITE, scripts, readdirSync(join(REPO, 'bench')), only);
   if (problems.length > 0)
     throw new Error(`the benchmark suite does not match the benches:\n  ${problems.join('\n  ')}`);
   return only ? SUITE.filter((n) => only.includes(n)) : [...SUITE];
