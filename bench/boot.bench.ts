@@ -5,6 +5,12 @@
 import { GUEST_HARNESS_APPEND, locateGuestImage } from '../launcher/guest-image.js';
 import { launch } from '../launcher/launch.js';
 import type { TemplateName } from '../qemu-templates/index.js';
+import { BenchReport } from './report.js';
+
+const report = new BenchReport('boot', {
+  what: "launch() to the default guest's ready marker with the microvm template",
+  baseline: 'the same boot with the q35 template, rounds alternating',
+});
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const guest = await locateGuestImage();
@@ -14,6 +20,7 @@ const cmdline = GUEST_HARNESS_APPEND.split(' ').filter((w) => !w.startsWith('con
 async function bootOnce(template: TemplateName): Promise<number | undefined> {
   const started = performance.now();
   const vm = await launch({ kernel: guest.kernel, initrd: guest.initrd, template, cmdline });
+  report.accel(vm.accel.accel);
   try {
     await vm.guest.waitReady({ timeout: 30_000 });
     return performance.now() - started;
@@ -41,6 +48,11 @@ for (const t of templates) {
     `boot to ready ${t}: median ${median(times.get(t)!).toFixed(0)} ms over ${times.get(t)!.length} boots, ${hangs.get(t)} hung (of ${ROUNDS})`,
   );
 }
-console.log(
-  `template-boot-ratio: ${(median(times.get('microvm')!) / median(times.get('q35')!)).toFixed(3)}`,
+for (const t of templates) report.samples(`boot to ready, ${t}`, times.get(t)!);
+for (const t of templates) report.value(`hung boots, ${t} (of ${ROUNDS})`, hangs.get(t)!);
+report.ratio(
+  'template-boot-ratio',
+  median(times.get('microvm')!) / median(times.get('q35')!),
+  'median boot to ready, microvm / q35',
 );
+report.write();

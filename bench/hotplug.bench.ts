@@ -26,6 +26,13 @@ import type { Vm } from '../launcher/vm.js';
 import { closeFd, sendFds, socketpair, tapOpen } from '../native/index.js';
 import { createNetns, type NamedNetns } from '../network/netns/index.js';
 import { openNetlink } from '../network/netlink/index.js';
+import { BenchReport } from './report.js';
+
+const report = new BenchReport('hotplug', {
+  what: 'vm.attach of a tcfilter veth -> the guest sees the NIC -> vm.detach -> it is gone; and the QMP part alone (getfd + netdev_add + device_add)',
+  baseline:
+    'for the QMP part, a minimal python3 stdlib client on a second QMP monitor of the same QEMU sending the same commands, rounds rotating',
+});
 
 const ROUNDS = 20;
 const QMP_ROUNDS = 40;
@@ -241,6 +248,7 @@ async function main(): Promise<void> {
     );
     const running = vm;
     await running.guest.waitReady({ timeout: 120_000 });
+    report.accel(running.accel.accel);
     console.log(
       `hotplug bench: VM pid ${running.pid}, ${running.accel.accel.toUpperCase()}, netns ${ns.name}`,
     );
@@ -336,7 +344,18 @@ async function main(): Promise<void> {
     console.log(
       `guest unplug wait, untimed above (device_del reply -> DEVICE_DELETED): ours ${fmt(ours.map(waitOf))}; python ${fmt(theirs.map(waitOf))}`,
     );
-    console.log(`hotplug-qmp-ratio: ${(p50(ours, attachOf) / p50(theirs, attachOf)).toFixed(3)}`);
+    report.samples('vm.attach (host + QMP)', phases.attach);
+    report.samples('guest sees the NIC, after attach', phases.sees);
+    report.samples('vm.detach (device_del -> DEVICE_DELETED -> cleanup)', phases.detach);
+    report.samples('guest no longer shows it, after detach', phases.gone);
+    report.samples('QMP attach, vmlaunch client pipelined', ours.map(attachOf));
+    report.samples('QMP attach, python3 client (baseline)', theirs.map(attachOf));
+    report.ratio(
+      'hotplug-qmp-ratio',
+      p50(ours, attachOf) / p50(theirs, attachOf),
+      'p50 QMP attach commands, ours / python3 (target <= 1.0)',
+    );
+    report.write();
   } finally {
     py?.stdin?.end();
     if (py && py.exitCode === null) py.kill('SIGKILL');

@@ -28,6 +28,12 @@ import { selfOwner } from '../network/journal/owner.js';
 import { snapshotLink } from '../network/journal/snapshot.js';
 import { removeEntry, writeEntry } from '../network/journal/store.js';
 import { openNetlink } from '../network/netlink/index.js';
+import { BenchReport } from './report.js';
+
+const bench = new BenchReport('journal', {
+  what: 'attach + detach of a CNI-like veth with the crash journal on (tmpfs), per model',
+  baseline: 'the same attach with journal: false, rounds alternating',
+});
 
 const ROUNDS = 40;
 const WARMUP_ROUNDS = 3;
@@ -149,6 +155,8 @@ async function main(): Promise<void> {
       }
       const added = median(on.attach) - median(off.attach);
       worst = Math.max(worst, added);
+      bench.samples(`${model}: attach with the journal`, on.attach);
+      bench.samples(`${model}: attach without (baseline)`, off.attach);
       console.log(
         `${model.padEnd(9)} ${median(on.attach).toFixed(2).padStart(15)} ${median(off.attach).toFixed(2).padStart(12)} ` +
           `${added.toFixed(2).padStart(6)} ${median(on.detach).toFixed(2).padStart(16)} ${median(off.detach).toFixed(2).padStart(12)}`,
@@ -165,6 +173,8 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   console.log(`journal-added-ms-per-attach: ${worst.toFixed(2)}`);
+  bench.value('journal-added-ms-per-attach (worst model, median difference)', worst, 'ms');
+  bench.write();
 }
 
 await main();

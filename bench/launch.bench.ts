@@ -12,6 +12,13 @@ import { buildCommand } from '../launcher/command.js';
 import { locateGuestImage } from '../launcher/guest-image.js';
 import { launch } from '../launcher/launch.js';
 import { runQmpRttBench } from './qmp-rtt.js';
+import { BenchReport } from './report.js';
+
+const report = new BenchReport('launch', {
+  what: 'launch() of a paused q35 VM (TCG) to QMP ready; 1,000 query-status round trips through our QMP client',
+  baseline:
+    'the same argv spawned by a minimal python3 script that only does the QMP handshake; a minimal python3 stdlib QMP client on the same QEMU',
+});
 
 // Spawns argv with two socketpairs at fds 3 (QMP) and 4 (console), greets, negotiates, prints
 // the elapsed ms, then quits QEMU and reaps it.
@@ -66,6 +73,7 @@ async function launchOverhead(rounds: number): Promise<{ ours: number; baseline:
     const started = performance.now();
     const vm = await launch(options);
     const ms = performance.now() - started;
+    report.accel(vm.accel.accel);
     await vm.shutdown({ timeout: 0 });
     const python = spawnSync('python3', ['-c', PYTHON_BASELINE], {
       input: JSON.stringify(argv),
@@ -76,6 +84,8 @@ async function launchOverhead(rounds: number): Promise<{ ours: number; baseline:
     ours.push(ms);
     baseline.push(Number(python.stdout.trim()));
   }
+  report.samples('launch() to QMP ready', ours);
+  report.samples('python3 minimal spawner to QMP ready (baseline)', baseline);
   return { ours: median(ours), baseline: median(baseline) };
 }
 
@@ -113,6 +123,21 @@ const rtt = await runQmpRttBench();
 console.log(
   `qmp-rtt vmlaunch: ${rtt.oursUs.toFixed(1)} us/op; python3 stdlib client: ${rtt.pythonUs.toFixed(1)} us/op`,
 );
-console.log(`launch-overhead-ratio: ${(launchResult.ours / launchResult.baseline).toFixed(3)}`);
-console.log(`jail-overhead-ratio: ${(jail.jailed / jail.unjailed).toFixed(3)}`);
-console.log(`qmp-rtt-ratio: ${rtt.ratio.toFixed(3)}`);
+report.value('qmp round trip, vmlaunch', rtt.oursUs, 'us/op');
+report.value('qmp round trip, python3 stdlib client', rtt.pythonUs, 'us/op');
+report.ratio(
+  'launch-overhead-ratio',
+  launchResult.ours / launchResult.baseline,
+  'median launch() to QMP ready / median python3 spawner (target <= 1.10)',
+);
+report.ratio(
+  'qmp-rtt-ratio',
+  rtt.ratio,
+  'our QMP round trip / python3 stdlib client (target <= 1.0)',
+);
+report.ratio(
+  'jail-overhead-ratio',
+  jail.jailed / jail.unjailed,
+  'median launch() to QMP ready, jailed / confine: false (target <= 1.05)',
+);
+report.write();

@@ -8,6 +8,12 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { backgroundRemovals, openNetlink } from '../network/netlink/index.js';
+import { BenchReport } from './report.js';
+
+const bench = new BenchReport('netlink', {
+  what: 'veth create (peer in a second netns), set MTU, up, address, delete through our rtnetlink client',
+  baseline: 'one `ip` process per operation, and a single `ip -batch`, rounds in ABBA order',
+});
 
 const ROUNDS = 100;
 const OPS_PER_ROUND = 5;
@@ -173,8 +179,20 @@ async function main(): Promise<void> {
     console.log(
       `waiting for the ACK: speedup vs ip ${(ipPerOpPerOp / oursAckPerOp).toFixed(2)}, vs ip-batch ${(ipBatch / oursAck).toFixed(2)}`,
     );
-    console.log(`netlink-vs-ip-batch: ${(ipBatch / ours).toFixed(2)}`);
-    console.log(`netlink-speedup-vs-ip: ${(ipPerOpPerOp / oursPerOp).toFixed(2)}`);
+    bench.value('netlink client, per operation', oursPerOp, 'ms');
+    bench.value('netlink client waiting for the ACK, per operation', oursAckPerOp, 'ms');
+    bench.value('ip per operation (baseline), per operation', ipPerOpPerOp, 'ms');
+    bench.ratio(
+      'netlink-vs-ip-batch',
+      ipBatch / ours,
+      'ip -batch total / ours (above 1 means faster)',
+    );
+    bench.ratio(
+      'netlink-speedup-vs-ip',
+      ipPerOpPerOp / oursPerOp,
+      'ip per operation / ours (above 1 means faster)',
+    );
+    bench.write();
   } finally {
     for (const name of created.reverse()) {
       execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });

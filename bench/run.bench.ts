@@ -14,6 +14,13 @@ import { parseRunWorkloadFlags } from '../launcher/cli/run-workload.js';
 import { GUEST_READY_MARKER } from '../launcher/guest-shell.js';
 import { launch } from '../launcher/launch.js';
 import { runLaunchOptions } from '../launcher/run-in-vm.js';
+import { BenchReport } from './report.js';
+
+const report = new BenchReport('run', {
+  what: '`vmlaunch run --share DIR:/src -- true` (the compiled CLI, a fresh node process) end to end',
+  baseline:
+    'bench/run-baseline.mjs: virtiofsd and QEMU with the same argv to the guest ready marker, rounds alternating',
+});
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -49,6 +56,7 @@ try {
   const flags = ['--share', `${src}:/src`];
   // The VM `vmlaunch run` boots, launched once to read its argv (and its virtiofsds').
   const vm = await launch(await runLaunchOptions(parseRunWorkloadFlags(flags)));
+  report.accel(vm.accel.accel);
   const shares = (vm as unknown as { shares?: Array<{ argv: readonly string[] }> }).shares ?? [];
   const spec = { qemu: [...vm.command.argv], virtiofsd: shares.map((s) => [...s.argv]) };
   await vm.shutdown({ timeout: 0 });
@@ -72,7 +80,14 @@ try {
   console.log(
     `baseline (virtiofsd + QEMU, same argv, to the ready marker): median ${median(bases).toFixed(0)} ms over ${bases.length}`,
   );
-  console.log(`run-overhead-ratio: ${(median(runs) / median(bases)).toFixed(3)}`);
+  report.samples('vmlaunch run', runs);
+  report.samples('baseline (virtiofsd + QEMU, same argv)', bases);
+  report.ratio(
+    'run-overhead-ratio',
+    median(runs) / median(bases),
+    'median vmlaunch run / median baseline',
+  );
+  report.write();
 } finally {
   rmSync(work, { recursive: true, force: true });
   if (existsSync(work)) console.error(`left behind: ${work}`);

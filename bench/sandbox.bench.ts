@@ -11,6 +11,12 @@ import { GUEST_HARNESS_APPEND, locateGuestImage } from '../launcher/guest-image.
 import { launch, type LaunchOptions } from '../launcher/launch.js';
 import { resolveSandbox } from '../launcher/sandbox.js';
 import { probeSandbox } from '../launcher/sandbox-probe.js';
+import { BenchReport } from './report.js';
+
+const report = new BenchReport('sandbox', {
+  what: 'launch() to the guest ready marker under the seccomp sandbox, and under it as nobody: QEMU CPU time to ready',
+  baseline: 'the same boot without a sandbox, rounds alternating',
+});
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const image = await locateGuestImage();
@@ -46,6 +52,7 @@ interface Boot {
 async function bootOnce(variant: Variant): Promise<Boot | undefined> {
   const started = performance.now();
   const vm = await launch({ kernel, initrd, cmdline, template: 'q35', ...variants[variant] });
+  report.accel(vm.accel.accel);
   const qmp = performance.now() - started;
   try {
     await vm.guest.waitReady({ timeout: 30_000 });
@@ -93,8 +100,22 @@ try {
   console.log(`hung boots: ${hangs} of ${ROUNDS * names.length}`);
   const ratio = (v: Variant): string =>
     (median(cpu.get(v)!) / median(cpu.get('baseline')!)).toFixed(3);
-  console.log(`sandbox-only-boot-ratio: ${ratio('sandbox')}`);
-  console.log(`sandbox-boot-ratio: ${ratio('sandbox+nobody')}`);
+  for (const v of names) {
+    report.samples(`${v}: wall time to guest ready`, ready.get(v)!);
+    report.samples(`${v}: QEMU CPU time to guest ready`, cpu.get(v)!);
+  }
+  report.value('hung boots', hangs);
+  report.ratio(
+    'sandbox-only-boot-ratio',
+    Number(ratio('sandbox')),
+    'median QEMU CPU to ready, sandbox / none',
+  );
+  report.ratio(
+    'sandbox-boot-ratio',
+    Number(ratio('sandbox+nobody')),
+    'median QEMU CPU to ready, sandbox as nobody / none',
+  );
+  report.write();
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
