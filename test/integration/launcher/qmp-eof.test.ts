@@ -14,7 +14,8 @@ import { prerequisite } from '../../helpers/prereq.js';
 
 const ws = useFakeQemuWorkspace('qmp-eof');
 
-// A Python program cannot run QEMU's seccomp sandbox (on by default): these launches turn it off.
+// A Python program cannot run QEMU's seccomp sandbox (on by default), and the jail's uid cannot
+// exec a script in the private temp dir: these launches turn both off.
 // QMP on the inherited fd 3 (launch passes the socketpair end there), console on fd 4 (ignored).
 const FAKE_QEMU = `exec python3 - "$@" <<'PY'
 import json, os, signal, socket, sys, time
@@ -70,6 +71,7 @@ describe.runIf(prerequisite('QMP EOF with a fake QEMU', pythonMissing()))(
         kernel: ws.kernel,
         accel: 'tcg',
         sandbox: false,
+        confine: false,
         qemu,
         qmpConnectTimeout: 10_000,
       });
@@ -113,6 +115,7 @@ describe.runIf(prerequisite('QMP EOF with a fake QEMU', pythonMissing()))(
         kernel: ws.kernel,
         accel: 'tcg',
         sandbox: false,
+        confine: false,
         qemu,
         qmpConnectTimeout: 10_000,
       });
