@@ -7,7 +7,7 @@
 // stays empty; nothing under /dev/shm or /run/vmlaunch names the VM), and each QEMU started with
 // the same fds as the first (an fd of ours leaking into children would show there).
 // Fault ids (T1...T35) are defined in docs/faults.md.
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launch } from '../../launcher/launch.js';
@@ -86,7 +86,7 @@ export function privateRuntimeFiles(): RuntimeFiles {
       const out = list(tmp).map((f) => `${tmp}/${f}`);
       for (const dir of ['/dev/shm', '/run/vmlaunch', '/run/vmlaunch/.vm']) {
         for (const f of list(dir)) {
-          if (f.includes(vm.id) || f.includes(String(vm.pid))) out.push(`${dir}/${f}`);
+          if (namesVm(f, vm)) out.push(describeEntry(`${dir}/${f}`));
         }
       }
       return out;
@@ -97,6 +97,31 @@ export function privateRuntimeFiles(): RuntimeFiles {
       rmSync(tmp, { recursive: true, force: true });
     },
   };
+}
+
+// Whether an entry's name carries the VM's id or pid as a whole token. A substring test is not
+// enough: pids wrap (pid_max is often 32768), and a 3-digit pid sits inside many other names,
+// such as another VM's hex id.
+function namesVm(name: string, vm: Vm): boolean {
+  return name.split(/[^0-9a-z]+/i).some((t) => t === vm.id || t === String(vm.pid));
+}
+
+// A leftover with what it holds (names, owner uid, mode), so a failure says what was left.
+function describeEntry(path: string): string {
+  const inside: string[] = [];
+  const walk = (p: string, depth: number): void => {
+    let st;
+    try {
+      st = lstatSync(p);
+    } catch {
+      return;
+    }
+    if (p !== path)
+      inside.push(`${p.slice(path.length + 1)} (uid ${st.uid}, ${(st.mode & 0o7777).toString(8)})`);
+    if (st.isDirectory() && depth < 3) for (const c of readdirSync(p)) walk(join(p, c), depth + 1);
+  };
+  walk(path, 0);
+  return inside.length > 0 ? `${path} [${inside.join(', ')}]` : `${path} (empty)`;
 }
 
 /** Launches the default guest with one tcfilter veth endpoint (eth0 of `net`), rate-limited
