@@ -1,7 +1,9 @@
 // The CLI's short endpoint specs: `tap:NAME[@NETNS]`, `veth:NAME@NETNS[:MODEL]`,
 // `macvlan:NAME@NETNS`, `ipvlan:NAME@NETNS`, `macvtap:NAME[@NETNS]`, `vhost-user:PATH[:client|server]`, `vfio:PCI`, each optionally
-// followed by `,mac=..,mtu=..,queues=..` and rate limits `,rx-rate=..,tx-rate=..` (rate-spec.ts); a comma in a path or netns is written twice (',,'), as
-// QEMU reads it. They become the same typed endpoints a script uses.
+// followed by `,mac=..,mtu=..,queues=..`, the guest's addresses `,ip=CIDR` (repeatable) and
+// `,gw=ADDR` (its default route), and rate limits `,rx-rate=..,tx-rate=..` (rate-spec.ts); a
+// comma in a path or netns is written twice (',,'), as QEMU reads it. They become the same
+// typed endpoints a script uses.
 import { ValidationError } from '../../core/index.js';
 import { parseEndpoint } from '../../network/endpoints/parse.js';
 import type { EndpointSpec } from '../launch.js';
@@ -18,6 +20,7 @@ export const ENDPOINT_SPEC_HELP = [
   'vhost-user:PATH[:client|server]  a vhost-user socket (default client)',
   'vfio:PCI                         a PCI NIC passed through (0000:01:00.0)',
   'options: append ,mac=52:54:00:..,mtu=1500,queues=2',
+  "the guest's address (veth, macvlan, ipvlan): ,ip=10.1.0.2/24[,ip=...][,gw=10.1.0.1]",
   'rate limits (tap-backed NICs): ,rx-rate=10mbit,tx-rate=5mbit[,rx-burst=32k,tx-burst=32k]',
   'a comma in PATH or NETNS is written twice (",,")',
 ];
@@ -25,13 +28,15 @@ export const ENDPOINT_SPEC_HELP = [
 const RATE_KEYS = ['rx-rate', 'tx-rate', 'rx-burst', 'tx-burst'];
 
 // Splits `,key=value` options off a spec (QEMU's list syntax: ',,' is a comma in the head):
-// the endpoint's own (mac, mtu, queues) and the rate options, kept apart.
+// the endpoint's own (mac, mtu, queues; ip and gw as addresses and routes) and the rate
+// options, kept apart.
 function splitOptions(
   spec: string,
   path: string,
-): [string, Record<string, string | number>, Map<string, string>] {
+): [string, Record<string, unknown>, Map<string, string>] {
   const [head, ...rest] = splitQemuList(spec);
-  const options: Record<string, string | number> = {};
+  const options: Record<string, unknown> = {};
+  const addresses: string[] = [];
   const rates = new Map<string, string>();
   for (const item of rest) {
     const eq = item.indexOf('=');
@@ -41,16 +46,29 @@ function splitOptions(
       rates.set(key, value);
       continue;
     }
-    if (!key || value === undefined || !['mac', 'mtu', 'queues'].includes(key)) {
+    if (value !== undefined && key === 'ip') {
+      addresses.push(value);
+      continue;
+    }
+    if (!key || value === undefined || !['mac', 'mtu', 'queues', 'gw'].includes(key)) {
       throw new ValidationError(
         path,
         spec,
-        `unknown option "${item}"; expected mac=, mtu=, queues=, rx-rate=, tx-rate=, rx-burst= or tx-burst=`,
+        `unknown option "${item}"; expected mac=, mtu=, queues=, ip=, gw=, rx-rate=, tx-rate=, rx-burst= or tx-burst=`,
         'SPEC',
       );
     }
-    options[key] = key === 'mac' ? value : Number(value);
+    if (key === 'gw') options.routes = [{ dst: 'default', gateway: value }];
+    else options[key] = key === 'mac' ? value : Number(value);
   }
+  if (addresses.length > 0) options.addresses = addresses;
+  if (options.routes !== undefined && addresses.length === 0)
+    throw new ValidationError(
+      path,
+      spec,
+      'gw= needs the address it is reached from: ip=CIDR',
+      'SPEC',
+    );
   return [head ?? '', options, rates];
 }
 

@@ -4,6 +4,7 @@
 import { ControlError } from '../control/errors.js';
 import { ENDPOINT_SPEC_HELP } from './endpoint-spec.js';
 import { explainError } from './explain.js';
+import { GUEST_NET_HELP } from './guest-net-flags.js';
 import { EXIT, UsageError } from './usage.js';
 
 const HELP = `vmlaunch — launch QEMU microVMs and wire their networking
@@ -14,7 +15,8 @@ usage:
       pings through it and unplugs it (each step timed); exit 0 only if both pings worked
   vmlaunch run [--name NAME] [--kernel K --initrd I] [--append "..."] [--memory MiB]
                [--cpus N] [--template microvm|microvm-pcie|q35|pc] [--accel auto|kvm|tcg]
-               [--net SPEC ...] [--no-seed] [--console-log FILE] [--print]
+               [--net SPEC ...] [--scan NETNS ...] [guest network flags] [--console-log FILE]
+               [--print]
                [--sandbox on|off|GROUP=allow|deny,...] [--run-as USER|UID:GID] [--no-confine]
       boots a VM (the default guest when no --kernel), console on this terminal;
       Ctrl-C shuts it down; --print shows the QEMU command line instead. It serves the
@@ -56,6 +58,9 @@ usage:
 
 endpoint SPECs for --net:
 ${ENDPOINT_SPEC_HELP.map((l) => `  ${l}`).join('\n')}
+
+guest network flags (run, run -- CMD):
+${GUEST_NET_HELP.map((l) => `  ${l}`).join('\n')}
 
 exit codes: 0 ok, 1 failed, 2 usage, 3 detach pending, 4 no such VM (or its control
 socket did not answer), exec and run -- CMD: the guest command's status (125: could not

@@ -9,6 +9,7 @@ import type { TemplateName } from '../../qemu-templates/index.js';
 import { runInVm, type RunInVmOptions } from '../run-in-vm.js';
 import { parseRunAsFlag, parseSandboxFlag } from './confinement-flags.js';
 import { parseEndpointSpec } from './endpoint-spec.js';
+import { GUEST_NET_FLAGS, guestNetworkFromFlags, withScannedEndpoints } from './guest-net-flags.js';
 import { StatusLine } from './status-line.js';
 import { UsageError } from './usage.js';
 import { parseDriveSpec, parseShareSpec } from './workload-spec.js';
@@ -16,13 +17,20 @@ import { parseDriveSpec, parseShareSpec } from './workload-spec.js';
 /** Usage line of the one-command run. */
 export const RUN_WORKLOAD_USAGE =
   'vmlaunch run [--drive SPEC]... [--share HOSTDIR:GUESTPATH[,ro]]... [--kernel K --initrd I] ' +
-  '[--template T] [--memory MiB] [--cwd DIR] [--env K=V]... [--timeout MS] -- CMD [ARG...]';
+  '[--template T] [--memory MiB] [--net SPEC]... [--scan NETNS]... [--dns ADDR]... ' +
+  '[--cwd DIR] [--env K=V]... [--timeout MS] -- CMD [ARG...]';
+
+// `{ [key]: value }` when value is defined, else nothing (exactOptionalPropertyTypes).
+const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
+  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 
 const SIGNAL_STATUS = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
 
 // The flags before `--` -> runInVm options (without the command and the callbacks).
 /** @throws UsageError for an unknown flag or a bad value. */
-export function parseRunWorkloadFlags(argv: string[]): Omit<RunInVmOptions, 'command'> {
+export function parseRunWorkloadFlags(
+  argv: string[],
+): Omit<RunInVmOptions, 'command'> & { scan: string[] } {
   let values;
   try {
     ({ values } = parseArgs({
@@ -46,7 +54,7 @@ export function parseRunWorkloadFlags(argv: string[]): Omit<RunInVmOptions, 'com
         'console-log': { type: 'string' },
         sandbox: { type: 'string' },
         'run-as': { type: 'string' },
-        'no-seed': { type: 'boolean' },
+        ...GUEST_NET_FLAGS,
         'no-confine': { type: 'boolean' },
       },
     }));
@@ -80,7 +88,8 @@ export function parseRunWorkloadFlags(argv: string[]): Omit<RunInVmOptions, 'com
     template: values.template as TemplateName,
     accel: values.accel as LaunchOptions['accel'],
     endpoints: values.net.map((spec, i) => parseEndpointSpec(spec, i)),
-    ...(values['no-seed'] ? { guestNetwork: { seed: false } } : {}),
+    ...optional('guestNetwork', guestNetworkFromFlags(values, RUN_WORKLOAD_USAGE)),
+    scan: values.scan,
     ...(values.drive.length > 0 ? { drives: values.drive.map((s) => parseDriveSpec(s)) } : {}),
     ...(values.share.length > 0 ? { shares: values.share.map((s) => parseShareSpec(s)) } : {}),
     ...(values.cwd !== undefined ? { cwd: values.cwd } : {}),
@@ -97,7 +106,8 @@ export function parseRunWorkloadFlags(argv: string[]): Omit<RunInVmOptions, 'com
 // Runs the command in a fresh VM; returns its exit status (130/143 when we were interrupted).
 export async function runWorkloadCommand(flags: string[], command: string[]): Promise<number> {
   if (command.length === 0) throw new UsageError('no command after --', RUN_WORKLOAD_USAGE);
-  const options = parseRunWorkloadFlags(flags);
+  const { scan, ...flagged } = parseRunWorkloadFlags(flags);
+  const options = await withScannedEndpoints(flagged, scan, RUN_WORKLOAD_USAGE);
   const tty = process.stderr.isTTY === true;
   const status = new StatusLine(process.stderr);
   const say = (line: string): void => {

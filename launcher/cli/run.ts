@@ -11,6 +11,7 @@ import { resolveRunAs, setprivIdentityArgs } from '../run-as.js';
 import { resolveSandbox } from '../sandbox.js';
 import { parseRunAsFlag, parseSandboxFlag } from './confinement-flags.js';
 import { parseEndpointSpec } from './endpoint-spec.js';
+import { GUEST_NET_FLAGS, guestNetworkFromFlags, withScannedEndpoints } from './guest-net-flags.js';
 import { StatusLine } from './status-line.js';
 import { TerminalOutput } from './terminal-output.js';
 import { runWorkloadCommand } from './run-workload.js';
@@ -81,7 +82,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       name: { type: 'string' },
       sandbox: { type: 'string' },
       'run-as': { type: 'string' },
-      'no-seed': { type: 'boolean' },
+      ...GUEST_NET_FLAGS,
       'no-confine': { type: 'boolean' },
     },
   });
@@ -105,7 +106,16 @@ export async function runCommand(argv: string[]): Promise<number> {
     if (!cmdline.some((w) => w.startsWith('vmlaunch.console=')))
       cmdline.push('vmlaunch.console=interactive');
   }
-  const endpoints = values.net.map((spec, i) => parseEndpointSpec(spec, i));
+  const guestNetwork = guestNetworkFromFlags(values, usage);
+  const parsed = values.net.map((spec, i) => parseEndpointSpec(spec, i));
+  // A dry run scans nothing: it shows the --net endpoints only.
+  const { endpoints = [], guestNetwork: network } = values.print
+    ? { endpoints: parsed, guestNetwork }
+    : await withScannedEndpoints(
+        { endpoints: parsed, ...(guestNetwork ? { guestNetwork } : {}) },
+        values.scan,
+        usage,
+      );
   const options: LaunchOptions = {
     kernel,
     ...(initrd ? { initrd } : {}),
@@ -115,7 +125,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     template: values.template as TemplateName,
     accel: values.accel as LaunchOptions['accel'],
     endpoints,
-    ...(values['no-seed'] ? { guestNetwork: { seed: false } } : {}),
+    ...(network ? { guestNetwork: network } : {}),
     ...(values.qemu ? { qemu: values.qemu } : {}),
     ...(values['console-log'] ? { consoleLog: values['console-log'] } : {}),
     sandbox,

@@ -42,6 +42,23 @@ describe('parseEndpointSpec', () => {
       },
     ],
     ['vfio:0000:01:00.0', { endpoint: { kind: 'physical', pciAddress: '0000:01:00.0' } }],
+    [
+      'veth:eth0@cni-1,ip=10.1.0.2/24,ip=fd00::2/64,gw=10.1.0.1',
+      {
+        endpoint: {
+          kind: 'veth',
+          name: 'eth0',
+          interworking: 'tcfilter',
+          addresses: ['10.1.0.2/24', 'fd00::2/64'],
+          routes: [{ dst: 'default', gateway: '10.1.0.1' }],
+        },
+        netns: 'cni-1',
+      },
+    ],
+    [
+      'macvlan:net1@ns,ip=192.168.5.9/24',
+      { endpoint: { kind: 'macvlan', name: 'net1', addresses: ['192.168.5.9/24'] }, netns: 'ns' },
+    ],
   ])('reads %s', (spec, expected) => {
     expect(parseEndpointSpec(spec)).toEqual(expected);
   });
@@ -56,6 +73,10 @@ describe('parseEndpointSpec', () => {
     'tap:tap0,color=red',
     'vhost-user:relative.sock',
     'tap:a/b',
+    'veth:eth0@ns,gw=10.1.0.1',
+    'veth:eth0@ns,ip=10.1.0.300/24',
+    'veth:eth0@ns,ip=10.1.0.2/24,gw=nowhere',
+    'tap:tap0,ip=10.1.0.2/24',
   ])('rejects %s with a ValidationError', (spec) => {
     expect(() => parseEndpointSpec(spec)).toThrow(ValidationError);
   });
