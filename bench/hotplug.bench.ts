@@ -230,6 +230,9 @@ async function main(): Promise<void> {
         initrd: guest.initrd,
         template: 'q35',
         cmdline: GUEST_HARNESS_APPEND.split(' ').filter((w) => !w.startsWith('console=')),
+        // Unconfined: the second monitor's socket is in our private temp dir, which a jailed
+        // QEMU cannot write. Both sides hot-plug into this one QEMU, so the ratio is unaffected.
+        confine: false,
       },
       {
         // A second QMP monitor on a unix socket in our private temp dir, for the python client.
