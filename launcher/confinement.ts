@@ -11,6 +11,7 @@ import {
 } from './accel.js';
 import { resolveJail, type ResolvedJail } from './jail.js';
 import { checkJailExecutable, checkJailReadable } from './jail-boot-files.js';
+import { checkJailEndpoint, checkJailHostNic } from './jail-nics.js';
 import type { LaunchOptions } from './launch-options.js';
 import { resolveBinary } from './process.js';
 import { checkPathsAs, nicPathNeeds, type PathNeed } from './run-as-access.js';
@@ -90,23 +91,10 @@ function checkJailable(options: LaunchOptions): void {
   checkJailExecutable(resolveBinary(options.qemu ?? 'qemu-system-x86_64'), 'qemu');
   checkJailReadable(options.kernel, 'kernel');
   if (options.initrd !== undefined) checkJailReadable(options.initrd, 'initrd');
-  const refuse = (field: string, what: string): never => {
-    throw new ValidationError(
-      field,
-      what,
-      'QEMU in its jail gets every NIC as an fd; vhost-user sockets and VFIO devices are ' +
-        'reached by path, which the jail does not open to it yet: pass confine: false',
-      'JAIL_NIC',
-    );
-  };
-  (options.endpoints ?? []).forEach(({ endpoint: e }, i) => {
-    if (e.kind === 'vhost-user') refuse(`endpoints[${i}].endpoint`, e.socketPath);
-    if (e.kind === 'physical') refuse(`endpoints[${i}].endpoint`, e.pciAddress);
-  });
-  (options.nics ?? []).forEach((nic, i) => {
-    if (nic.kind === 'vhost-user') refuse(`nics[${i}]`, nic.socketPath);
-    if (nic.kind === 'vfio') refuse(`nics[${i}]`, nic.pciAddress);
-  });
+  (options.endpoints ?? []).forEach(({ endpoint }, i) =>
+    checkJailEndpoint(endpoint, `endpoints[${i}].endpoint`),
+  );
+  (options.nics ?? []).forEach((nic, i) => checkJailHostNic(nic, `nics[${i}]`));
 }
 
 // KVM under a lower uid needs /dev/kvm open to it (Debian: group kvm). Asked for explicitly,

@@ -10,6 +10,7 @@ import { defaultLogger } from './log.js';
 import { spawnQemu } from './process.js';
 import { connectQmp } from './qmp/index.js';
 import { probeSandbox } from './sandbox-probe.js';
+import { checkJailEndpoint } from './jail-nics.js';
 import { Vm } from './vm.js';
 import {
   launchFailure,
@@ -71,11 +72,20 @@ export async function launchWithDeps(
     logger,
     id: vmId,
     runDir: run.runDir!.path,
-    attach: deps.attach,
+    attach: run.confinement?.jail ? jailedAttach(deps.attach) : deps.attach,
     shares: run.shareSet?.shares ?? [],
     source: options,
     ...(run.nicBuses ? { nicBuses: run.nicBuses } : {}),
     ...(incoming ? { restored: true } : {}),
     ...(run.confinement?.identity ? { qemuUid: run.confinement.identity.uid } : {}),
   });
+}
+
+// A jailed VM's hot-plugged endpoints are held to the launch's rule (jail-nics.ts), before
+// any host change, rather than failing in QEMU's chardev-add.
+function jailedAttach(attach: LaunchDeps['attach']): LaunchDeps['attach'] {
+  return (endpoint, ctx) => {
+    checkJailEndpoint(endpoint, 'endpoint');
+    return attach(endpoint, ctx);
+  };
 }

@@ -43,8 +43,8 @@ describe.runIf(prerequisite('cold-plug vhost-user', coldplugMissing() ?? testpmd
           await withColdplugVm(
             {
               template,
-              // vhost-user sockets are reached by path, which QEMU's jail does not open to it
-              // yet (docs/confinement.md).
+              // QEMU 7.2's vhost-user netdev takes its socket only by path, which the jail
+              // closes to it (launcher/jail-nics.ts, docs/confinement.md).
               confine: false,
               endpoints: [
                 { endpoint: { kind: 'vhost-user', socketPath, mode: 'client', mac, mtu: 1400 } },

@@ -34,8 +34,8 @@ describe.runIf(prerequisite('hot-plug vhost-user', qemuMissing() ?? testpmdMissi
           initrd: guest.initrd,
           cmdline: HARNESS_CMDLINE,
           sharedMemory: true, // vhost-user needs the guest's RAM shared with the backend
-          // QEMU connects to the socket by path, which its jail does not open to it yet
-          // (docs/confinement.md).
+          // QEMU 7.2's vhost-user netdev takes its socket only by path, which the jail
+          // closes to it (launcher/jail-nics.ts, docs/confinement.md).
           confine: false,
         });
         try {
@@ -71,6 +71,41 @@ describe.runIf(prerequisite('hot-plug vhost-user', qemuMissing() ?? testpmdMissi
         rmSync(dir, { recursive: true, force: true });
       }
       expect(diffSnapshots(before, ours())).toEqual([]);
+    }, 120_000);
+
+    it('is refused before any host change in a jailed VM, which keeps running', async () => {
+      const dir = mkdtempSync('/tmp/vml-hpvuj-');
+      const socketPath = join(dir, 'vu0.sock');
+      let pmd: Testpmd | undefined;
+      try {
+        pmd = await startTestpmd({ socketPath, forwardMode: 'io' });
+        const guest = await defaultGuest();
+        const vm = await launch({
+          kernel: guest.kernel,
+          initrd: guest.initrd,
+          cmdline: HARNESS_CMDLINE,
+          sharedMemory: true,
+        });
+        try {
+          const fdsBefore = qemuFdCount(vm);
+          const attach = vm.attach({
+            endpoint: { kind: 'vhost-user', socketPath, mode: 'client' },
+          });
+          await expect(attach).rejects.toThrow(/JAIL_NIC|fd-passing feature/);
+          await attach.catch((error: unknown) => {
+            const text = `${String(error)} ${String((error as { cause?: unknown }).cause)}`;
+            expect(text).toMatch(/confine: false/);
+          });
+          expect(pmd.output()).not.toMatch(/new vhost user connection/);
+          expect(qemuFdCount(vm)).toBe(fdsBefore);
+          expect(vm.process.running).toBe(true);
+        } finally {
+          await vm.shutdown();
+        }
+      } finally {
+        await pmd?.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
     }, 120_000);
   },
 );
