@@ -23,6 +23,7 @@ import { detachNic } from './hotplug/detach.js';
 import { HotplugStateError } from './hotplug/errors.js';
 import { defaultGuestHooks } from './hotplug/guest.js';
 import { HotplugRegistry } from './hotplug/registry.js';
+import { adoptRestoredNics } from './snapshot/restored-hotplug.js';
 import type {
   AttachOptions,
   DetachOptions,
@@ -148,6 +149,7 @@ export class Vm implements AsyncDisposable {
     this.teardown = parts.teardown;
     this.logger = parts.logger;
     this.hotplug = this.hotplugContext(parts.attach ?? attachEndpoint, parts.qemuUid);
+    adoptRestoredNics(this.hotplug, this.nicBuses, this.endpoints, this.command.devices);
     // Pushed last, so it runs first: hot-plugged NICs go before the cold-plugged endpoints.
     this.teardown.push('detach hot-plugged NICs', () => this.hotplug.registry.vmExited());
     this.exited = this.process.exited.then(async (exit) => {

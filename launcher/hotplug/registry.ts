@@ -106,6 +106,13 @@ export class HotplugRegistry {
     this.records.set(record.nic.id, record);
   }
 
+  // A device already in QEMU on root port `bus` (restored from a snapshot): its port is held
+  // until its cleanup releases it, then hot plug may use it again.
+  adopt(record: NicRecord, bus: string): void {
+    this.slots.set(bus, record.nic.id);
+    this.add(record);
+  }
+
   get(id: string): NicRecord | undefined {
     return this.records.get(id);
   }

@@ -219,38 +219,40 @@ export function buildManifest(
   for (const [k, v] of Object.entries(command.template.machineOptions)) {
     if (v !== undefined) options[k] = v;
   }
-  const buses = vm.nicBuses ?? {};
-  // The QEMU ids of a NIC placed on a root port, with that port.
-  const placedIds = new Map<string, string>();
-  for (const [nicId, bus] of Object.entries(buses)) {
-    const ids = nicQemuIds(nicId);
-    placedIds.set(ids.device, bus).set(ids.netdev, bus);
-  }
-  const devices: ManifestDevice[] = command.devices.map((d) => {
-    const bus = placedIds.get(d.id);
-    return { id: d.id, kind: d.kind, ...(bus ? { bus } : {}), hotplugged: bus !== undefined };
-  });
-  const nics: ManifestNic[] = (source.endpoints ?? []).map((spec, i) => {
+  // NICs restored onto a root port are in vm.hotplugged while attached (and gone once
+  // detached): they are recorded by the hot-plugged loop below, not as cold ones.
+  const restoredIds = new Set(
+    Object.keys(vm.nicBuses ?? {}).flatMap((id) => Object.values(nicQemuIds(id))),
+  );
+  const restoredNics = new Set(Object.keys(vm.nicBuses ?? {}));
+  const devices: ManifestDevice[] = command.devices
+    .filter((d) => !restoredIds.has(d.id))
+    .map((d) => ({ id: d.id, kind: d.kind, hotplugged: false }));
+  const nics: ManifestNic[] = [];
+  (source.endpoints ?? []).forEach((spec, i) => {
     const attached = vm.endpoints[i]!;
     const mac = 'mac' in attached.hostNic ? attached.hostNic.mac : '';
     const id = spec.id ?? `net${i}`;
-    return {
+    if (restoredNics.has(id)) return;
+    nics.push({
       id,
       mac,
       endpoint: attached.endpoint,
       ...(spec.netns !== undefined ? { netns: spec.netns } : {}),
-      hotplugged: buses[id] !== undefined,
-      ...(buses[id] !== undefined ? { bus: buses[id] } : {}),
-    };
+      hotplugged: false,
+    });
   });
   for (const nic of vm.hotplugged) {
     const ids = nicQemuIds(nic.id);
+    // A restored one keeps the netns it was restored into.
+    const netns = (source.endpoints ?? []).find((e) => e.id === nic.id)?.netns;
     devices.push({ id: ids.device, kind: 'virtio-net', bus: nic.bus, hotplugged: true });
     nics.push({
       id: nic.id,
       mac: nic.mac,
       ...(nic.attached ? { endpoint: nic.attached.endpoint } : {}),
-      ...(nic.attached?.hostNic.kind === 'tap' && nic.attached.hostNic.netns
+      ...(netns !== undefined ? { netns } : {}),
+      ...(netns === undefined && nic.attached?.hostNic.kind === 'tap' && nic.attached.hostNic.netns
         ? { netns: nic.attached.hostNic.netns }
         : {}),
       hotplugged: true,

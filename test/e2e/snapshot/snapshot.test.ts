@@ -227,6 +227,78 @@ describe.runIf(prerequisite('snapshot', coldplugMissing() ?? drivesMissing()))('
       rmSync(dir, { recursive: true, force: true });
     }
   }, 900_000);
+
+  it('a restored hot-plugged NIC detaches like any hot-plugged one, leaving nothing behind', async () => {
+    const guest = await defaultGuest();
+    const dir = mkdtempSync(join(tmpdir(), 'vml-snapshot-hpd-'));
+    const nets: TestNet[] = [];
+    const vms: Vm[] = [];
+    const HOT = subnet(3);
+    const pairWith = (tag: string, name: string, sub: typeof HOT): TestNet => {
+      const net = createTestNet(tag);
+      nets.push(net);
+      addVethPeer(net, name, sub, 1500);
+      return net;
+    };
+    try {
+      const state = join(dir, 'vm.state');
+      const a = pairWith('hda', 'eth0', SUB);
+      const b = pairWith('hdb', 'eth1', HOT);
+      const vm = await launch({
+        kernel: guest.kernel,
+        initrd: guest.initrd,
+        cmdline: HARNESS_CMDLINE,
+        accel: 'tcg',
+        memoryMiB: MEMORY_MIB,
+        endpoints: [{ endpoint: veth, netns: a.ns, id: 'net0' }],
+      });
+      vms.push(vm);
+      await vm.guest.waitReady({ timeout: 120_000 });
+      const hot = await vm.attach(
+        { endpoint: { ...veth, name: 'eth1' }, netns: b.ns },
+        { id: 'hp0', timeout: 120_000 },
+      );
+      await guestAddress(vm, (await guestNicByMac(vm, hot.mac)).ifname, HOT.guestCidr);
+      await vm.snapshot(state, { then: 'shutdown', timeoutMs: 300_000 });
+      a.remove();
+      b.remove();
+      const a2 = pairWith('hda2', 'eth0', SUB);
+      const b2 = pairWith('hdb2', 'eth1', HOT);
+      const snap = () =>
+        takeSnapshot({
+          netns: [b2.ns, b2.peerNs],
+          netnsFilter: (name) => name === b2.ns || name === b2.peerNs,
+        });
+      const before = snap();
+      const restored = await restore(state, {
+        netns: a2.ns,
+        nics: { hp0: { netns: b2.ns } },
+        timeoutMs: 300_000,
+      });
+      vms.push(restored);
+      expect(await pingFromGuest(restored, HOT.peerIp, 3)).toBe(3);
+      expect(restored.hotplugged.map((n) => [n.id, n.bus])).toEqual([['hp0', hot.bus]]);
+      const result = await restored.detach('hp0', { timeout: 120_000 });
+      expect(result.status).toBe('removed');
+      expect(restored.hotplugged).toEqual([]);
+      const macs = await restored.guest.check('cat /sys/class/net/*/address');
+      expect(macs.toLowerCase()).not.toContain(hot.mac.toLowerCase());
+      // Its host side is gone now, not at shutdown.
+      const afterDetach = snap();
+      expect(afterDetach.links.get(b2.ns)).toEqual(before.links.get(b2.ns));
+      // A snapshot now records no hp0.
+      const again = await restored.snapshot(join(dir, 'again.state'), { then: 'resume' });
+      expect(again.manifest.nics.map((n) => n.id)).toEqual(['net0']);
+      expect(again.manifest.devices.some((d) => d.id.endsWith('hp0'))).toBe(false);
+      await restored.shutdown();
+      expect(restored.leftovers).toEqual([]);
+      expect(diffSnapshots(before, snap())).toEqual([]);
+    } finally {
+      await Promise.all(vms.map((v) => v.kill()));
+      for (const net of nets) net.remove();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 900_000);
 });
 
 function rssMiB(pid: number): number {
