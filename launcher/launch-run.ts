@@ -1,12 +1,12 @@
 // launch() as a list of named steps over one shared context, run by core's StepRunner: each
 // step does one thing, registers the inverse of what it made, and leaves what later steps need
 // on the context. The runner checks the caller's signal around the steps and unwinds in reverse
-// on failure; launchFailure turns what went wrong into the LaunchError callers know.
+// on failure; launch-failure.ts turns what went wrong into the LaunchError callers know.
 import { closeAll } from '../native/index.js';
 import type { AttachedEndpoint } from '../network/endpoints/attach-types.js';
 import { checkRateChange } from '../network/endpoints/rate-limit.js';
 import { hostNicFds } from '../network/host-nic.js';
-import { UnsupportedError, type Step, type Undo } from '../core/index.js';
+import type { Step, Undo } from '../core/index.js';
 import { resolveTemplate, type MachineTemplate } from '../qemu-templates/index.js';
 import type { AcceleratorChoice } from './accel.js';
 import { buildCommand, checkCommand, type BuiltCommand } from './command.js';
@@ -18,7 +18,6 @@ import {
 } from './confinement.js';
 import { SerialConsole } from './console.js';
 import { ConsoleLog } from './console-log.js';
-import { LaunchError } from './errors.js';
 import { describeJail, jailExec, openJail, type OpenJail } from './jail.js';
 import { openBootFiles, replaceArg } from './jail-boot-files.js';
 import type { LaunchDeps, LaunchOptions, EndpointSpec } from './launch-options.js';
@@ -26,7 +25,6 @@ import {
   checkLogWritable,
   checkReadable,
   connectBeforeExit,
-  isValidation,
   STAND_IN_CHANNELS,
   vmConfig,
 } from './launch-steps.js';
@@ -44,13 +42,12 @@ import {
   wantsSeed,
   type SeedDrive,
 } from './seed/seed-drive.js';
-import { driveCmdline, explainDriveFailure } from './workload/drive-errors.js';
+import { driveCmdline } from './workload/drive-errors.js';
 import { openDrives, removeOverlays, type OpenedDrives } from './workload/drive-open.js';
 import { checkDriveSpecs, type CheckedDrive } from './workload/drive-spec.js';
 import { resolveLaunchShares, withShares } from './workload/share-config.js';
 import type { ResolvedShare } from './workload/share-spec.js';
 import { startShares, type ShareSet } from './workload/shares.js';
-import { ShareError } from './workload/virtiofsd.js';
 
 /** One launch in progress: its inputs, and what each step has made so far. */
 export interface LaunchRun {
@@ -387,44 +384,4 @@ export function launchSteps(
     { name: 'qmp-connect', run: qmpConnect },
     ...extra.after,
   ];
-}
-
-// What a failed launch throws, once everything it made is undone: a LaunchError naming the
-// step with QEMU's exit, argv and stderr tail; config errors found before anything existed
-// (and what this host cannot do, found as early) keep their own types.
-/** The StepFailure of a launch. */
-export async function launchFailure(
-  run: LaunchRun,
-  step: string,
-  error: unknown,
-  rollbackErrors: Error[],
-): Promise<Error> {
-  const { qemu, options } = run;
-  if (qemu?.running) qemu.kill('SIGKILL');
-  const exit = qemu ? await qemu.exited : undefined;
-  if (error instanceof LaunchError) {
-    const explained = run.drives
-      ? explainDriveFailure(error, run.drives.drives, run.checkedDrives)
-      : error;
-    explained.rollbackErrors.push(...rollbackErrors);
-    return explained;
-  }
-  const early = step === 'validate' || step === 'sandbox';
-  const typed = isValidation(error) || (early && error instanceof UnsupportedError);
-  if (typed && rollbackErrors.length === 0) return error as Error;
-  const reason = error instanceof Error ? error.message : String(error);
-  const launchError = new LaunchError(
-    `launch failed at ${step}: ${reason}`,
-    {
-      argv: run.argv,
-      step,
-      ...(options.signal?.aborted ? { code: 'ABORTED' } : {}),
-      ...(error instanceof ShareError ? { code: error.code } : {}),
-      ...(exit ? { exit } : {}),
-      ...(qemu ? { stderrTail: qemu.stderrTail() } : {}),
-    },
-    { cause: error },
-  );
-  launchError.rollbackErrors.push(...rollbackErrors);
-  return launchError;
 }

@@ -12,13 +12,8 @@ import { connectQmp } from './qmp/index.js';
 import { probeSandbox } from './sandbox-probe.js';
 import { checkJailEndpoint } from './jail-nics.js';
 import { Vm } from './vm.js';
-import {
-  launchFailure,
-  launchSteps,
-  newLaunchRun,
-  type LaunchExtraSteps,
-  type LaunchRun,
-} from './launch-run.js';
+import { launchFailure } from './launch-failure.js';
+import { launchSteps, newLaunchRun, type LaunchExtraSteps, type LaunchRun } from './launch-run.js';
 import type { LaunchDeps, LaunchOptions } from './launch-options.js';
 
 export type { EndpointSpec, LaunchDeps, LaunchOptions } from './launch-options.js';

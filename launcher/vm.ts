@@ -2,7 +2,6 @@
 // endpoints attached for it, and the one way down — the shutdown ladder, then cleanup, which
 // also runs by itself when QEMU dies unasked.
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { attachEndpoint } from '../network/endpoints/attach.js';
 import type { AttachedEndpoint } from '../network/endpoints/attach-types.js';
 import { UnsupportedError, type UndoStack } from '../core/index.js';
@@ -11,18 +10,15 @@ import { saveSnapshot, type SnapshotOptions, type SnapshotResult } from './snaps
 import type { AcceleratorChoice } from './accel.js';
 import type { BuiltCommand } from './command.js';
 import type { SerialConsole } from './console.js';
-import { describeExit, type ExitInfo } from './errors.js';
+import { describeExit } from './errors.js';
 import { GuestShell } from './guest-shell.js';
 import type { Logger } from './log.js';
-import { closeAll } from '../native/index.js';
 import { attachNic } from './hotplug/attach.js';
 import { attachDrive } from './hotplug/attach-drive.js';
 import type { DriveSpec } from './workload/drive-spec.js';
 import type { HotplugContext } from './hotplug/context.js';
 import { detachNic } from './hotplug/detach.js';
 import { HotplugStateError } from './hotplug/errors.js';
-import { defaultGuestHooks } from './hotplug/guest.js';
-import { HotplugRegistry } from './hotplug/registry.js';
 import { adoptRestoredNics } from './snapshot/restored-hotplug.js';
 import type {
   AttachOptions,
@@ -39,42 +35,19 @@ import { setNicRate } from './nic/set-rate.js';
 import type { NicRate, NicRateChange } from '../network/endpoints/rate-limit.js';
 import type { QemuProcess } from './process.js';
 import type { RunningShare } from './workload/shares.js';
-import { QmpDisconnectedError, type QmpClient } from './qmp/index.js';
+import type { QmpClient } from './qmp/index.js';
+import { vmHotplugContext } from './vm-hotplug-context.js';
+import {
+  climbShutdownLadder,
+  type ShutdownOptions,
+  type ShutdownRung,
+  type VmExit,
+} from './vm-shutdown.js';
 
 /** Where the VM is in its life. `crashed`: QEMU ended without being asked to. */
 export type VmState = 'running' | 'stopping' | 'exited' | 'crashed';
 
-/** Which rung of the shutdown ladder ended QEMU. */
-export type ShutdownRung = 'already-exited' | 'powerdown' | 'quit' | 'sigterm' | 'sigkill';
-
-/** How the VM ended. */
-export interface VmExit extends ExitInfo {
-  /** Set when vmlaunch stopped it; absent when QEMU ended on its own. */
-  rung?: ShutdownRung;
-  /** True when QEMU ended without a shutdown request (crash, kill from outside, guest poweroff). */
-  unexpected: boolean;
-}
-
-/** Deadlines of the shutdown ladder, in ms. */
-export interface ShutdownOptions {
-  /** How long the guest gets to power off after system_powerdown (default 10 s; 0 skips it). */
-  timeout?: number;
-  /** After `quit` (default 3 s). */
-  quitTimeout?: number;
-  /** After SIGTERM (default 3 s). */
-  termTimeout?: number;
-}
-
-// Resolves true if `promise` settles within `ms`.
-async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  const settled = new AbortController();
-  try {
-    const timeout = sleep(ms, false, { signal: settled.signal });
-    return await Promise.race([promise.then(() => true), timeout]);
-  } finally {
-    settled.abort(); // clears the timer; its rejection went to the race, which is over
-  }
-}
+export type { ShutdownOptions, ShutdownRung, VmExit } from './vm-shutdown.js';
 
 /** Parts a launch hands to the VM. */
 export interface VmParts {
@@ -148,7 +121,7 @@ export class Vm implements AsyncDisposable {
     this.shares = parts.shares ?? [];
     this.teardown = parts.teardown;
     this.logger = parts.logger;
-    this.hotplug = this.hotplugContext(parts.attach ?? attachEndpoint, parts.qemuUid);
+    this.hotplug = vmHotplugContext(this, parts.attach ?? attachEndpoint, parts.qemuUid);
     adoptRestoredNics(this.hotplug, this.nicBuses, this.endpoints, this.command.devices);
     // Pushed last, so it runs first: hot-plugged NICs go before the cold-plugged endpoints.
     this.teardown.push('detach hot-plugged NICs', () => this.hotplug.registry.vmExited());
@@ -335,75 +308,21 @@ export class Vm implements AsyncDisposable {
   }
 
   private async climbLadder(options: ShutdownOptions): Promise<VmExit> {
-    const logger = this.logger.child({ op: 'shutdown' });
     if (!this.process.running) {
       this.rung ??= 'already-exited';
       return this.exited;
     }
     this.currentState = 'stopping';
-    const exited = this.process.exited;
-    // Stopped CPUs cannot act on the power button: go straight to quit.
-    const running = await this.qmp
-      .queryStatus({ timeout: 1000 })
-      .then((s) => s.running)
-      .catch(() => false);
-    const rungs: Array<[ShutdownRung, () => Promise<unknown> | void, number]> = [
-      [
-        'powerdown',
-        () => this.qmp.systemPowerdown({ timeout: 2000 }),
-        running ? (options.timeout ?? 10_000) : 0,
-      ],
-      ['quit', () => this.qmp.quit({ timeout: 2000 }), options.quitTimeout ?? 3000],
-      ['sigterm', () => void this.process.kill('SIGTERM'), options.termTimeout ?? 3000],
-    ];
-    for (const [rung, act, deadline] of rungs) {
-      if (deadline <= 0) continue;
-      this.rung = rung;
-      logger.debug({ rung }, 'shutdown rung');
-      try {
-        await act();
-      } catch (error) {
-        logger.debug({ rung, err: error }, 'shutdown rung failed');
-        // A dead monitor just sends us down the ladder faster: a request never sent asks
-        // nothing of QEMU, so its deadline is not waited out (docs/faults.md T5).
-        if (error instanceof QmpDisconnectedError && !error.interrupted) continue;
-      }
-      if (await within(exited, deadline)) return this.exited;
-    }
-    this.rung = 'sigkill';
-    this.process.kill('SIGKILL');
+    await climbShutdownLadder(
+      {
+        process: this.process,
+        qmp: this.qmp,
+        logger: this.logger.child({ op: 'shutdown' }),
+        setRung: (rung) => (this.rung = rung),
+      },
+      options,
+    );
     return this.exited;
-  }
-
-  // The hot-plug view of this VM: its root ports, placement rules and guest hooks.
-  private hotplugContext(
-    attach: HotplugContext['attachEndpoint'],
-    qemuUid: number | undefined,
-  ): HotplugContext {
-    const { command } = this;
-    const coldIds = command.devices
-      .filter((d) => ['virtio-net', 'vfio-pci', 'virtio-blk'].includes(d.kind))
-      .map((d) => d.id.replace(/^nic-/, ''));
-    const guest = defaultGuestHooks(command.argv, this.console, this.guest, this.guest.isReady);
-    return {
-      qmp: this.qmp,
-      registry: new HotplugRegistry(command.hotplugBuses, new Set(coldIds)),
-      transport: command.template.transport,
-      sharedMemory: command.devices.some((d) => d.kind === 'memory-backend'),
-      accel: this.accel.accel,
-      owner: this.id,
-      ...(qemuUid !== undefined ? { qemuUid } : {}),
-      romfile: command.template.nicRomfile,
-      machine: command.template.name,
-      ...(guest ? { guest } : {}),
-      // QEMU alive (not the VM's state): while it stops, an unplug still waits for QEMU.
-      running: () => this.process.running,
-      attachEndpoint: attach,
-      closeFds: closeAll,
-      template: command.template,
-      ...(this.runDir !== undefined ? { runDir: this.runDir } : {}),
-      logger: this.logger,
-    };
   }
 
   // Closes QMP and the console and undoes host plumbing, once; failures are kept, not thrown.
