@@ -28,6 +28,7 @@ import { GuestShell } from '../launcher/guest-shell.js';
 import { launch } from '../launcher/launch.js';
 import type { Vm } from '../launcher/vm.js';
 import { startLibvirtd, type Libvirtd } from './libvirt-daemon.js';
+import { domainXml, makeNetns, plumbTap, run, unplumbTap } from './libvirt-host.js';
 import { explainTrace } from './libvirt-trace.js';
 import { BenchReport, percentile, RESULT_ENV } from './report.js';
 
@@ -48,101 +49,14 @@ const nsLibvirt = `vml-bench-lv-${tag}`;
 const domainPrefix = `vml-bench-lv-${tag}`;
 const since = (t: number): number => performance.now() - t;
 
-function run(cmd: string, ...args: string[]): void {
-  execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-}
-
-// A netns with lo up and two veths (eth1: the boot NIC's, eth2: the hot-plugged one's).
-function makeNetns(name: string): void {
-  run('ip', 'netns', 'add', name);
-  run('ip', '-n', name, 'link', 'set', 'lo', 'up');
-  for (const n of [1, 2]) {
-    run('ip', '-n', name, 'link', 'add', `eth${n}`, 'type', 'veth', 'peer', 'name', `peer${n}`);
-    run('ip', '-n', name, 'link', 'set', `eth${n}`, 'up');
-    run('ip', '-n', name, 'link', 'set', `peer${n}`, 'up');
-  }
-}
-
-// libvirt's side of a NIC, made ahead: a tap joined to `veth` as vmlaunch's tcfilter does it.
-function plumbTap(tap: string, veth: string): void {
-  const ns = ['-n', nsLibvirt];
-  run('ip', ...ns, 'tuntap', 'add', 'dev', tap, 'mode', 'tap', 'vnet_hdr');
-  run('ip', ...ns, 'link', 'set', tap, 'up');
-  for (const [from, to] of [
-    [tap, veth],
-    [veth, tap],
-  ] as const) {
-    run('tc', ...ns, 'qdisc', 'add', 'dev', from, 'ingress');
-    run(
-      'tc',
-      ...ns,
-      'filter',
-      'add',
-      'dev',
-      from,
-      'parent',
-      'ffff:',
-      'protocol',
-      'all',
-      'u32',
-      'match',
-      'u8',
-      '0',
-      '0',
-      'action',
-      'mirred',
-      'egress',
-      'redirect',
-      'dev',
-      to,
-    );
-  }
-}
-
-function unplumbTap(tap: string, veth: string): void {
-  run('tc', '-n', nsLibvirt, 'qdisc', 'del', 'dev', veth, 'ingress');
-  run('ip', '-n', nsLibvirt, 'link', 'del', tap);
-}
-
 const guestImage = await locateGuestImage();
 const cmdline = GUEST_HARNESS_APPEND.split(' ').filter((w) => !w.startsWith('console='));
-
-// The domain: what vmlaunch's q35 template gives (ACPI, four PCIe root ports, no USB, no
-// balloon, no display), the harness on the first serial port as a unix socket we connect to.
-function domainXml(name: string, tap: string, mac: string, consoleSocket: string): string {
-  return `<domain type='qemu'>
-  <name>${name}</name>
-  <memory unit='MiB'>${MEMORY_MIB}</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='q35'>hvm</type>
-    <kernel>${guestImage.kernel}</kernel>
-    <initrd>${guestImage.initrd}</initrd>
-    <cmdline>console=ttyS0 ${cmdline.join(' ')}</cmdline>
-  </os>
-  <features><acpi/></features>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>destroy</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <controller type='usb' model='none'/>
-    <controller type='pci' index='0' model='pcie-root'/>
-    ${"<controller type='pci' model='pcie-root-port'/>\n    ".repeat(4)}<interface type='ethernet'>
-      <mac address='${mac}'/>
-      <target dev='${tap}' managed='no'/>
-      <model type='virtio'/>
-      <rom enabled='no'/>
-    </interface>
-    <serial type='unix'>
-      <source mode='bind' path='${consoleSocket}'/>
-      <target port='0'/>
-    </serial>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-`;
-}
+const domainGuest = {
+  kernel: guestImage.kernel,
+  initrd: guestImage.initrd,
+  cmdline,
+  memoryMiB: MEMORY_MIB,
+};
 
 /** A libvirt domain of ours: its name, console and guest shell. */
 interface Domain {
@@ -177,7 +91,7 @@ async function libvirtBoot(
   const name = `${domainPrefix}-${id}`;
   const xml = join(lv.dir, `${name}.xml`);
   const consolePath = join(lv.dir, `${name}.sock`);
-  writeFileSync(xml, domainXml(name, 'vmllv0', '52:54:00:1b:00:01', consolePath));
+  writeFileSync(xml, domainXml(domainGuest, name, 'vmllv0', '52:54:00:1b:00:01', consolePath));
   const t0 = performance.now();
   await lv.virsh.run(`create ${xml}`);
   const created = since(t0);
@@ -266,7 +180,7 @@ async function libvirtPlug(lv: Libvirtd, d: Domain, i: number): Promise<Plug> {
     xml,
     `<interface type='ethernet'><mac address='${mac}'/><target dev='${tap}' managed='no'/><model type='virtio'/><rom enabled='no'/></interface>\n`,
   );
-  plumbTap(tap, 'eth2');
+  plumbTap(nsLibvirt, tap, 'eth2');
   try {
     const t0 = performance.now();
     await lv.virsh.run(`attach-device ${d.name} ${xml} --live`);
@@ -277,7 +191,7 @@ async function libvirtPlug(lv: Libvirtd, d: Domain, i: number): Promise<Plug> {
     await waitForGuestMac(d.guest, mac, false);
     return { attach, detach: since(t1) };
   } finally {
-    unplumbTap(tap, 'eth2');
+    unplumbTap(nsLibvirt, tap, 'eth2');
   }
 }
 
@@ -323,7 +237,7 @@ try {
   // Launch rounds, alternating; round 0 warms both up (page cache, libvirt's first domain).
   const ours = { launched: [] as number[], ready: [] as number[] };
   const libvirt = { created: [] as number[], ready: [] as number[] };
-  plumbTap('vmllv0', 'eth1');
+  plumbTap(nsLibvirt, 'vmllv0', 'eth1');
   for (let i = 0; i <= ROUNDS; i++) {
     const sides = [
       async () => {
@@ -360,10 +274,10 @@ try {
   lv.debugLog(undefined);
   await destroy(lv, traced.domain);
   const createLines = explainTrace(keepTrace(lv, 'trace-create.log'), 'virsh create, traced');
-  unplumbTap('vmllv0', 'eth1');
+  unplumbTap(nsLibvirt, 'vmllv0', 'eth1');
 
   // Hot-plug rounds on one VM of each, alternating; round 0 warms up.
-  plumbTap('vmllv0', 'eth1');
+  plumbTap(nsLibvirt, 'vmllv0', 'eth1');
   ourVm = (await oursBoot()).vm;
   theirs = (await libvirtBoot(lv, 'hp')).domain;
   const oursPlugs: Plug[] = [];
