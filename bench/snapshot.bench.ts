@@ -13,6 +13,7 @@ import { GUEST_HARNESS_APPEND, locateGuestImage } from '../launcher/guest-image.
 import { launch, type LaunchOptions } from '../launcher/launch.js';
 import { restore } from '../launcher/snapshot/restore.js';
 import type { Vm } from '../launcher/vm.js';
+import { pino } from 'pino';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const MEMORY_MIB = Number(process.env.BENCH_MEMORY_MIB ?? 512);
@@ -80,12 +81,28 @@ try {
   await source.guest.waitReady({ timeout: 60_000 });
   await answer(source);
   const saved = await source.snapshot(state, { then: 'shutdown' });
+  // Per-step durations of the restores (launch()'s debug 'step done' records), by step name.
+  const stepMs = new Map<string, number[]>();
+  const stepLogger = pino(
+    { level: 'debug' },
+    {
+      write(line: string) {
+        const r = JSON.parse(line) as { step?: string; ms?: number };
+        if (r.step !== undefined && r.ms !== undefined) {
+          stepMs.set(r.step, [...(stepMs.get(r.step) ?? []), r.ms]);
+        }
+      },
+    },
+  );
   const restoreOnce = async (): Promise<number> => {
     const started = performance.now();
-    const vm = await restore(state);
+    const vm = await restore(state, { logger: stepLogger });
     try {
+      const answering = performance.now();
       await answer(vm);
-      return performance.now() - started;
+      const answered = performance.now();
+      stepMs.set('first-command', [...(stepMs.get('first-command') ?? []), answered - answering]);
+      return answered - started;
     } finally {
       await vm.shutdown({ timeout: 0 });
     }
@@ -93,6 +110,7 @@ try {
   const cold: number[] = [];
   const restored: number[] = [];
   await restoreOnce(); // warm-up: page cache of the state file, the sandbox probe
+  stepMs.clear();
   for (let i = 0; i < ROUNDS; i++) {
     if (i % 2 === 0) {
       cold.push(await coldBoot());
@@ -109,6 +127,9 @@ try {
   console.log(`snapshot-rounds: ${ROUNDS}`);
   console.log(`cold-boot-to-answer-ms: ${median(cold).toFixed(0)}`);
   console.log(`restore-to-answer-ms: ${median(restored).toFixed(0)}`);
+  for (const [step, ms] of stepMs) {
+    console.log(`restore-step-${step}-ms: ${median(ms).toFixed(0)}`);
+  }
   console.log(`snapshot-restore-ratio: ${(median(restored) / median(cold)).toFixed(3)}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

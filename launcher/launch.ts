@@ -54,7 +54,17 @@ export async function launchWithDeps(
   });
   const run: LaunchRun = newLaunchRun({ options, deps, vmId, logger, undo: runner });
   if (incoming) run.incoming = true;
-  await runner.run(launchSteps(options, incoming), run);
+  // Each step's duration at debug level ({ step, ms }): where a launch or restore spends its time.
+  const timed = launchSteps(options, incoming).map((s) => ({
+    name: s.name,
+    async run(r: LaunchRun) {
+      const started = performance.now();
+      const undo = await s.run(r);
+      logger.debug({ step: s.name, ms: Math.round(performance.now() - started) }, 'step done');
+      return undo;
+    },
+  }));
+  await runner.run(timed, run);
   logger.info({ pid: run.qemu!.pid }, incoming ? 'VM restored' : 'VM launched');
   return new Vm({
     process: run.qemu!,

@@ -69,6 +69,7 @@ export async function waitForMigration(qmp: QmpClient, options: MigrateWaitOptio
       );
     }
     await sleep(delay);
-    delay = Math.min(delay * 2, 50);
+    // A short cap: a restore's load ends within ~100 ms and every ms waited past it is the caller's.
+    delay = Math.min(delay * 2, 10);
   }
 }

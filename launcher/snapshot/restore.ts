@@ -132,7 +132,12 @@ export async function restore(path: string, options: RestoreOptions = {}): Promi
 // peer instead of going to the old one's MAC; other guests are left alone.
 async function flushNeighbours(vm: Vm): Promise<void> {
   if (!vm.command.argv.some((a) => a.includes('vmlaunch.console=harness'))) return;
+  const started = performance.now();
   await vm.guest.check('ip neigh flush all', { timeout: 30_000 });
+  vm.logger.debug(
+    { step: 'flush-neighbours', ms: Math.round(performance.now() - started) },
+    'step done',
+  );
 }
 
 // The launch that rebuilds the saved machine: the same boot files, machine, sizes, drives and
