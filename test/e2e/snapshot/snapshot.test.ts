@@ -80,6 +80,48 @@ async function pingPeer(vm: Vm): Promise<number> {
   return pingFromGuest(vm, SUB.peerIp, 3);
 }
 
+type Subnet = ReturnType<typeof subnet>;
+type PairWith = (tag: string, name: string, sub: Subnet) => TestNet;
+
+// Makes netns pairs whose veth `name` faces a peer on `sub`, each kept in `nets` for removal.
+function netPairs(nets: TestNet[]): PairWith {
+  return (tag, name, sub) => {
+    const net = createTestNet(tag);
+    nets.push(net);
+    addVethPeer(net, name, sub, 1500);
+    return net;
+  };
+}
+
+// A booted VM (net0 on eth0 in netns `a`) with NIC hp0 hot-plugged from eth1 in netns `b`,
+// addressed on `hot` in the guest; the VM is kept in `vms` for the test's cleanup.
+async function withHotNic(
+  guest: { kernel: string; initrd: string },
+  pairWith: PairWith,
+  vms: Vm[],
+  tag: string,
+  hot: Subnet,
+) {
+  const a = pairWith(`${tag}a`, 'eth0', SUB);
+  const b = pairWith(`${tag}b`, 'eth1', hot);
+  const vm = await launch({
+    kernel: guest.kernel,
+    initrd: guest.initrd,
+    cmdline: HARNESS_CMDLINE,
+    accel: 'tcg',
+    memoryMiB: MEMORY_MIB,
+    endpoints: [{ endpoint: veth, netns: a.ns, id: 'net0' }],
+  });
+  vms.push(vm);
+  await vm.guest.waitReady({ timeout: 120_000 });
+  const nic = await vm.attach(
+    { endpoint: { ...veth, name: 'eth1' }, netns: b.ns },
+    { id: 'hp0', timeout: 120_000 },
+  );
+  await guestAddress(vm, (await guestNicByMac(vm, nic.mac)).ifname, hot.guestCidr);
+  return { vm, hot: nic, a, b };
+}
+
 describe.runIf(prerequisite('snapshot', coldplugMissing() ?? drivesMissing()))('snapshots', () => {
   it('saves a VM, restores it into a new netns and clones it five times; refusals leave nothing', async () => {
     const guest = await defaultGuest();
@@ -169,33 +211,10 @@ describe.runIf(prerequisite('snapshot', coldplugMissing() ?? drivesMissing()))('
     const nets: TestNet[] = [];
     const vms: Vm[] = [];
     const HOT = subnet(2);
-    // A netns pair whose veth `name` faces a peer on `sub`.
-    const pairWith = (tag: string, name: string, sub: typeof HOT): TestNet => {
-      const net = createTestNet(tag);
-      nets.push(net);
-      addVethPeer(net, name, sub, 1500);
-      return net;
-    };
+    const pairWith = netPairs(nets);
     try {
       const state = join(dir, 'vm.state');
-      const a = pairWith('hpa', 'eth0', SUB);
-      const b = pairWith('hpb', 'eth1', HOT);
-      const vm = await launch({
-        kernel: guest.kernel,
-        initrd: guest.initrd,
-        cmdline: HARNESS_CMDLINE,
-        accel: 'tcg',
-        memoryMiB: MEMORY_MIB,
-        endpoints: [{ endpoint: veth, netns: a.ns, id: 'net0' }],
-      });
-      vms.push(vm);
-      await vm.guest.waitReady({ timeout: 120_000 });
-      const hot = await vm.attach(
-        { endpoint: { ...veth, name: 'eth1' }, netns: b.ns },
-        { id: 'hp0', timeout: 120_000 },
-      );
-      const ifname = (await guestNicByMac(vm, hot.mac)).ifname;
-      await guestAddress(vm, ifname, HOT.guestCidr);
+      const { vm, hot, a, b } = await withHotNic(guest, pairWith, vms, 'hp', HOT);
       expect(await pingFromGuest(vm, HOT.peerIp, 3)).toBe(3);
       const saved = await vm.snapshot(state, { then: 'shutdown', timeoutMs: 300_000 });
       expect(saved.manifest.nics).toMatchObject([
@@ -234,31 +253,10 @@ describe.runIf(prerequisite('snapshot', coldplugMissing() ?? drivesMissing()))('
     const nets: TestNet[] = [];
     const vms: Vm[] = [];
     const HOT = subnet(3);
-    const pairWith = (tag: string, name: string, sub: typeof HOT): TestNet => {
-      const net = createTestNet(tag);
-      nets.push(net);
-      addVethPeer(net, name, sub, 1500);
-      return net;
-    };
+    const pairWith = netPairs(nets);
     try {
       const state = join(dir, 'vm.state');
-      const a = pairWith('hda', 'eth0', SUB);
-      const b = pairWith('hdb', 'eth1', HOT);
-      const vm = await launch({
-        kernel: guest.kernel,
-        initrd: guest.initrd,
-        cmdline: HARNESS_CMDLINE,
-        accel: 'tcg',
-        memoryMiB: MEMORY_MIB,
-        endpoints: [{ endpoint: veth, netns: a.ns, id: 'net0' }],
-      });
-      vms.push(vm);
-      await vm.guest.waitReady({ timeout: 120_000 });
-      const hot = await vm.attach(
-        { endpoint: { ...veth, name: 'eth1' }, netns: b.ns },
-        { id: 'hp0', timeout: 120_000 },
-      );
-      await guestAddress(vm, (await guestNicByMac(vm, hot.mac)).ifname, HOT.guestCidr);
+      const { vm, hot, a, b } = await withHotNic(guest, pairWith, vms, 'hd', HOT);
       await vm.snapshot(state, { then: 'shutdown', timeoutMs: 300_000 });
       a.remove();
       b.remove();
