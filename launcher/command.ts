@@ -114,7 +114,12 @@ function assemble(
   validateVmConfig(config);
   const template = resolved ?? resolveTemplate(config.machine.template, config.machine.overrides);
   const table = fdTable();
-  const shared = config.memory.shared ?? false;
+  const shared = (config.memory.shared ?? false) || config.memory.file !== undefined;
+  // A file QEMU opens by name through an inherited fd (the table only hands out those).
+  const fdPath = (fd: number): string => {
+    const ref = table.ref(fd) as { childFd: number };
+    return `/proc/self/fd/${ref.childFd}`;
+  };
 
   const qmp = qmpMonitor(table.ref(config.qmp.fd));
   const devices: QemuDevice[] = [qmp];
@@ -127,7 +132,8 @@ function assemble(
   const memory = shared
     ? memoryBackend({
         id: MEMORY_BACKEND_ID,
-        kind: 'memfd',
+        kind: config.memory.file === undefined ? 'memfd' : 'file',
+        ...(config.memory.file === undefined ? {} : { memPath: fdPath(config.memory.file) }),
         sizeMiB: config.memory.sizeMiB,
         share: true,
       })

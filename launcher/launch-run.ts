@@ -65,6 +65,8 @@ export interface LaunchRun {
   incoming?: boolean;
   /** A restore: NIC id -> the root port a NIC hot-plugged before the save goes on. */
   nicBuses?: Record<string, string>;
+  /** A restore: our fd of the private copy of the saved RAM image QEMU maps (in `owned`). */
+  memoryFile?: number;
   template?: MachineTemplate;
   checkedDrives: CheckedDrive[];
   shares: ResolvedShare[];
@@ -277,6 +279,9 @@ function buildCommandStep(run: LaunchRun): void {
     withShares(
       {
         ...config,
+        ...(run.memoryFile !== undefined
+          ? { memory: { ...config.memory, file: run.memoryFile } }
+          : {}),
         drives,
         boot: { ...config.boot, cmdline },
         ...(run.incoming ? { incoming: true } : {}),

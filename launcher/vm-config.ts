@@ -20,8 +20,11 @@ export interface VmConfig {
   /** CPU model ('max', 'host'); QEMU's default when omitted. */
   cpu?: string;
   cpus: number;
-  /** shared: guest RAM in memory-backend-memfd,share=on (required by vhost-user NICs). */
-  memory: { sizeMiB: number; shared?: boolean };
+  /**
+   * shared: guest RAM in memory-backend-memfd,share=on (required by vhost-user NICs).
+   * file: our fd of a RAM image QEMU maps shared instead (a restore's private copy).
+   */
+  memory: { sizeMiB: number; shared?: boolean; file?: number };
   boot: { kernel: string; initrd?: string; cmdline?: string[] };
   /** Our fd of the socketpair end QEMU gets for QMP (we keep the other end to talk to it). */
   qmp: { fd: number };
@@ -114,8 +117,9 @@ export function validateVmConfig(input: unknown): VmConfig {
   }
   optional(config.cpu, 'string', 'cpu');
   const memory = object(config.memory, 'memory');
-  checkKeys(memory, ['sizeMiB', 'shared'], 'memory');
+  checkKeys(memory, ['sizeMiB', 'shared', 'file'], 'memory');
   optional(memory.shared, 'boolean', 'memory.shared');
+  if (memory.file !== undefined) fd(memory.file, 'memory.file');
   const boot = object(config.boot, 'boot');
   checkKeys(boot, ['kernel', 'initrd', 'cmdline'], 'boot');
   if (typeof boot.kernel !== 'string' || boot.kernel.length === 0) {

@@ -277,6 +277,7 @@ export class Vm implements AsyncDisposable {
     return saveSnapshot(
       {
         qmp: this.qmp,
+        pid: this.pid,
         command: this.command,
         accel: this.accel,
         source: this.source,

@@ -1,5 +1,6 @@
 // Guest RAM as an explicit memory backend object, so it can be shared (vhost-user) and bound
 // to the machine with `-machine memory-backend=ID` (hw/core/machine.c, QEMU >= 5.0).
+import { ValidationError } from '../../core/index.js';
 import { formatOpts, validateQemuId } from '../opts.js';
 import type { QemuDevice, QmpCommandSpec } from './types.js';
 import { checkInt } from './types.js';
@@ -8,6 +9,7 @@ import { checkInt } from './types.js';
 export const MEMORY_BACKEND_TYPES = Object.freeze({
   memfd: 'memory-backend-memfd',
   ram: 'memory-backend-ram',
+  file: 'memory-backend-file',
 } as const);
 
 export interface MemoryBackendSpec {
@@ -16,6 +18,8 @@ export interface MemoryBackendSpec {
   sizeMiB: number;
   /** share=on: MAP_SHARED, so another process (vhost-user backend) can map it. */
   share: boolean;
+  /** kind 'file': the file QEMU maps (a restore passes its RAM image as /proc/self/fd/N). */
+  memPath?: string;
   path?: string;
 }
 
@@ -29,14 +33,22 @@ export function memoryBackend(spec: MemoryBackendSpec): QemuDevice {
   const validate = (): void => {
     validateQemuId(spec.id, `${path}.id`);
     checkInt(spec.sizeMiB, `${path}.sizeMiB`, 16, MEMORY_MAX_MIB);
+    if ((spec.kind === 'file') !== (spec.memPath !== undefined)) {
+      throw new ValidationError(
+        `${path}.memPath`,
+        spec.memPath,
+        'a file backend needs memPath, and only a file backend takes one',
+      );
+    }
   };
+  const memPath = spec.memPath !== undefined ? { 'mem-path': spec.memPath } : {};
   return {
     id: spec.id,
     kind: 'memory-backend',
     validate,
     toArgs() {
       validate();
-      const opts = { id: spec.id, size: `${spec.sizeMiB}M`, share: spec.share };
+      const opts = { id: spec.id, size: `${spec.sizeMiB}M`, ...memPath, share: spec.share };
       return ['-object', formatOpts(opts, { positional: qomType, path })];
     },
     toQmp(): QmpCommandSpec[] {
@@ -45,6 +57,7 @@ export function memoryBackend(spec: MemoryBackendSpec): QemuDevice {
         'qom-type': qomType,
         id: spec.id,
         size: spec.sizeMiB * 1024 * 1024,
+        ...memPath,
         share: spec.share,
       };
       return [{ execute: 'object-add', arguments: args }];

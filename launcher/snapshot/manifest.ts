@@ -69,8 +69,11 @@ export interface SnapshotManifest {
   format: typeof FORMAT;
   version: typeof MANIFEST_VERSION;
   createdAt: string;
-  /** The state file's name (beside the manifest) and its size in bytes. */
-  state: { file: string; bytes: number };
+  /**
+   * The state file's name (beside the manifest) and its size in bytes; `memory`: the sparse RAM
+   * image beside it (the guest's RAM size), when the state file holds the devices only.
+   */
+  state: { file: string; bytes: number; memory?: { file: string; bytes: number } };
   qemu: ManifestQemu;
   machine: {
     template: TemplateName;
@@ -265,7 +268,9 @@ export function parseManifest(text: string): SnapshotManifest {
       'MANIFEST_VERSION',
     );
   }
-  const state = obj(top.state, 'state', ['file', 'bytes']);
+  const state = obj(top.state, 'state', ['file', 'bytes', 'memory']);
+  const memory =
+    state.memory === undefined ? undefined : obj(state.memory, 'state.memory', ['file', 'bytes']);
   const qemu = obj(top.qemu, 'qemu', ['binary', 'version', 'package']);
   const machine = obj(top.machine, 'machine', ['template', 'overrides', 'type', 'options']);
   const boot = obj(top.boot, 'boot', ['kernel', 'initrd', 'cmdline']);
@@ -282,7 +287,18 @@ export function parseManifest(text: string): SnapshotManifest {
     format: FORMAT,
     version: MANIFEST_VERSION,
     createdAt: str(top.createdAt, 'createdAt'),
-    state: { file: str(state.file, 'state.file'), bytes: int(state.bytes, 'state.bytes') },
+    state: {
+      file: str(state.file, 'state.file'),
+      bytes: int(state.bytes, 'state.bytes'),
+      ...(memory
+        ? {
+            memory: {
+              file: str(memory.file, 'state.memory.file'),
+              bytes: int(memory.bytes, 'state.memory.bytes'),
+            },
+          }
+        : {}),
+    },
     qemu: {
       binary: str(qemu.binary, 'qemu.binary'),
       version: str(qemu.version, 'qemu.version'),
@@ -307,6 +323,13 @@ export function parseManifest(text: string): SnapshotManifest {
   };
   if (/[/\\]/.test(manifest.state.file) || manifest.state.file.startsWith('.'))
     fail('state.file', manifest.state.file, 'expected a plain file name beside the manifest');
+  const memoryFile = manifest.state.memory?.file;
+  if (memoryFile !== undefined && (/[/\\]/.test(memoryFile) || memoryFile.startsWith('.')))
+    fail('state.memory.file', memoryFile, 'expected a plain file name beside the manifest');
+  if (manifest.state.memory && manifest.state.memory.bytes !== manifest.memoryMiB * 1024 * 1024)
+    fail('state.memory.bytes', manifest.state.memory.bytes, "expected the guest's RAM size");
+  if (manifest.state.memory && !manifest.sharedMemory)
+    fail('state.memory', manifest.state.memory, 'a RAM image needs sharedMemory: true');
   withOpt(manifest.machine, 'overrides', machine.overrides as TemplateOverrides | undefined);
   withOpt(manifest, 'cpu', optStr(top.cpu, 'cpu'));
   withOpt(manifest.boot, 'initrd', optStr(boot.initrd, 'boot.initrd'));

@@ -4,9 +4,11 @@
 // own code (docs/snapshots.md).
 import { spawnSync } from 'node:child_process';
 import { closeSync, constants, fstatSync, openSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { EndpointSpec } from '../launch-options.js';
 import { RestoreMismatchError } from './errors.js';
 import type { SnapshotManifest } from './manifest.js';
+import { imageProblem } from './memory-image.js';
 import type { RestoreOptions } from './restore-options.js';
 
 // `<binary> --version` per binary: "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7...)".
@@ -63,6 +65,13 @@ export function checkRestore(
     );
   }
   checkStateFile(statePath, manifest.state.bytes);
+  if (manifest.state.memory) {
+    const image = join(dirname(statePath), manifest.state.memory.file);
+    const problem = imageProblem(image, manifest.state.memory.bytes);
+    if (problem !== undefined) {
+      throw new RestoreMismatchError('path', image, `the RAM image ${problem}`, 'STATE_FILE');
+    }
+  }
   for (const [i, drive] of manifest.drives.entries()) {
     const st = statSync(drive.spec.path, { throwIfNoEntry: false });
     const field = `drives[${i}].path`;

@@ -3,6 +3,7 @@
 // options, before anything is made), a device-set check before the spawn, and the load and
 // resume after the QMP handshake; every NIC gets a fresh host side with the guest's saved MAC.
 import { closeSync, constants, openSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ValidationError, type Step } from '../../core/index.js';
 import { launchWithDeps } from '../launch.js';
 import type { LaunchOptions } from '../launch-options.js';
@@ -12,6 +13,7 @@ import type { Vm } from '../vm.js';
 import { nicQemuIds } from '../devices/nic-devices.js';
 import { RestoreMismatchError } from './errors.js';
 import { manifestPath, parseManifest, type SnapshotManifest } from './manifest.js';
+import { privateCopy, setIgnoreShared } from './memory-image.js';
 import { waitForMigration } from './migrate-wait.js';
 import { checkRestore, restoreEndpoints } from './restore-check.js';
 import type { RestoreOptions } from './restore-options.js';
@@ -66,6 +68,7 @@ export async function restore(path: string, options: RestoreOptions = {}): Promi
       } finally {
         closeSync(fd);
       }
+      if (manifest.state.memory) await setIgnoreShared(qmp, true);
       await qmp.execute('migrate-incoming', { uri: `fd:${FD_NAME}` }, { timeout: 5000 });
       await waitForMigration(qmp, { timeoutMs, signal: options.signal, what: 'the load' });
     },
@@ -89,6 +92,17 @@ export async function restore(path: string, options: RestoreOptions = {}): Promi
     name: 'place-nics',
     run(run) {
       if (Object.keys(nicBuses).length > 0) run.nicBuses = nicBuses;
+    },
+  };
+  // A RAM image: QEMU maps a private copy of it (memory-image.ts); our fd goes with the others.
+  const memory = manifest.state.memory;
+  const memoryCopy: Step<LaunchRun> = {
+    name: 'memory-copy',
+    async run(run) {
+      if (!memory) return;
+      const fd = await privateCopy(join(dirname(path), memory.file));
+      run.owned.push(fd);
+      run.memoryFile = fd;
     },
   };
   const deviceSet: Step<LaunchRun> = {
@@ -117,7 +131,7 @@ export async function restore(path: string, options: RestoreOptions = {}): Promi
   const vm = await launchWithDeps(
     launchOptions,
     {},
-    { before: [placeNics], afterBuild: [deviceSet], after: [loadState, resume] },
+    { before: [placeNics, memoryCopy], afterBuild: [deviceSet], after: [loadState, resume] },
   );
   if (!options.paused && (options.refreshNeighbours ?? true)) {
     await flushNeighbours(vm).catch(async (error: unknown) => {

@@ -123,6 +123,16 @@ describe('buildCommand golden argv per template', () => {
     );
   });
 
+  it('a RAM image fd: a shared file backend QEMU opens through its inherited fd', () => {
+    const cmd = buildCommand(config({ memory: { sizeMiB: 256, file: 30 } }), []);
+    const child = 3 + cmd.fds.indexOf(30);
+    expect(cmd.fds).toContain(30);
+    expect(cmd.argv).toContain(
+      `memory-backend-file,id=mem0,size=256M,mem-path=/proc/self/fd/${child},share=on`,
+    );
+    expect(cmd.argv.join(' ')).toContain('memory-backend=mem0');
+  });
+
   it('the same fd given twice takes one child slot', () => {
     expect(
       buildCommand(config({ console: { kind: 'fd', fd: 20 } }), [

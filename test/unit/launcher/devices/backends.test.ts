@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UnsupportedError } from '../../../../core/index.js';
+import { UnsupportedError, ValidationError } from '../../../../core/index.js';
 import { fileChardev, socketChardev } from '../../../../launcher/devices/chardev.js';
 import { memoryBackend } from '../../../../launcher/devices/memory-backend.js';
 import { pcieRootPort } from '../../../../launcher/devices/pcie-root-port.js';
@@ -198,6 +198,30 @@ describe('memoryBackend', () => {
         arguments: { 'qom-type': 'memory-backend-memfd', id: 'mem0', size: 268435456, share: true },
       },
     ]);
+  });
+
+  it('file: mem-path before share (a restore maps its RAM image through an fd)', () => {
+    const d = memoryBackend({
+      id: 'mem0',
+      kind: 'file',
+      memPath: '/proc/self/fd/7',
+      sizeMiB: 256,
+      share: true,
+    });
+    expect(d.toArgs()).toEqual([
+      '-object',
+      'memory-backend-file,id=mem0,size=256M,mem-path=/proc/self/fd/7,share=on',
+    ]);
+    expect(d.toQmp()[0]!.arguments).toMatchObject({ 'mem-path': '/proc/self/fd/7' });
+  });
+
+  it('a file backend needs memPath, and only a file backend takes one', () => {
+    expect(() =>
+      memoryBackend({ id: 'm', kind: 'file', sizeMiB: 64, share: true }).validate(),
+    ).toThrow(ValidationError);
+    expect(() =>
+      memoryBackend({ id: 'm', kind: 'memfd', memPath: '/x', sizeMiB: 64, share: true }).validate(),
+    ).toThrow(ValidationError);
   });
 
   it('checks the size', () => {

@@ -47,6 +47,50 @@ describe('snapshot manifest', () => {
     expect(parseManifest(JSON.stringify(VALID))).toEqual(VALID);
   });
 
+  it('a manifest with a RAM image round-trips', () => {
+    const m = structuredClone(VALID);
+    m.sharedMemory = true;
+    m.state.memory = { file: 'vm.state.ram', bytes: 256 * 1024 * 1024 };
+    expect(parseManifest(JSON.stringify(m))).toEqual(m);
+  });
+
+  // A RAM image on a manifest otherwise VALID but with shared memory.
+  const withImage = (memory: unknown, shared = true): string =>
+    damaged((m) => {
+      m.sharedMemory = shared;
+      (m.state as Record<string, unknown>).memory = memory;
+    });
+
+  it.each<[string, string, string]>([
+    [
+      'a RAM image with a path',
+      withImage({ file: '../x', bytes: 256 << 20 }),
+      'manifest.state.memory.file',
+    ],
+    [
+      'a RAM image of another size',
+      withImage({ file: 'x.ram', bytes: 1 }),
+      'manifest.state.memory.bytes',
+    ],
+    [
+      'a RAM image without shared memory',
+      withImage({ file: 'x.ram', bytes: 256 << 20 }, false),
+      'manifest.state.memory',
+    ],
+    [
+      'an unknown RAM image field',
+      withImage({ file: 'x.ram', bytes: 256 << 20, sum: 1 }),
+      'manifest.state.memory.sum',
+    ],
+  ])('refuses %s', (_what, text, path) => {
+    expect(() => parseManifest(text)).toThrow(ValidationError);
+    try {
+      parseManifest(text);
+    } catch (error) {
+      expect(error).toMatchObject({ path, code: 'MANIFEST_INVALID' });
+    }
+  });
+
   it.each<[string, string, string, string]>([
     ['not JSON', '{', 'manifest.(json)', 'MANIFEST_INVALID'],
     ['an unknown top field', damaged((m) => (m.extra = 1)), 'manifest.extra', 'MANIFEST_INVALID'],

@@ -35,6 +35,7 @@ function subject(qmp: QmpClient, drive: string): SnapshotSubject {
   });
   return {
     qmp,
+    pid: 0,
     command,
     accel: { accel: 'tcg', reason: 'test', cached: false },
     source: { kernel: '/k', memoryMiB: 128, drives: [{ path: drive, readOnly: true }] },
