@@ -172,7 +172,13 @@ export function createControlHandler(
     });
     announce(`saved a snapshot to ${r.path} (${r.bytes} bytes in ${Math.round(r.saveMs)} ms)`);
     if (then === 'shutdown') setImmediate(() => void vm.shutdown());
-    return { path: r.path, manifestPath: r.manifestPath, bytes: r.bytes, saveMs: r.saveMs };
+    return {
+      path: r.path,
+      manifestPath: r.manifestPath,
+      bytes: r.bytes,
+      saveMs: r.saveMs,
+      ...(r.memoryImage ? { memoryImage: r.memoryImage } : {}),
+    };
   };
 
   const status = (): StatusReply => ({

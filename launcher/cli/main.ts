@@ -14,7 +14,7 @@ usage:
       a VM with a veth endpoint pings a peer in another netns, then hot-plugs a second NIC,
       pings through it and unplugs it (each step timed); exit 0 only if both pings worked
   vmlaunch run [--name NAME] [--kernel K --initrd I] [--append "..."] [--memory MiB]
-               [--cpus N] [--template microvm|microvm-pcie|q35|pc] [--accel auto|kvm|tcg]
+               [--shared-memory] [--cpus N] [--template microvm|microvm-pcie|q35|pc] [--accel auto|kvm|tcg]
                [--net SPEC ...] [--scan NETNS ...] [guest network flags] [--console-log FILE]
                [--print]
                [--sandbox on|off|GROUP=allow|deny,...] [--run-as USER|UID:GID] [--no-confine]
@@ -25,7 +25,9 @@ usage:
       spawn, resourcecontrol all denied), in a jail of its own (a uid of its own, a cgroup,
       a read-only host tree, no capabilities; --no-confine turns it off) and, with --run-as,
       under that user (set before exec). An endpoint with addresses gives the guest a NoCloud
-      seed drive with its network (docs/guest-network.md); --no-seed leaves it out
+      seed drive with its network (docs/guest-network.md); --no-seed leaves it out.
+      --shared-memory puts guest RAM in shared memory: its snapshots keep the RAM in an image
+      beside the state file, and restore much faster (docs/snapshots.md)
   vmlaunch run [--drive SPEC]... [--share HOSTDIR:GUESTPATH[,ro]]... [--cwd DIR]
                [--env NAME=VALUE]... [--timeout MS] [the run flags above] -- CMD [ARG...]
       boots a VM, runs CMD in it with its arguments intact, streams its stdout and stderr

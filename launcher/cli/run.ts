@@ -84,6 +84,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       'run-as': { type: 'string' },
       ...GUEST_NET_FLAGS,
       'no-confine': { type: 'boolean' },
+      'shared-memory': { type: 'boolean' },
     },
   });
   const usage =
@@ -121,6 +122,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...(initrd ? { initrd } : {}),
     ...(cmdline.length > 0 ? { cmdline } : {}),
     memoryMiB: Number(values.memory),
+    ...(values['shared-memory'] ? { sharedMemory: true } : {}),
     cpus: Number(values.cpus),
     template: values.template as TemplateName,
     accel: values.accel as LaunchOptions['accel'],

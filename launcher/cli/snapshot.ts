@@ -30,8 +30,11 @@ export async function snapshotCommand(argv: string[]): Promise<number> {
     then as (typeof THENS)[number] | undefined,
     opTimeout ? { opTimeout } : {},
   );
+  const image = r.memoryImage
+    ? `; RAM image ${r.memoryImage.path} (${r.memoryImage.allocatedBytes} bytes allocated)`
+    : '';
   process.stdout.write(
-    `Saved VM ${name} to ${r.path} (${r.bytes} bytes in ${Math.round(r.saveMs)} ms); manifest ${r.manifestPath}.\n`,
+    `Saved VM ${name} to ${r.path} (${r.bytes} bytes in ${Math.round(r.saveMs)} ms)${image}; manifest ${r.manifestPath}.\n`,
   );
   return EXIT.ok;
 }

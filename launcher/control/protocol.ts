@@ -75,6 +75,8 @@ export interface SnapshotReply {
   manifestPath: string;
   bytes: number;
   saveMs: number;
+  /** The RAM image beside the state file, and the bytes it occupies (a shared-memory VM). */
+  memoryImage?: { path: string; allocatedBytes: number };
 }
 
 /** Result of nic: the link state set, and the counters when asked for (NicStats). */

@@ -1,5 +1,6 @@
 // `vmlaunch snapshot` and `vmlaunch restore` end to end: a VM served by `vmlaunch run` is saved
-// over its control socket (--then shutdown ends the run cleanly), restored with its NIC named
+// over its control socket (--then shutdown ends the run cleanly; --shared-memory, so its RAM goes
+// to an image beside the state file), restored with its NIC named
 // onto a veth in a new netns (--net net0=SPEC), and the restored guest pings its new peer
 // through `vmlaunch exec`; Ctrl-C then ends the restore's run cleanly.
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -61,6 +62,7 @@ describe.runIf(prerequisite('vmlaunch snapshot e2e', coldplugMissing()))(
             first,
             '--memory',
             '256',
+            '--shared-memory',
             '--net',
             `veth:eth0@${a.ns}`,
             '--append',
@@ -78,11 +80,13 @@ describe.runIf(prerequisite('vmlaunch snapshot e2e', coldplugMissing()))(
           const saved = await vmlaunch(['snapshot', first, file, '--then', 'shutdown'], env);
           expect(saved.code, saved.stderr).toBe(0);
           expect(saved.stdout).toContain(`Saved VM ${first} to ${file}`);
+          expect(saved.stdout).toContain(`RAM image ${file}.ram`);
           expect(await run.exited).toBe(0);
         } finally {
           await interrupt(run);
         }
         expect(existsSync(`${file}.json`)).toBe(true);
+        expect(existsSync(`${file}.ram`)).toBe(true);
 
         const b = net('clisb');
         const restored = startVmlaunch(
