@@ -141,7 +141,10 @@ function assemble(
   if (memory) devices.push(memory);
 
   const hotplugBuses: string[] = [];
-  const placed = new Set(Object.values(config.nicBuses ?? {}));
+  const placed = new Set([
+    ...Object.values(config.nicBuses ?? {}),
+    ...Object.values(config.driveBuses ?? {}),
+  ]);
   for (let i = 0; i < template.hotplugRootPorts; i++) {
     const port = pcieRootPort({
       id: `rp${i}`,
@@ -155,10 +158,15 @@ function assemble(
   devices.push(
     ...nicObjects(nics, template, shared, (fd) => table.ref(fd), config.accel, config.nicBuses),
   );
-  const drives = coldDrives(config.drives ?? [], template.transport, (fd) => {
-    const ref = table.ref(fd);
-    return ref.kind === 'inherited' ? ref.childFd : -1;
-  });
+  const drives = coldDrives(
+    config.drives ?? [],
+    template.transport,
+    (fd) => {
+      const ref = table.ref(fd);
+      return ref.kind === 'inherited' ? ref.childFd : -1;
+    },
+    config.driveBuses,
+  );
   devices.push(...drives.devices);
   devices.push(
     ...shareDevices(config.shares ?? [], {

@@ -67,6 +67,8 @@ export interface LaunchRun {
   nicBuses?: Record<string, string>;
   /** A restore: our fd of the private copy of the saved RAM image QEMU maps (in `owned`). */
   memoryFile?: number;
+  /** A restore: drive id -> the root port a drive hot-plugged before the save goes on. */
+  driveBuses?: Record<string, string>;
   template?: MachineTemplate;
   checkedDrives: CheckedDrive[];
   shares: ResolvedShare[];
@@ -286,6 +288,7 @@ function buildCommandStep(run: LaunchRun): void {
         boot: { ...config.boot, cmdline },
         ...(run.incoming ? { incoming: true } : {}),
         ...(run.nicBuses ? { nicBuses: run.nicBuses } : {}),
+        ...(run.driveBuses ? { driveBuses: run.driveBuses } : {}),
       },
       run.shares,
       run.shareSet,

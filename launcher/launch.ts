@@ -12,6 +12,7 @@ import { connectQmp } from './qmp/index.js';
 import { probeSandbox } from './sandbox-probe.js';
 import { checkJailEndpoint } from './jail-nics.js';
 import { Vm } from './vm.js';
+import { restoredDrives } from './snapshot/restored-hotplug.js';
 import { launchFailure } from './launch-failure.js';
 import { launchSteps, newLaunchRun, type LaunchExtraSteps, type LaunchRun } from './launch-run.js';
 import type { LaunchDeps, LaunchOptions } from './launch-options.js';
@@ -81,6 +82,11 @@ export async function launchWithDeps(
     shares: run.shareSet?.shares ?? [],
     source: options,
     ...(run.nicBuses ? { nicBuses: run.nicBuses } : {}),
+    ...(run.driveBuses
+      ? {
+          restoredDrives: restoredDrives(run.driveBuses, options.drives ?? [], run.drives!.drives),
+        }
+      : {}),
     ...(incoming ? { restored: true } : {}),
     ...(run.confinement?.identity ? { qemuUid: run.confinement.identity.uid } : {}),
   });

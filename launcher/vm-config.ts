@@ -37,6 +37,8 @@ export interface VmConfig {
   incoming?: boolean;
   /** NIC id -> the root port it is cold-plugged on (a restore of a hot-plugged NIC). */
   nicBuses?: Record<string, string>;
+  /** Drive id -> the root port it is cold-plugged on (a restore of a hot-plugged drive). */
+  driveBuses?: Record<string, string>;
   /** QEMU's seccomp filter (-sandbox on,...), every group decided; none when absent. */
   sandbox?: ResolvedSandbox;
   /** Drives with their image fds already open (ours; the child inherits them in fdsets). */
@@ -59,6 +61,7 @@ const TOP_KEYS = [
   'noShutdown',
   'incoming',
   'nicBuses',
+  'driveBuses',
   'sandbox',
   'drives',
   'shares',
@@ -144,9 +147,10 @@ export function validateVmConfig(input: unknown): VmConfig {
   optional(config.paused, 'boolean', 'paused');
   optional(config.noShutdown, 'boolean', 'noShutdown');
   optional(config.incoming, 'boolean', 'incoming');
-  if (config.nicBuses !== undefined) {
-    for (const [id, bus] of Object.entries(object(config.nicBuses, 'nicBuses')))
-      optional(bus, 'string', `nicBuses.${id}`);
+  for (const key of ['nicBuses', 'driveBuses'] as const) {
+    if (config[key] === undefined) continue;
+    for (const [id, bus] of Object.entries(object(config[key], key)))
+      optional(bus, 'string', `${key}.${id}`);
   }
   if (config.sandbox !== undefined) resolveSandbox(object(config.sandbox, 'sandbox'), 'sandbox');
   if (config.drives !== undefined) validateDriveFds(config.drives);

@@ -19,7 +19,11 @@ import type { DriveSpec } from './workload/drive-spec.js';
 import type { HotplugContext } from './hotplug/context.js';
 import { detachNic } from './hotplug/detach.js';
 import { HotplugStateError } from './hotplug/errors.js';
-import { adoptRestoredNics } from './snapshot/restored-hotplug.js';
+import {
+  adoptRestoredDrives,
+  adoptRestoredNics,
+  type RestoredDrive,
+} from './snapshot/restored-hotplug.js';
 import type {
   AttachOptions,
   DetachOptions,
@@ -76,6 +80,8 @@ export interface VmParts {
   restored?: boolean;
   /** NICs that were hot-plugged before a snapshot, by id: the root port each sits on. */
   nicBuses?: Record<string, string>;
+  /** Drives that were hot-plugged before a snapshot: each one's spec, root port and fdsets. */
+  restoredDrives?: RestoredDrive[];
 }
 
 /** A launched VM. Dispose with `await using vm = await launch(...)` or `await vm.shutdown()`. */
@@ -105,6 +111,7 @@ export class Vm implements AsyncDisposable {
   private readonly hotplug: HotplugContext;
   private readonly source: LaunchOptions | undefined;
   private readonly nicBuses: Record<string, string>;
+  private readonly driveBuses: Record<string, string>;
 
   constructor(parts: VmParts) {
     this.id = parts.id ?? randomBytes(4).toString('hex');
@@ -115,6 +122,8 @@ export class Vm implements AsyncDisposable {
     this.guest = new GuestShell(parts.console, { ready: parts.restored ?? false });
     this.source = parts.source;
     this.nicBuses = parts.nicBuses ?? {};
+    const restoredDrives = parts.restoredDrives ?? [];
+    this.driveBuses = Object.fromEntries(restoredDrives.map((d) => [d.spec.id, d.bus]));
     this.command = parts.command;
     this.accel = parts.accel;
     this.endpoints = parts.endpoints;
@@ -123,6 +132,7 @@ export class Vm implements AsyncDisposable {
     this.logger = parts.logger;
     this.hotplug = vmHotplugContext(this, parts.attach ?? attachEndpoint, parts.qemuUid);
     adoptRestoredNics(this.hotplug, this.nicBuses, this.endpoints, this.command.devices);
+    adoptRestoredDrives(this.hotplug, restoredDrives, this.command.devices);
     // Pushed last, so it runs first: hot-plugged NICs go before the cold-plugged endpoints.
     this.teardown.push('detach hot-plugged NICs', () => this.hotplug.registry.vmExited());
     this.exited = this.process.exited.then(async (exit) => {
@@ -267,7 +277,8 @@ export class Vm implements AsyncDisposable {
    * Saves the VM's state to `path` (a new file vmlaunch creates 0600) and a manifest beside it
    * (`<path>.json`); the VM is stopped for the save and then resumed (default), left paused,
    * or shut down (`then`). Restore it with restore(). See docs/snapshots.md.
-   * @throws UnsupportedError (not running; VFIO, virtiofs, vhost-user, hot-plugged drives),
+   * @throws UnsupportedError (not running; VFIO, virtiofs, vhost-user; a hot-plugged drive
+   *   that is ephemeral, being unplugged or whose image is gone),
    *   SnapshotError naming the failed step, its partial files removed and a running VM resumed.
    */
   snapshot(path: string, options?: SnapshotOptions): Promise<SnapshotResult> {
@@ -282,9 +293,14 @@ export class Vm implements AsyncDisposable {
         accel: this.accel,
         source: this.source,
         nicBuses: this.nicBuses,
+        driveBuses: this.driveBuses,
         endpoints: this.endpoints,
         hotplugged: this.hotplugged,
         hotpluggedDrives: this.hotpluggedDrives,
+        unplugging: this.hotplug.registry
+          .list()
+          .filter((r) => r.state !== 'attached')
+          .map((r) => r.nic.id),
         running: this.currentState === 'running',
         shutdown: () => this.shutdown(),
         logger: this.logger,

@@ -149,11 +149,13 @@ export function addFdArg(childFd: number, set: number, opaque: string, path = 'a
   };
 }
 
-// Every cold-plugged drive: its -add-fd groups and its devices, with ids checked for duplicates.
+// Every cold-plugged drive: its -add-fd groups and its devices, with ids checked for duplicates;
+// `buses` puts a drive on a root port (a restore of a hot-plugged drive).
 export function coldDrives(
   drives: readonly DriveConfig[],
   transport: Transport,
   childFd: (parentFd: number) => number,
+  buses: Readonly<Record<string, string>> = {},
 ): { groups: ArgGroup[]; devices: QemuDevice[] } {
   const sets = driveFdsets(drives);
   const groups = sets.map((s) =>
@@ -171,6 +173,7 @@ export function coldDrives(
     return driveDevices(drive, {
       transport,
       fdRef: (_fd, role) => ({ kind: 'fdset', fdset: setOf(role) }),
+      bus: buses[drive.id],
       path,
     });
   });

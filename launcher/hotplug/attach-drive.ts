@@ -58,11 +58,27 @@ const devices: Step<DriveRun> = {
       id,
       serial: run.drive.serial,
       bus,
+      spec: pluggedSpec(run.drive),
       timings: run.timings,
     };
     run.job = { item, deviceId: driveQemuIds(id).device, fds, devices: objects };
   },
 };
+
+// The spec in force: what was given, with the id, serial, absolute path and format decided.
+function pluggedSpec(d: DriveRun['drive']): DriveSpec {
+  return {
+    path: d.path,
+    id: d.id,
+    format: d.format,
+    ...(d.readOnly ? { readOnly: true } : {}),
+    ...(d.ephemeral ? { ephemeral: true } : {}),
+    serial: d.serial,
+    ...(d.cache ? { cache: d.cache } : {}),
+    ...(d.aio ? { aio: d.aio } : {}),
+    ...(d.discard ? { discard: d.discard } : {}),
+  };
+}
 
 // The guest kernel shows the disk (its device name is reported).
 const guestSeesDrive: Step<DriveRun> = {

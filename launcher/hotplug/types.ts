@@ -4,6 +4,7 @@ import type { NicRate } from '../../network/endpoints/rate-limit.js';
 import type { Endpoint } from '../../network/endpoints/types.js';
 import type { HostNic } from '../../network/host-nic.js';
 import type { GuestDns, NetworkConfigV2 } from '../seed/network-config.js';
+import type { DriveSpec } from '../workload/drive-spec.js';
 
 /** What to hot-plug: an endpoint vmlaunch attaches (host side) first, or a ready HostNic. */
 export type HotplugSource = { endpoint: Endpoint; netns?: string } | { nic: HostNic };
@@ -68,6 +69,9 @@ export interface HotpluggedDrive {
   serial: string;
   /** The root port it sits on. */
   bus: string;
+  /** The drive as plugged: the spec given, with its id, serial, absolute path and format in
+   *  force (what a snapshot records to put it back). */
+  spec: DriveSpec;
   /** The guest's name for the disk (e.g. vdb), when attach waited for the guest to see it. */
   guestDevice?: string;
   timings: AttachTimings;

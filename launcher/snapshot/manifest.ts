@@ -1,7 +1,8 @@
 // The manifest written beside a snapshot's state file: what the saved machine was made of
 // (QEMU, machine, CPU, memory, devices, NICs, drives) so that restore can rebuild the same
 // device set and refuse, before anything starts, a host or options it cannot match. Parsed
-// strictly: unknown fields, wrong types and other versions are errors (docs/snapshots.md).
+// strictly: unknown fields, wrong types and unknown versions are errors; version 1 (before
+// hot-plugged drives were recorded) is still read (docs/snapshots.md).
 import { ValidationError } from '../../core/index.js';
 import { parseEndpoint } from '../../network/endpoints/parse.js';
 import type { Endpoint } from '../../network/endpoints/types.js';
@@ -9,8 +10,12 @@ import { validateMac } from '../../network/validate.js';
 import type { TemplateName, TemplateOverrides } from '../../qemu-templates/index.js';
 import type { DriveSpec } from '../workload/drive-spec.js';
 
-/** The manifest format this vmlaunch writes and reads. */
-export const MANIFEST_VERSION = 1;
+/** The manifest format this vmlaunch writes (version 2: drives may be hot-plugged ones). */
+export const MANIFEST_VERSION = 2;
+/** The manifest versions this vmlaunch reads: 1 (no hot-plugged drives) and 2. */
+export const READABLE_MANIFEST_VERSIONS: readonly ManifestVersion[] = [1, 2];
+/** A manifest format version (1: every drive cold-plugged; 2: drives carry `hotplugged`). */
+export type ManifestVersion = 1 | 2;
 const FORMAT = 'vmlaunch-snapshot';
 
 /** QEMU as query-version reported it when the snapshot was taken. */
@@ -56,18 +61,22 @@ export interface ManifestNic {
  * the file at snapshot time (no content hash: hashing a large image costs more than a boot).
  */
 export interface ManifestDrive {
-  /** The drive as launch was given it. */
+  /** The drive as launch was given it (a hot-plugged one: as plugged, id and serial set). */
   spec: DriveSpec;
   /** Its id (spec.id or the default drive<N>). */
   id: string;
   /** The image file at snapshot time; restore refuses a file that differs. */
   identity: { dev: number; ino: number; size: number; mtimeMs: number };
+  /** Plugged after the launch (vm.attach({ drive })); always false in a version 1 manifest. */
+  hotplugged: boolean;
+  /** The root port a hot-plugged drive sits on. */
+  bus?: string;
 }
 
-/** The whole manifest, version 1. */
+/** The whole manifest (one of version 1 reads with every drive `hotplugged: false`). */
 export interface SnapshotManifest {
   format: typeof FORMAT;
-  version: typeof MANIFEST_VERSION;
+  version: ManifestVersion;
   createdAt: string;
   /**
    * The state file's name (beside the manifest) and its size in bytes; `memory`: the sparse RAM
@@ -169,8 +178,10 @@ const DRIVE_SPEC_KEYS = [
   'mount',
 ] as const;
 
-function parseDrive(value: unknown, path: string): ManifestDrive {
-  const d = obj(value, path, ['spec', 'id', 'identity']);
+// Version 1 knew only cold-plugged drives: `hotplugged` and `bus` are unknown fields there.
+function parseDrive(value: unknown, path: string, version: ManifestVersion): ManifestDrive {
+  const keys = ['spec', 'id', 'identity', ...(version >= 2 ? ['hotplugged', 'bus'] : [])];
+  const d = obj(value, path, keys);
   const spec = obj(d.spec, `${path}.spec`, DRIVE_SPEC_KEYS);
   str(spec.path, `${path}.spec.path`);
   for (const key of ['id', 'format', 'serial', 'cache', 'aio', 'discard', 'mount'] as const)
@@ -178,7 +189,7 @@ function parseDrive(value: unknown, path: string): ManifestDrive {
   for (const key of ['readOnly', 'ephemeral'] as const)
     if (spec[key] !== undefined) bool(spec[key], `${path}.spec.${key}`);
   const identity = obj(d.identity, `${path}.identity`, ['dev', 'ino', 'size', 'mtimeMs']);
-  return {
+  const drive: ManifestDrive = {
     spec: spec as unknown as DriveSpec,
     id: str(d.id, `${path}.id`),
     identity: {
@@ -187,7 +198,9 @@ function parseDrive(value: unknown, path: string): ManifestDrive {
       size: int(identity.size, `${path}.identity.size`),
       mtimeMs: num(identity.mtimeMs, `${path}.identity.mtimeMs`),
     },
+    hotplugged: version >= 2 ? bool(d.hotplugged, `${path}.hotplugged`) : false,
   };
+  return withOpt(drive, 'bus', optStr(d.bus, `${path}.bus`));
 }
 
 function parseNic(value: unknown, path: string): ManifestNic {
@@ -260,11 +273,12 @@ export function parseManifest(text: string): SnapshotManifest {
   }
   const top = obj(raw, '', TOP_KEYS);
   if (top.format !== FORMAT) fail('format', top.format, `expected "${FORMAT}"`);
-  if (top.version !== MANIFEST_VERSION) {
+  const version = top.version as ManifestVersion;
+  if (!READABLE_MANIFEST_VERSIONS.includes(version)) {
     throw new ValidationError(
       'manifest.version',
       top.version,
-      `this vmlaunch reads snapshot manifests of version ${MANIFEST_VERSION} only`,
+      `this vmlaunch reads snapshot manifests of version ${READABLE_MANIFEST_VERSIONS.join(' or ')}`,
       'MANIFEST_VERSION',
     );
   }
@@ -285,7 +299,7 @@ export function parseManifest(text: string): SnapshotManifest {
     ]);
   const manifest: SnapshotManifest = {
     format: FORMAT,
-    version: MANIFEST_VERSION,
+    version,
     createdAt: str(top.createdAt, 'createdAt'),
     state: {
       file: str(state.file, 'state.file'),
@@ -319,7 +333,7 @@ export function parseManifest(text: string): SnapshotManifest {
     },
     devices: arr(top.devices, 'devices').map((d, i) => parseDevice(d, `devices[${i}]`)),
     nics: arr(top.nics, 'nics').map((n, i) => parseNic(n, `nics[${i}]`)),
-    drives: arr(top.drives, 'drives').map((d, i) => parseDrive(d, `drives[${i}]`)),
+    drives: arr(top.drives, 'drives').map((d, i) => parseDrive(d, `drives[${i}]`, version)),
   };
   if (/[/\\]/.test(manifest.state.file) || manifest.state.file.startsWith('.'))
     fail('state.file', manifest.state.file, 'expected a plain file name beside the manifest');

@@ -7,7 +7,7 @@ import { closeSync, constants, fstatSync, openSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { EndpointSpec } from '../launch-options.js';
 import { RestoreMismatchError } from './errors.js';
-import type { SnapshotManifest } from './manifest.js';
+import type { ManifestDrive, SnapshotManifest } from './manifest.js';
 import { imageProblem } from './memory-image.js';
 import type { RestoreOptions } from './restore-options.js';
 
@@ -98,6 +98,7 @@ export function checkRestore(
       );
     }
   }
+  for (const [i, drive] of manifest.drives.entries()) checkHotDrive(drive, i);
   for (const [i, nic] of manifest.nics.entries()) {
     if (nic.hotplugged && nic.bus === undefined) {
       throw new RestoreMismatchError(
@@ -118,6 +119,27 @@ export function checkRestore(
         'NIC_UNKNOWN',
       );
     }
+  }
+}
+
+// A hot-plugged drive goes back on its root port, from its image: it needs both.
+function checkHotDrive(drive: ManifestDrive, i: number): void {
+  if (!drive.hotplugged) return;
+  if (drive.bus === undefined) {
+    throw new RestoreMismatchError(
+      `manifest.drives[${i}].bus`,
+      undefined,
+      'a hot-plugged drive without its root port cannot be put back where it was',
+      'DEVICE_SET',
+    );
+  }
+  if (drive.spec.ephemeral) {
+    throw new RestoreMismatchError(
+      `manifest.drives[${i}].spec.ephemeral`,
+      true,
+      "a hot-plugged ephemeral drive's writes were in an overlay that is gone",
+      'DEVICE_SET',
+    );
   }
 }
 

@@ -1,7 +1,8 @@
 // restore(): a launch whose QEMU starts with -incoming defer and is fed the saved state by fd.
 // It is launch()'s own step list with a check first (the manifest against this host and the
 // options, before anything is made), a device-set check before the spawn, and the load and
-// resume after the QMP handshake; every NIC gets a fresh host side with the guest's saved MAC.
+// resume after the QMP handshake; every NIC gets a fresh host side with the guest's saved MAC,
+// and NICs and drives hot-plugged before the save go back, cold-plugged, on their root ports.
 import { closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ValidationError, type Step } from '../../core/index.js';
@@ -10,6 +11,7 @@ import type { LaunchOptions } from '../launch-options.js';
 import type { LaunchRun } from '../launch-run.js';
 import { defaultLogger } from '../log.js';
 import type { Vm } from '../vm.js';
+import { driveQemuIds } from '../devices/blockdev-drive.js';
 import { nicQemuIds } from '../devices/nic-devices.js';
 import { RestoreMismatchError } from './errors.js';
 import { manifestPath, parseManifest, type SnapshotManifest } from './manifest.js';
@@ -85,13 +87,16 @@ export async function restore(path: string, options: RestoreOptions = {}): Promi
       }
     },
   };
-  // NICs hot-plugged before the save go back on their root ports, cold-plugged.
+  // NICs and drives hot-plugged before the save go back on their root ports, cold-plugged.
   const nicBuses: Record<string, string> = {};
   for (const nic of manifest.nics) if (nic.hotplugged && nic.bus) nicBuses[nic.id] = nic.bus;
-  const placeNics: Step<LaunchRun> = {
-    name: 'place-nics',
+  const driveBuses: Record<string, string> = {};
+  for (const d of manifest.drives) if (d.hotplugged && d.bus) driveBuses[d.id] = d.bus;
+  const placeHotplugged: Step<LaunchRun> = {
+    name: 'place-hotplugged',
     run(run) {
       if (Object.keys(nicBuses).length > 0) run.nicBuses = nicBuses;
+      if (Object.keys(driveBuses).length > 0) run.driveBuses = driveBuses;
     },
   };
   // A RAM image: QEMU maps a private copy of it (memory-image.ts); our fd goes with the others.
@@ -109,8 +114,11 @@ export async function restore(path: string, options: RestoreOptions = {}): Promi
     name: 'device-set',
     run(run) {
       // Cold-plugged objects in command-line order (their PCI addresses follow from it); the
-      // NICs put back on root ports by id (their addresses are the ports').
-      const hotIds = new Set(Object.keys(nicBuses).flatMap((id) => Object.values(nicQemuIds(id))));
+      // NICs and drives put back on root ports by id (their addresses are the ports').
+      const hotIds = new Set([
+        ...Object.keys(nicBuses).flatMap((id) => Object.values(nicQemuIds(id))),
+        ...Object.keys(driveBuses).flatMap((id) => Object.values(driveQemuIds(id))),
+      ]);
       const describe = (d: { kind: string; id: string }): string => `${d.kind}:${d.id}`;
       const devices = run.command!.devices;
       const built = devices.filter((d) => !hotIds.has(d.id)).map(describe);
@@ -131,7 +139,7 @@ export async function restore(path: string, options: RestoreOptions = {}): Promi
   const vm = await launchWithDeps(
     launchOptions,
     {},
-    { before: [placeNics, memoryCopy], afterBuild: [deviceSet], after: [loadState, resume] },
+    { before: [placeHotplugged, memoryCopy], afterBuild: [deviceSet], after: [loadState, resume] },
   );
   if (!options.paused && (options.refreshNeighbours ?? true)) {
     await flushNeighbours(vm).catch(async (error: unknown) => {
@@ -170,7 +178,11 @@ function restoreLaunchOptions(manifest: SnapshotManifest, options: RestoreOption
     memoryMiB: manifest.memoryMiB,
     sharedMemory: manifest.sharedMemory,
     endpoints,
-    drives: manifest.drives.map((d) => d.spec),
+    // Cold ones first, in their saved order (an id-less spec's id, drive<N>, is its index).
+    drives: [
+      ...manifest.drives.filter((d) => !d.hotplugged).map((d) => d.spec),
+      ...manifest.drives.filter((d) => d.hotplugged).map((d) => ({ ...d.spec, id: d.id })),
+    ],
     paused: true,
     qemu: options.qemu ?? manifest.qemu.binary,
     logger: options.logger ?? defaultLogger(),

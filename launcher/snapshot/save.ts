@@ -22,13 +22,13 @@ import type { HotpluggedDrive, HotpluggedNic } from '../hotplug/types.js';
 import type { LaunchOptions } from '../launch-options.js';
 import type { Logger } from '../log.js';
 import type { QmpClient } from '../qmp/index.js';
+import { driveQemuIds } from '../devices/blockdev-drive.js';
 import { nicQemuIds } from '../devices/nic-devices.js';
 import { SnapshotError } from './errors.js';
 import {
   manifestPath,
   MANIFEST_VERSION,
   type ManifestDevice,
-  type ManifestDrive,
   type ManifestNic,
   type SnapshotManifest,
 } from './manifest.js';
@@ -40,6 +40,7 @@ import {
   setIgnoreShared,
 } from './memory-image.js';
 import { waitForMigration, type SnapshotProgress } from './migrate-wait.js';
+import { checkHotpluggedDrives, manifestDrives } from './save-drives.js';
 
 /** What the VM is left as once its state is saved. */
 export type SnapshotThen = 'pause' | 'resume' | 'shutdown';
@@ -88,9 +89,13 @@ export interface SnapshotSubject {
   source: LaunchOptions;
   /** NICs restored onto the root port they were hot-plugged on: still hot-plugged ones. */
   nicBuses?: Record<string, string>;
+  /** Drives restored onto the root port they were hot-plugged on, likewise. */
+  driveBuses?: Record<string, string>;
   endpoints: readonly AttachedEndpoint[];
   hotplugged: readonly HotpluggedNic[];
   hotpluggedDrives: readonly HotpluggedDrive[];
+  /** Ids of hot-plugged devices whose unplug is under way (detaching or pending). */
+  unplugging?: readonly string[];
   running: boolean;
   shutdown(): Promise<unknown>;
   logger: Logger;
@@ -222,11 +227,7 @@ function checkSubject(vm: SnapshotSubject, path: string): void {
       'cannot snapshot a VM launched with caller-made HostNics (options.nics): restore could not attach them again',
     );
   }
-  if (vm.hotpluggedDrives.length > 0) {
-    throw new UnsupportedError(
-      `cannot snapshot hot-plugged drives (${vm.hotpluggedDrives.map((d) => d.id).join(', ')}): detach them first or launch with them`,
-    );
-  }
+  checkHotpluggedDrives(vm.hotpluggedDrives, vm.unplugging ?? []);
   if (path.length === 0) throw new ValidationError('path', path, 'a file path is required');
 }
 
@@ -275,6 +276,9 @@ export function buildManifest(
   const restoredIds = new Set(
     Object.keys(vm.nicBuses ?? {}).flatMap((id) => Object.values(nicQemuIds(id))),
   );
+  for (const id of Object.keys(vm.driveBuses ?? {})) {
+    for (const qemuId of Object.values(driveQemuIds(id))) restoredIds.add(qemuId);
+  }
   const restoredNics = new Set(Object.keys(vm.nicBuses ?? {}));
   const devices: ManifestDevice[] = command.devices
     .filter((d) => !restoredIds.has(d.id))
@@ -310,14 +314,10 @@ export function buildManifest(
       bus: nic.bus,
     });
   }
-  const drives: ManifestDrive[] = (source.drives ?? []).map((spec, i) => {
-    const st = statSync(spec.path);
-    return {
-      spec,
-      id: spec.id ?? `drive${i}`,
-      identity: { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs },
-    };
-  });
+  // Drives restored onto a root port likewise: recorded as hot-plugged while there.
+  const hot = manifestDrives(source.drives ?? [], vm.hotpluggedDrives, vm.driveBuses ?? {});
+  devices.push(...hot.devices);
+  const drives = hot.drives;
   return {
     format: 'vmlaunch-snapshot',
     version: MANIFEST_VERSION,

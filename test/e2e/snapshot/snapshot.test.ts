@@ -352,7 +352,7 @@ async function expectRefusals(
         'DRIVE_MISSING',
       ],
       ['other device set', edited((m) => (m.devices as unknown[]).pop()), {}, 'DEVICE_SET'],
-      ['manifest version', edited((m) => (m.version = 2)), {}, 'MANIFEST_VERSION'],
+      ['manifest version', edited((m) => (m.version = 3)), {}, 'MANIFEST_VERSION'],
       ['unknown field', edited((m) => (m.extra = true)), {}, 'MANIFEST_INVALID'],
       ['no manifest', join(dir, 'none.state'), {}, 'MANIFEST_MISSING'],
     ];

@@ -37,7 +37,14 @@ function registryWith(state: 'attached' | 'pending' = 'attached'): HotplugRegist
     cleanup: new UndoStack(),
   });
   registry.add({
-    nic: { kind: 'drive', id: 'd0', serial: 's', bus: 'rp1', timings: { host: 0, qmp: 0 } },
+    nic: {
+      kind: 'drive',
+      id: 'd0',
+      serial: 's',
+      bus: 'rp1',
+      spec: { path: '/d0' },
+      timings: { host: 0, qmp: 0 },
+    },
     deviceId: 'drive-d0',
     state: 'attached',
     cleanup: new UndoStack(),

@@ -1,12 +1,13 @@
-// The manifest is parsed strictly: a valid one round-trips, and each kind of damage is a
-// ValidationError naming the field, coded MANIFEST_INVALID or MANIFEST_VERSION.
+// The manifest is parsed strictly: a valid one round-trips, a version 1 one still reads (its
+// drives cold-plugged), and each kind of damage is a ValidationError naming the field, coded
+// MANIFEST_INVALID or MANIFEST_VERSION.
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../../core/index.js';
 import { parseManifest, type SnapshotManifest } from '../../../../launcher/snapshot/manifest.js';
 
 const VALID: SnapshotManifest = {
   format: 'vmlaunch-snapshot',
-  version: 1,
+  version: 2,
   createdAt: '2026-12-05T10:00:00.000Z',
   state: { file: 'vm.state', bytes: 1000 },
   qemu: { binary: 'qemu-system-x86_64', version: '7.2.22', package: 'Debian 1:7.2' },
@@ -31,9 +32,29 @@ const VALID: SnapshotManifest = {
       spec: { path: '/d.img', readOnly: true },
       id: 'drive0',
       identity: { dev: 1, ino: 2, size: 3, mtimeMs: 4.5 },
+      hotplugged: false,
+    },
+    {
+      spec: { path: '/hot.img', id: 'hd0', format: 'raw', serial: 'hd0' },
+      id: 'hd0',
+      identity: { dev: 1, ino: 3, size: 4096, mtimeMs: 5 },
+      hotplugged: true,
+      bus: 'rp0',
     },
   ],
 };
+
+// VALID as vmlaunch wrote it before hot-plugged drives were recorded (version 1).
+function version1(): Record<string, unknown> {
+  const m = structuredClone(VALID) as unknown as Record<string, unknown>;
+  m.version = 1;
+  m.drives = VALID.drives
+    .filter((d) => !d.hotplugged)
+    .map(({ spec, id, identity }) => ({ spec, id, identity }));
+  return m;
+}
+
+type RawDrive = Record<string, unknown>;
 
 // A copy of VALID with `edit` applied, as JSON text.
 function damaged(edit: (m: Record<string, unknown>) => void): string {
@@ -91,10 +112,37 @@ describe('snapshot manifest', () => {
     }
   });
 
+  it('a version 1 manifest still reads, every drive cold-plugged', () => {
+    const parsed = parseManifest(JSON.stringify(version1()));
+    expect(parsed.version).toBe(1);
+    expect(parsed.drives).toEqual([{ ...VALID.drives[0], hotplugged: false }]);
+  });
+
+  it('a version 1 manifest with a hot-plugged drive is refused, naming the field', () => {
+    const m = version1();
+    (m.drives as RawDrive[])[0]!.hotplugged = true;
+    expect(() => parseManifest(JSON.stringify(m))).toThrow(
+      expect.objectContaining({ path: 'manifest.drives[0].hotplugged', code: 'MANIFEST_INVALID' }),
+    );
+  });
+
   it.each<[string, string, string, string]>([
     ['not JSON', '{', 'manifest.(json)', 'MANIFEST_INVALID'],
     ['an unknown top field', damaged((m) => (m.extra = 1)), 'manifest.extra', 'MANIFEST_INVALID'],
-    ['another version', damaged((m) => (m.version = 2)), 'manifest.version', 'MANIFEST_VERSION'],
+    ['a newer version', damaged((m) => (m.version = 3)), 'manifest.version', 'MANIFEST_VERSION'],
+    ['version 0', damaged((m) => (m.version = 0)), 'manifest.version', 'MANIFEST_VERSION'],
+    [
+      'a drive without hotplugged',
+      damaged((m) => delete (m.drives as RawDrive[])[1]!.hotplugged),
+      'manifest.drives[1].hotplugged',
+      'MANIFEST_INVALID',
+    ],
+    [
+      'a drive bus that is not a string',
+      damaged((m) => ((m.drives as RawDrive[])[1]!.bus = 1)),
+      'manifest.drives[1].bus',
+      'MANIFEST_INVALID',
+    ],
     ['another format', damaged((m) => (m.format = 'x')), 'manifest.format', 'MANIFEST_INVALID'],
     ['a missing field', damaged((m) => delete m.cpus), 'manifest.cpus', 'MANIFEST_INVALID'],
     [
