@@ -4,6 +4,7 @@
 import { statSync } from 'node:fs';
 import { UnsupportedError } from '../../core/index.js';
 import type { HotpluggedDrive } from '../hotplug/types.js';
+import type { QmpClient } from '../qmp/index.js';
 import type { DriveSpec } from '../workload/drive-spec.js';
 import type { ManifestDevice, ManifestDrive } from './manifest.js';
 
@@ -30,6 +31,30 @@ export function checkHotpluggedDrives(
     if (!st?.isFile()) {
       throw new UnsupportedError(
         `${what}: its image ${drive.spec.path} is ${st ? 'no longer a regular file' : 'gone'}, so a restore could not open it`,
+      );
+    }
+  }
+}
+
+// A launch-time ephemeral drive comes back with a fresh, empty overlay: right only while the
+// guest has written nothing to it (a rw mount writes its superblock), else the restored guest's
+// idea of its disk and the disk differ. Checked with the VM stopped (QEMU's write counters).
+/** @throws UnsupportedError naming the first ephemeral drive the guest wrote to. */
+export async function checkEphemeralUnwritten(
+  qmp: QmpClient,
+  launched: readonly DriveSpec[],
+): Promise<void> {
+  const ephemeral = launched
+    .map((spec, i) => ({ spec, id: spec.id ?? `drive${i}` }))
+    .filter(({ spec }) => spec.ephemeral === true);
+  if (ephemeral.length === 0) return;
+  type Stats = { qdev?: string; stats: { wr_operations: number } };
+  const all = await qmp.execute<Stats[]>('query-blockstats', undefined, { timeout: 5000 });
+  for (const { id } of ephemeral) {
+    const entry = all.find((s) => s.qdev?.startsWith(`/machine/peripheral/${id}/`));
+    if (entry === undefined || entry.stats.wr_operations > 0) {
+      throw new UnsupportedError(
+        `cannot snapshot ephemeral drive ${id}: ${entry ? `the guest has written to it (${entry.stats.wr_operations} writes), and` : 'QEMU reports no statistics for it, and'} a restore gives it a fresh, empty overlay; use a writable image, or save before the guest writes to it`,
       );
     }
   }

@@ -40,7 +40,7 @@ import {
   setIgnoreShared,
 } from './memory-image.js';
 import { waitForMigration, type SnapshotProgress } from './migrate-wait.js';
-import { checkHotpluggedDrives, manifestDrives } from './save-drives.js';
+import { checkEphemeralUnwritten, checkHotpluggedDrives, manifestDrives } from './save-drives.js';
 
 /** What the VM is left as once its state is saved. */
 export type SnapshotThen = 'pause' | 'resume' | 'shutdown';
@@ -141,6 +141,9 @@ export async function saveSnapshot(
     }
     return status.running;
   });
+  await runner.step('ephemeral-drives', () =>
+    checkEphemeralUnwritten(vm.qmp, vm.source.drives ?? []),
+  );
   const started = performance.now();
   await runner.step('open-state', async () => {
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;

@@ -49,7 +49,11 @@ function subject(qmp: QmpClient, drive: string): SnapshotSubject {
 }
 
 // Answers every command as QEMU would; `migrateStatus` is what query-migrate says.
-function serve(fake: FakeQmp, migrateStatus: () => object): FakeCommand[] {
+function serve(
+  fake: FakeQmp,
+  migrateStatus: () => object,
+  blockstats: object[] = [],
+): FakeCommand[] {
   const seen: FakeCommand[] = [];
   void (async () => {
     for (;;) {
@@ -63,6 +67,8 @@ function serve(fake: FakeQmp, migrateStatus: () => object): FakeCommand[] {
         fake.reply(c, { running: true, status: 'running', singlestep: false });
       } else if (c.execute === 'query-migrate') {
         fake.reply(c, migrateStatus());
+      } else if (c.execute === 'query-blockstats') {
+        fake.reply(c, blockstats);
       } else fake.reply(c, {});
     }
   })();
@@ -107,6 +113,40 @@ describe('vm.snapshot steps', () => {
       memoryMiB: 128,
       drives: [{ id: 'drive0', spec: { path: drive }, identity: { size: 1 } }],
     });
+  });
+
+  it('refuses an ephemeral drive the guest wrote to, and resumes the VM', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'vml-save-'));
+    const drive = join(dir, 'd.img');
+    writeFileSync(drive, 'x');
+    pair = await connectedToFake();
+    const stats = (wr: number): object[] => [
+      { qdev: '/machine/peripheral/scratch/virtio-backend', stats: { wr_operations: wr } },
+    ];
+    const vm = subject(pair.qmp, drive);
+    vm.source = { ...vm.source, drives: [{ path: drive, id: 'scratch', ephemeral: true }] };
+    const path = join(dir, 'a.state');
+    const seen = serve(pair.fake, () => ({ status: 'completed' }), stats(2));
+    const error = await saveSnapshot(vm, path).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SnapshotError);
+    expect(error).toMatchObject({ step: 'ephemeral-drives' });
+    expect(String((error as Error).message)).toContain('ephemeral drive scratch');
+    expect(existsSync(path)).toBe(false);
+    expect(seen.map((c) => c.execute)).toEqual([
+      'query-version',
+      'query-status',
+      'stop',
+      'query-blockstats',
+      'cont',
+    ]);
+    pair.qmp.close();
+    pair.fake.close();
+    // Unwritten, it is saved (a restore's fresh overlay is what the guest saw).
+    pair = await connectedToFake();
+    serve(pair.fake, () => ({ status: 'completed' }), stats(0));
+    const vm2 = subject(pair.qmp, drive);
+    vm2.source = vm.source;
+    await expect(saveSnapshot(vm2, path)).resolves.toMatchObject({ path });
   });
 
   it('refuses an existing file without stopping the VM', async () => {
