@@ -1,7 +1,10 @@
 // Reads a libvirtd debug log of one traced operation (bench/libvirt.bench.ts) and says where
 // its time went: before QEMU's exec, QEMU's start to the monitor, the QMP commands libvirt
 // sent (which, how many, how long QEMU took to answer them), and the largest quiet gaps.
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Libvirtd } from './libvirt-daemon.js';
+import { RESULT_ENV } from './report.js';
 
 /** One line of libvirtd's log. */
 interface LogLine {
@@ -69,4 +72,14 @@ export function explainTrace(file: string, what: string): string[] {
     `${what}: commands libvirtd ran: ${ran.length > 0 ? ran.join('; ') : 'none'}.`,
     `${what}: largest gaps between log lines: ${gaps.map((g) => `${g.ms.toFixed(0)} ms after ${g.before.func} (before ${g.after.func})`).join('; ')}.`,
   ];
+}
+
+// A trace log of `lv`'s, copied beside the suite's record (.bench/) when there is one; its path.
+export function keepTrace(lv: Libvirtd, file: string): string {
+  const from = join(lv.dir, 'log', file);
+  const result = process.env[RESULT_ENV];
+  if (!result) return from;
+  const to = join(dirname(result), `libvirt-${file}`);
+  copyFileSync(from, to);
+  return to;
 }

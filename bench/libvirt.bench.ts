@@ -17,20 +17,17 @@
 // `vs-libvirt-launch-ratio:` and `vs-libvirt-hotplug-ratio:` (ours / libvirt; below 1: faster).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
-import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { waitForGuestMac } from '../launcher/cli/guest-nic.js';
-import { SerialConsole } from '../launcher/console.js';
 import { GUEST_HARNESS_APPEND, locateGuestImage } from '../launcher/guest-image.js';
-import { GuestShell } from '../launcher/guest-shell.js';
 import { launch } from '../launcher/launch.js';
 import type { Vm } from '../launcher/vm.js';
 import { startLibvirtd, type Libvirtd } from './libvirt-daemon.js';
+import { consoleSocketPath, destroyDomain, reachDomain, type Domain } from './libvirt-domain.js';
 import { domainXml, makeNetns, plumbTap, run, unplumbTap } from './libvirt-host.js';
-import { explainTrace } from './libvirt-trace.js';
-import { BenchReport, percentile, RESULT_ENV } from './report.js';
+import { explainTrace, keepTrace } from './libvirt-trace.js';
+import { BenchReport, percentile } from './report.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const HOTPLUG_ROUNDS = Number(process.env.BENCH_HOTPLUG_ROUNDS ?? 10);
@@ -58,30 +55,6 @@ const domainGuest = {
   memoryMiB: MEMORY_MIB,
 };
 
-/** A libvirt domain of ours: its name, console and guest shell. */
-interface Domain {
-  name: string;
-  console: SerialConsole;
-  guest: GuestShell;
-}
-
-// Connects to the domain's serial socket (QEMU made it before `virsh create` returned).
-async function openConsole(path: string): Promise<SerialConsole> {
-  for (let i = 0; ; i++) {
-    try {
-      const socket = await new Promise<Socket>((resolve, reject) => {
-        const s = connect({ path });
-        s.once('connect', () => resolve(s));
-        s.once('error', reject);
-      });
-      return new SerialConsole(socket);
-    } catch (error) {
-      if (i > 200) throw error;
-      await sleep(5);
-    }
-  }
-}
-
 // `virsh create` of a domain with a NIC on `tap`; resolves when create returned and when the
 // guest printed its marker, in ms from the call.
 async function libvirtBoot(
@@ -90,25 +63,19 @@ async function libvirtBoot(
 ): Promise<{ domain: Domain; created: number; ready: number }> {
   const name = `${domainPrefix}-${id}`;
   const xml = join(lv.dir, `${name}.xml`);
-  const consolePath = join(lv.dir, `${name}.sock`);
+  const consolePath = consoleSocketPath(lv, name);
   writeFileSync(xml, domainXml(domainGuest, name, 'vmllv0', '52:54:00:1b:00:01', consolePath));
   const t0 = performance.now();
   await lv.virsh.run(`create ${xml}`);
   const created = since(t0);
-  const serial = await openConsole(consolePath);
-  const guest = new GuestShell(serial);
-  const domain = { name, console: serial, guest };
+  const domain = await reachDomain(lv, name);
   try {
-    await guest.waitReady({ timeout: READY_TIMEOUT });
+    await domain.guest.waitReady({ timeout: READY_TIMEOUT });
   } catch (error) {
-    await destroy(lv, domain);
+    await destroyDomain(lv, domain);
     throw error;
   }
   return { domain, created, ready: since(t0) };
-}
-
-async function destroy(lv: Libvirtd, d: Domain): Promise<void> {
-  await lv.virsh.run(`destroy ${d.name}`);
 }
 
 // The accelerator libvirt's QEMU runs under, read from its command line.
@@ -195,16 +162,6 @@ async function libvirtPlug(lv: Libvirtd, d: Domain, i: number): Promise<Plug> {
   }
 }
 
-// A trace log, copied beside the suite's record (.bench/) when there is one; its path.
-function keepTrace(lv: Libvirtd, file: string): string {
-  const from = join(lv.dir, 'log', file);
-  const result = process.env[RESULT_ENV];
-  if (!result) return from;
-  const to = join(dirname(result), `libvirt-${file}`);
-  copyFileSync(from, to);
-  return to;
-}
-
 const p50 = (v: number[]): number => percentile(v, 50);
 const fmt = (v: number[]): string =>
   `p50 ${p50(v).toFixed(0)} ms, p95 ${percentile(v, 95).toFixed(0)} ms (n=${v.length})`;
@@ -251,7 +208,7 @@ try {
       async () => {
         const r = await libvirtBoot(lv!, `b${i}`);
         if (i === 0) report.accel(libvirtAccel(r.domain.name));
-        await destroy(lv!, r.domain);
+        await destroyDomain(lv!, r.domain);
         if (i > 0) {
           libvirt.created.push(r.created);
           libvirt.ready.push(r.ready);
@@ -272,7 +229,7 @@ try {
   lv.debugLog('trace-create.log');
   const traced = await libvirtBoot(lv, 'trace');
   lv.debugLog(undefined);
-  await destroy(lv, traced.domain);
+  await destroyDomain(lv, traced.domain);
   const createLines = explainTrace(keepTrace(lv, 'trace-create.log'), 'virsh create, traced');
   unplumbTap(nsLibvirt, 'vmllv0', 'eth1');
 
@@ -340,7 +297,7 @@ try {
   failure = error as Error;
 } finally {
   await ourVm?.shutdown({ timeout: 5000 }).catch(() => undefined);
-  if (theirs && lv) await destroy(lv, theirs).catch(() => undefined);
+  if (theirs && lv) await destroyDomain(lv, theirs).catch(() => undefined);
   const problems = (await lv?.stop()) ?? [];
   for (const ns of made.reverse()) run('ip', 'netns', 'del', ns);
   report.write();
