@@ -83,3 +83,27 @@ export function keepTrace(lv: Libvirtd, file: string): string {
   copyFileSync(from, to);
   return to;
 }
+
+// The phases of a traced start of QEMU for a restore, in ms from the first log line: QEMU's
+// exec to its first QMP answer, libvirt's qom-get round trips (its check of the guest CPU's
+// features), migrate-incoming to the load's completion, and cont.
+export function restorePhases(file: string, what: string): string {
+  const lines = parse(file);
+  if (lines.length === 0) return `${what}: the debug log ${file} had no lines`;
+  const t0 = lines[0]!.ms;
+  const rel = (l: LogLine | undefined): string => (l ? (l.ms - t0).toFixed(0) : '?');
+  const sent = (cmd: string): LogLine[] =>
+    lines.filter((l) => l.msg.includes('QEMU_MONITOR_SEND_MSG') && l.msg.includes(`"${cmd}"`));
+  const replyAfter = (l: LogLine | undefined): LogLine | undefined =>
+    l && lines.find((x) => x.ms >= l.ms && x.msg.includes('QEMU_MONITOR_RECV_REPLY'));
+  const exec = lines.find(
+    (l) => /qemu-system/.test(l.msg) && /virCommandRunAsync|virExec/.test(l.func),
+  );
+  const qomGets = sent('qom-get');
+  const incoming = sent('migrate-incoming')[0];
+  const loaded = lines.find(
+    (l) => l.func === 'qemuProcessHandleMigrationStatus' && l.msg.includes('to completed'),
+  );
+  const load = incoming && loaded ? (loaded.ms - incoming.ms).toFixed(0) : '?';
+  return `${what}, phases in ms from its first log line: QEMU exec at ${rel(exec)}, its first QMP answer at ${rel(replyAfter(sent('qmp_capabilities')[0]))}; ${qomGets.length} qom-get round trips (the guest CPU's features, read one by one) from ${rel(qomGets[0])} to ${rel(replyAfter(qomGets.at(-1)))}; migrate-incoming at ${rel(incoming)}, the load completed at ${rel(loaded)} (${load} ms); cont at ${rel(sent('cont')[0])}.`;
+}

@@ -6,15 +6,17 @@
 //    `virsh create` to the same marker read from the serial console (a unix socket chardev);
 //  - hot-plug: vm.attach -> the guest shows the NIC -> vm.detach -> it is gone, against
 //    `virsh attach-device --live` / `detach-device --live` of an <interface type='ethernet'>
-//    with the same detection in the guest (launcher/cli/guest-nic.ts).
+//    with the same detection in the guest (launcher/cli/guest-nic.ts);
+//  - restore: vm.snapshot() once, then restore() until the guest's harness answers, against
+//    `virsh save` once, then `virsh restore` until the same answer (bench/libvirt-restore.ts).
 // libvirt cannot take a tap fd from another netns, so its libvirtd runs inside a vml- netns of
 // its own (bench/libvirt-daemon.ts) and opens pre-made taps there by name (<target
 // managed='no'>); making them and their tc filters is done before each libvirt round and not
 // timed, while vmlaunch's times include its own tap and tc work. virsh is one long-lived
 // process (bench/virsh-shell.ts): its connection is open, as in a program using libvirt.
 // Rounds alternate. One extra libvirt round of each kind runs with libvirtd's debug log on,
-// and bench/libvirt-trace.ts says where libvirt's time went. Prints
-// `vs-libvirt-launch-ratio:` and `vs-libvirt-hotplug-ratio:` (ours / libvirt; below 1: faster).
+// and bench/libvirt-trace.ts says where libvirt's time went. Prints `vs-libvirt-launch-ratio:`,
+// `vs-libvirt-hotplug-ratio:` and `vs-libvirt-restore-ratio:` (ours / libvirt; below 1: faster).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -26,6 +28,7 @@ import type { Vm } from '../launcher/vm.js';
 import { startLibvirtd, type Libvirtd } from './libvirt-daemon.js';
 import { consoleSocketPath, destroyDomain, reachDomain, type Domain } from './libvirt-domain.js';
 import { domainXml, makeNetns, plumbTap, run, unplumbTap } from './libvirt-host.js';
+import { compareRestore } from './libvirt-restore.js';
 import { explainTrace, keepTrace } from './libvirt-trace.js';
 import { BenchReport, percentile } from './report.js';
 
@@ -35,9 +38,9 @@ const MEMORY_MIB = 512;
 const READY_TIMEOUT = 180_000;
 
 const report = new BenchReport('libvirt', {
-  what: "launch() to the default guest's ready marker; vm.attach -> guest sees the NIC -> vm.detach -> it is gone (q35, TCG, 512 MiB, one tcfilter veth NIC)",
+  what: "launch() to the default guest's ready marker; vm.attach -> guest sees the NIC -> vm.detach -> it is gone; vm.snapshot() once, then restore() until the guest's harness answers (q35, TCG, 512 MiB, one tcfilter veth NIC)",
   baseline:
-    "libvirt (Debian's libvirtd, started privately for the run): `virsh create` to the same marker; `virsh attach-device`/`detach-device --live` of an ethernet interface on a pre-made tap, same guest-side detection",
+    "libvirt (Debian's libvirtd, started privately for the run): `virsh create` to the same marker; `virsh attach-device`/`detach-device --live` of an ethernet interface on a pre-made tap, same guest-side detection; `virsh save` once, then `virsh restore` until the same answer",
 });
 
 const tag = randomBytes(3).toString('hex');
@@ -259,6 +262,23 @@ try {
     keepTrace(lv, 'trace-hotplug.log'),
     'virsh attach-device + detach-device, traced',
   );
+  await ourVm.shutdown({ timeout: 5000 });
+  ourVm = undefined;
+  await destroyDomain(lv, theirs);
+  theirs = undefined;
+
+  // Restore rounds: both sides saved once, restored round after round (bench/libvirt-restore.ts).
+  const restoreStart = performance.now();
+  const restored = await compareRestore({
+    lv,
+    report,
+    rounds: ROUNDS,
+    nsOurs,
+    nsLibvirt,
+    bootOurs: async () => (await oursBoot()).vm,
+    bootLibvirt: async (id) => (await libvirtBoot(lv!, id)).domain,
+  });
+  console.log(`restore comparison took ${(since(restoreStart) / 1000).toFixed(0)} s`);
   const cycle = (p: Plug): number => p.attach + p.detach;
   for (const [who, plugs] of [
     ['vmlaunch', oursPlugs],
@@ -276,7 +296,7 @@ try {
       plugs.map((p) => p.detach),
     );
   }
-  for (const line of [...createLines, ...plugLines]) {
+  for (const line of [...createLines, ...plugLines, ...restored.lines]) {
     console.log(line);
     report.note(line);
   }
@@ -292,6 +312,11 @@ try {
     'vs-libvirt-hotplug-ratio',
     p50(oursPlugs.map(cycle)) / p50(libvirtPlugs.map(cycle)),
     'p50 (attach until seen + detach until gone), ours / libvirt (below 1: faster)',
+  );
+  report.ratio(
+    'vs-libvirt-restore-ratio',
+    p50(restored.ours) / p50(restored.libvirt),
+    'p50 restore() to the guest answering / p50 virsh restore to the guest answering (below 1: faster)',
   );
 } catch (error) {
   failure = error as Error;
