@@ -1,7 +1,10 @@
 // Reads a libvirtd debug log of one traced operation (bench/libvirt.bench.ts) and says where
 // its time went: before QEMU's exec, QEMU's start to the monitor, the QMP commands libvirt
 // sent (which, how many, how long QEMU took to answer them), and the largest quiet gaps.
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Libvirtd } from './libvirt-daemon.js';
+import { RESULT_ENV } from './report.js';
 
 /** One line of libvirtd's log. */
 interface LogLine {
@@ -69,4 +72,38 @@ export function explainTrace(file: string, what: string): string[] {
     `${what}: commands libvirtd ran: ${ran.length > 0 ? ran.join('; ') : 'none'}.`,
     `${what}: largest gaps between log lines: ${gaps.map((g) => `${g.ms.toFixed(0)} ms after ${g.before.func} (before ${g.after.func})`).join('; ')}.`,
   ];
+}
+
+// A trace log of `lv`'s, copied beside the suite's record (.bench/) when there is one; its path.
+export function keepTrace(lv: Libvirtd, file: string): string {
+  const from = join(lv.dir, 'log', file);
+  const result = process.env[RESULT_ENV];
+  if (!result) return from;
+  const to = join(dirname(result), `libvirt-${file}`);
+  copyFileSync(from, to);
+  return to;
+}
+
+// The phases of a traced start of QEMU for a restore, in ms from the first log line: QEMU's
+// exec to its first QMP answer, libvirt's qom-get round trips (its check of the guest CPU's
+// features), migrate-incoming to the load's completion, and cont.
+export function restorePhases(file: string, what: string): string {
+  const lines = parse(file);
+  if (lines.length === 0) return `${what}: the debug log ${file} had no lines`;
+  const t0 = lines[0]!.ms;
+  const rel = (l: LogLine | undefined): string => (l ? (l.ms - t0).toFixed(0) : '?');
+  const sent = (cmd: string): LogLine[] =>
+    lines.filter((l) => l.msg.includes('QEMU_MONITOR_SEND_MSG') && l.msg.includes(`"${cmd}"`));
+  const replyAfter = (l: LogLine | undefined): LogLine | undefined =>
+    l && lines.find((x) => x.ms >= l.ms && x.msg.includes('QEMU_MONITOR_RECV_REPLY'));
+  const exec = lines.find(
+    (l) => /qemu-system/.test(l.msg) && /virCommandRunAsync|virExec/.test(l.func),
+  );
+  const qomGets = sent('qom-get');
+  const incoming = sent('migrate-incoming')[0];
+  const loaded = lines.find(
+    (l) => l.func === 'qemuProcessHandleMigrationStatus' && l.msg.includes('to completed'),
+  );
+  const load = incoming && loaded ? (loaded.ms - incoming.ms).toFixed(0) : '?';
+  return `${what}, phases in ms from its first log line: QEMU exec at ${rel(exec)}, its first QMP answer at ${rel(replyAfter(sent('qmp_capabilities')[0]))}; ${qomGets.length} qom-get round trips (the guest CPU's features, read one by one) from ${rel(qomGets[0])} to ${rel(replyAfter(qomGets.at(-1)))}; migrate-incoming at ${rel(incoming)}, the load completed at ${rel(loaded)} (${load} ms); cont at ${rel(sent('cont')[0])}.`;
 }

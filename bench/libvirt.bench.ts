@@ -6,31 +6,31 @@
 //    `virsh create` to the same marker read from the serial console (a unix socket chardev);
 //  - hot-plug: vm.attach -> the guest shows the NIC -> vm.detach -> it is gone, against
 //    `virsh attach-device --live` / `detach-device --live` of an <interface type='ethernet'>
-//    with the same detection in the guest (launcher/cli/guest-nic.ts).
+//    with the same detection in the guest (launcher/cli/guest-nic.ts);
+//  - restore: vm.snapshot() once, then restore() until the guest's harness answers, against
+//    `virsh save` once, then `virsh restore` until the same answer (bench/libvirt-restore.ts).
 // libvirt cannot take a tap fd from another netns, so its libvirtd runs inside a vml- netns of
 // its own (bench/libvirt-daemon.ts) and opens pre-made taps there by name (<target
 // managed='no'>); making them and their tc filters is done before each libvirt round and not
 // timed, while vmlaunch's times include its own tap and tc work. virsh is one long-lived
 // process (bench/virsh-shell.ts): its connection is open, as in a program using libvirt.
 // Rounds alternate. One extra libvirt round of each kind runs with libvirtd's debug log on,
-// and bench/libvirt-trace.ts says where libvirt's time went. Prints
-// `vs-libvirt-launch-ratio:` and `vs-libvirt-hotplug-ratio:` (ours / libvirt; below 1: faster).
+// and bench/libvirt-trace.ts says where libvirt's time went. Prints `vs-libvirt-launch-ratio:`,
+// `vs-libvirt-hotplug-ratio:` and `vs-libvirt-restore-ratio:` (ours / libvirt; below 1: faster).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
-import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { waitForGuestMac } from '../launcher/cli/guest-nic.js';
-import { SerialConsole } from '../launcher/console.js';
 import { GUEST_HARNESS_APPEND, locateGuestImage } from '../launcher/guest-image.js';
-import { GuestShell } from '../launcher/guest-shell.js';
 import { launch } from '../launcher/launch.js';
 import type { Vm } from '../launcher/vm.js';
 import { startLibvirtd, type Libvirtd } from './libvirt-daemon.js';
+import { consoleSocketPath, destroyDomain, reachDomain, type Domain } from './libvirt-domain.js';
 import { domainXml, makeNetns, plumbTap, run, unplumbTap } from './libvirt-host.js';
-import { explainTrace } from './libvirt-trace.js';
-import { BenchReport, percentile, RESULT_ENV } from './report.js';
+import { compareRestore } from './libvirt-restore.js';
+import { explainTrace, keepTrace } from './libvirt-trace.js';
+import { BenchReport, percentile } from './report.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const HOTPLUG_ROUNDS = Number(process.env.BENCH_HOTPLUG_ROUNDS ?? 10);
@@ -38,9 +38,9 @@ const MEMORY_MIB = 512;
 const READY_TIMEOUT = 180_000;
 
 const report = new BenchReport('libvirt', {
-  what: "launch() to the default guest's ready marker; vm.attach -> guest sees the NIC -> vm.detach -> it is gone (q35, TCG, 512 MiB, one tcfilter veth NIC)",
+  what: "launch() to the default guest's ready marker; vm.attach -> guest sees the NIC -> vm.detach -> it is gone; vm.snapshot() once, then restore() until the guest's harness answers (q35, TCG, 512 MiB, one tcfilter veth NIC)",
   baseline:
-    "libvirt (Debian's libvirtd, started privately for the run): `virsh create` to the same marker; `virsh attach-device`/`detach-device --live` of an ethernet interface on a pre-made tap, same guest-side detection",
+    "libvirt (Debian's libvirtd, started privately for the run): `virsh create` to the same marker; `virsh attach-device`/`detach-device --live` of an ethernet interface on a pre-made tap, same guest-side detection; `virsh save` once, then `virsh restore` until the same answer",
 });
 
 const tag = randomBytes(3).toString('hex');
@@ -58,30 +58,6 @@ const domainGuest = {
   memoryMiB: MEMORY_MIB,
 };
 
-/** A libvirt domain of ours: its name, console and guest shell. */
-interface Domain {
-  name: string;
-  console: SerialConsole;
-  guest: GuestShell;
-}
-
-// Connects to the domain's serial socket (QEMU made it before `virsh create` returned).
-async function openConsole(path: string): Promise<SerialConsole> {
-  for (let i = 0; ; i++) {
-    try {
-      const socket = await new Promise<Socket>((resolve, reject) => {
-        const s = connect({ path });
-        s.once('connect', () => resolve(s));
-        s.once('error', reject);
-      });
-      return new SerialConsole(socket);
-    } catch (error) {
-      if (i > 200) throw error;
-      await sleep(5);
-    }
-  }
-}
-
 // `virsh create` of a domain with a NIC on `tap`; resolves when create returned and when the
 // guest printed its marker, in ms from the call.
 async function libvirtBoot(
@@ -90,25 +66,19 @@ async function libvirtBoot(
 ): Promise<{ domain: Domain; created: number; ready: number }> {
   const name = `${domainPrefix}-${id}`;
   const xml = join(lv.dir, `${name}.xml`);
-  const consolePath = join(lv.dir, `${name}.sock`);
+  const consolePath = consoleSocketPath(lv, name);
   writeFileSync(xml, domainXml(domainGuest, name, 'vmllv0', '52:54:00:1b:00:01', consolePath));
   const t0 = performance.now();
   await lv.virsh.run(`create ${xml}`);
   const created = since(t0);
-  const serial = await openConsole(consolePath);
-  const guest = new GuestShell(serial);
-  const domain = { name, console: serial, guest };
+  const domain = await reachDomain(lv, name);
   try {
-    await guest.waitReady({ timeout: READY_TIMEOUT });
+    await domain.guest.waitReady({ timeout: READY_TIMEOUT });
   } catch (error) {
-    await destroy(lv, domain);
+    await destroyDomain(lv, domain);
     throw error;
   }
   return { domain, created, ready: since(t0) };
-}
-
-async function destroy(lv: Libvirtd, d: Domain): Promise<void> {
-  await lv.virsh.run(`destroy ${d.name}`);
 }
 
 // The accelerator libvirt's QEMU runs under, read from its command line.
@@ -195,16 +165,6 @@ async function libvirtPlug(lv: Libvirtd, d: Domain, i: number): Promise<Plug> {
   }
 }
 
-// A trace log, copied beside the suite's record (.bench/) when there is one; its path.
-function keepTrace(lv: Libvirtd, file: string): string {
-  const from = join(lv.dir, 'log', file);
-  const result = process.env[RESULT_ENV];
-  if (!result) return from;
-  const to = join(dirname(result), `libvirt-${file}`);
-  copyFileSync(from, to);
-  return to;
-}
-
 const p50 = (v: number[]): number => percentile(v, 50);
 const fmt = (v: number[]): string =>
   `p50 ${p50(v).toFixed(0)} ms, p95 ${percentile(v, 95).toFixed(0)} ms (n=${v.length})`;
@@ -251,7 +211,7 @@ try {
       async () => {
         const r = await libvirtBoot(lv!, `b${i}`);
         if (i === 0) report.accel(libvirtAccel(r.domain.name));
-        await destroy(lv!, r.domain);
+        await destroyDomain(lv!, r.domain);
         if (i > 0) {
           libvirt.created.push(r.created);
           libvirt.ready.push(r.ready);
@@ -272,7 +232,7 @@ try {
   lv.debugLog('trace-create.log');
   const traced = await libvirtBoot(lv, 'trace');
   lv.debugLog(undefined);
-  await destroy(lv, traced.domain);
+  await destroyDomain(lv, traced.domain);
   const createLines = explainTrace(keepTrace(lv, 'trace-create.log'), 'virsh create, traced');
   unplumbTap(nsLibvirt, 'vmllv0', 'eth1');
 
@@ -302,6 +262,23 @@ try {
     keepTrace(lv, 'trace-hotplug.log'),
     'virsh attach-device + detach-device, traced',
   );
+  await ourVm.shutdown({ timeout: 5000 });
+  ourVm = undefined;
+  await destroyDomain(lv, theirs);
+  theirs = undefined;
+
+  // Restore rounds: both sides saved once, restored round after round (bench/libvirt-restore.ts).
+  const restoreStart = performance.now();
+  const restored = await compareRestore({
+    lv,
+    report,
+    rounds: ROUNDS,
+    nsOurs,
+    nsLibvirt,
+    bootOurs: async () => (await oursBoot()).vm,
+    bootLibvirt: async (id) => (await libvirtBoot(lv!, id)).domain,
+  });
+  console.log(`restore comparison took ${(since(restoreStart) / 1000).toFixed(0)} s`);
   const cycle = (p: Plug): number => p.attach + p.detach;
   for (const [who, plugs] of [
     ['vmlaunch', oursPlugs],
@@ -319,7 +296,7 @@ try {
       plugs.map((p) => p.detach),
     );
   }
-  for (const line of [...createLines, ...plugLines]) {
+  for (const line of [...createLines, ...plugLines, ...restored.lines]) {
     console.log(line);
     report.note(line);
   }
@@ -336,11 +313,16 @@ try {
     p50(oursPlugs.map(cycle)) / p50(libvirtPlugs.map(cycle)),
     'p50 (attach until seen + detach until gone), ours / libvirt (below 1: faster)',
   );
+  report.ratio(
+    'vs-libvirt-restore-ratio',
+    p50(restored.ours) / p50(restored.libvirt),
+    'p50 restore() to the guest answering / p50 virsh restore to the guest answering (below 1: faster)',
+  );
 } catch (error) {
   failure = error as Error;
 } finally {
   await ourVm?.shutdown({ timeout: 5000 }).catch(() => undefined);
-  if (theirs && lv) await destroy(lv, theirs).catch(() => undefined);
+  if (theirs && lv) await destroyDomain(lv, theirs).catch(() => undefined);
   const problems = (await lv?.stop()) ?? [];
   for (const ns of made.reverse()) run('ip', 'netns', 'del', ns);
   report.write();
