@@ -5,20 +5,11 @@
 // a save with a hot-plugged ephemeral drive changes neither the VM nor the disk, and restores
 // of a snapshot whose hot-plugged image is gone or changed leave no fd, child or run dir.
 import { randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  linkSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, linkSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UnsupportedError } from '../../../core/index.js';
-import { defaultRuntimeRoot } from '../../../launcher/control/runtime-dir.js';
 import { waitForGuestDisk } from '../../../launcher/hotplug/guest-disk.js';
 import { launch } from '../../../launcher/launch.js';
 import { RestoreMismatchError } from '../../../launcher/snapshot/errors.js';
@@ -28,19 +19,9 @@ import { defaultGuest, HARNESS_CMDLINE, qemuMissing } from '../../helpers/guest.
 import { diffSnapshots, takeSnapshot } from '../../helpers/leaks.js';
 import { prerequisite } from '../../helpers/prereq.js';
 import { qemuDriveSide } from '../../helpers/soak-drives.js';
+import { privateRuntimeRoot, runDirs } from './run-dirs.js';
 
-// Our VMs' run dirs under a root of this file's own (others' tests make theirs elsewhere).
-const runtimeRoot = mkdtempSync(join(tmpdir(), 'vml-snapdrive-run-'));
-process.env.VMLAUNCH_RUNTIME_DIR = runtimeRoot;
-afterAll(() => rmSync(runtimeRoot, { recursive: true, force: true }));
-
-function runDirs(): string[] {
-  try {
-    return readdirSync(join(defaultRuntimeRoot(), '.vm'));
-  } catch {
-    return [];
-  }
-}
+privateRuntimeRoot('snapdrive');
 
 // The guest reads the disk itself, not its page cache.
 async function readMarker(vm: Vm, dev: string, length: number): Promise<string> {

@@ -15,8 +15,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { defaultRuntimeRoot } from '../../../launcher/control/runtime-dir.js';
+import { describe, expect, it } from 'vitest';
 import { launch } from '../../../launcher/launch.js';
 import { RestoreMismatchError } from '../../../launcher/snapshot/errors.js';
 import { restore } from '../../../launcher/snapshot/restore.js';
@@ -34,11 +33,9 @@ import { defaultGuest, HARNESS_CMDLINE } from '../../helpers/guest.js';
 import { diffSnapshots, takeSnapshot } from '../../helpers/leaks.js';
 import { prerequisite } from '../../helpers/prereq.js';
 import { coldplugMissing } from '../coldplug/prereq.js';
+import { privateRuntimeRoot, runDirs } from './run-dirs.js';
 
-// Our VMs' run dirs under a root of this file's own, so a new dir there is ours (a leak).
-const runtimeRoot = mkdtempSync(join(tmpdir(), 'vml-snapram-run-'));
-process.env.VMLAUNCH_RUNTIME_DIR = runtimeRoot;
-afterAll(() => rmSync(runtimeRoot, { recursive: true, force: true }));
+privateRuntimeRoot('snapram');
 
 const SUB = subnet(2);
 const MEMORY_MIB = 256;
@@ -53,14 +50,6 @@ function netWithVeth(tag: string, nets: TestNet[]): TestNet {
 
 function sha256(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
-
-function runDirs(): string[] {
-  try {
-    return readdirSync(join(defaultRuntimeRoot(), '.vm'));
-  } catch {
-    return [];
-  }
 }
 
 // The marker lives in the guest's initramfs (tmpfs): in its RAM, nowhere else.

@@ -7,7 +7,6 @@ import {
   chmodSync,
   linkSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -17,8 +16,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { defaultRuntimeRoot } from '../../../launcher/control/runtime-dir.js';
+import { describe, expect, it } from 'vitest';
 import { launch } from '../../../launcher/launch.js';
 import { RestoreMismatchError } from '../../../launcher/snapshot/errors.js';
 import { restore } from '../../../launcher/snapshot/restore.js';
@@ -39,12 +37,9 @@ import { diffSnapshots, takeSnapshot } from '../../helpers/leaks.js';
 import { prerequisite } from '../../helpers/prereq.js';
 import { coldplugMissing } from '../coldplug/prereq.js';
 import { drivesMissing, makeExt4 } from '../drives/fixture.js';
+import { privateRuntimeRoot, runDirs } from './run-dirs.js';
 
-// Our VMs' run dirs under a root of this test file's own: others' tests running meanwhile
-// make theirs under the default root, so a new dir here is ours (a leak).
-const runtimeRoot = mkdtempSync(join(tmpdir(), 'vml-snapshot-run-'));
-process.env.VMLAUNCH_RUNTIME_DIR = runtimeRoot;
-afterAll(() => rmSync(runtimeRoot, { recursive: true, force: true }));
+privateRuntimeRoot('snapshot');
 
 const SUB = subnet(1);
 const MEMORY_MIB = 256;
@@ -61,14 +56,6 @@ function netWithVeth(tag: string): TestNet {
     throw error;
   }
   return net;
-}
-
-function runDirs(): string[] {
-  try {
-    return readdirSync(join(defaultRuntimeRoot(), '.vm'));
-  } catch {
-    return [];
-  }
 }
 
 // The guest reads the drive's file from the disk itself, not from its page cache.

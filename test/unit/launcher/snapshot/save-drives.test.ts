@@ -9,12 +9,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { UnsupportedError } from '../../../../core/index.js';
 import { buildCommand } from '../../../../launcher/command.js';
 import type { HotpluggedDrive } from '../../../../launcher/hotplug/types.js';
-import { createLogger } from '../../../../launcher/log.js';
 import type { QmpClient } from '../../../../launcher/qmp/client.js';
 import { saveSnapshot, type SnapshotSubject } from '../../../../launcher/snapshot/save.js';
 import { closeFd } from '../../../../native/index.js';
 import type { FakeCommand, FakeQmp } from '../../../helpers/fake-qmp.js';
 import { connectedToFake } from '../qmp/connected.js';
+import { fakeSubject } from './fake-subject.js';
 
 let pair: { fake: FakeQmp; qmp: QmpClient } | undefined;
 let dir: string;
@@ -41,29 +41,7 @@ function subject(
   drives: HotpluggedDrive[],
   more: Partial<SnapshotSubject> = {},
 ): SnapshotSubject {
-  const command = buildCommand({
-    machine: { template: 'q35' },
-    accel: 'tcg',
-    cpus: 1,
-    memory: { sizeMiB: 128 },
-    boot: { kernel: '/k' },
-    qmp: { fd: 3 },
-    console: { kind: 'fd', fd: 4 },
-  });
-  return {
-    qmp,
-    pid: 0,
-    command,
-    accel: { accel: 'tcg', reason: 'test', cached: false },
-    source: { kernel: '/k', memoryMiB: 128 },
-    endpoints: [],
-    hotplugged: [],
-    hotpluggedDrives: drives,
-    running: true,
-    shutdown: () => Promise.resolve(),
-    logger: createLogger('silent'),
-    ...more,
-  };
+  return fakeSubject(qmp, { hotpluggedDrives: drives, ...more });
 }
 
 // Answers every command as QEMU would, the save completing at once.

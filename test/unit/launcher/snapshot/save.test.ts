@@ -5,15 +5,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildCommand } from '../../../../launcher/command.js';
 import { closeFd } from '../../../../native/index.js';
 import { SnapshotError } from '../../../../launcher/snapshot/errors.js';
 import { parseManifest } from '../../../../launcher/snapshot/manifest.js';
 import { saveSnapshot, type SnapshotSubject } from '../../../../launcher/snapshot/save.js';
-import { createLogger } from '../../../../launcher/log.js';
 import type { QmpClient } from '../../../../launcher/qmp/client.js';
 import type { FakeCommand, FakeQmp } from '../../../helpers/fake-qmp.js';
 import { connectedToFake } from '../qmp/connected.js';
+import { fakeSubject } from './fake-subject.js';
 
 let pair: { fake: FakeQmp; qmp: QmpClient } | undefined;
 let dir: string;
@@ -23,29 +22,11 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+// The VM under test, with one read-only launch-time drive.
 function subject(qmp: QmpClient, drive: string): SnapshotSubject {
-  const command = buildCommand({
-    machine: { template: 'q35' },
-    accel: 'tcg',
-    cpus: 1,
-    memory: { sizeMiB: 128 },
-    boot: { kernel: '/k' },
-    qmp: { fd: 3 },
-    console: { kind: 'fd', fd: 4 },
-  });
-  return {
-    qmp,
-    pid: 0,
-    command,
-    accel: { accel: 'tcg', reason: 'test', cached: false },
+  return fakeSubject(qmp, {
     source: { kernel: '/k', memoryMiB: 128, drives: [{ path: drive, readOnly: true }] },
-    endpoints: [],
-    hotplugged: [],
-    hotpluggedDrives: [],
-    running: true,
-    shutdown: () => Promise.resolve(),
-    logger: createLogger('silent'),
-  };
+  });
 }
 
 // Answers every command as QEMU would; `migrateStatus` is what query-migrate says.
