@@ -9,7 +9,6 @@ import {
   closeSync,
   constants,
   fchmodSync,
-  lstatSync,
   openSync,
   readdirSync,
   readlinkSync,
@@ -93,13 +92,4 @@ export async function privateCopy(image: string): Promise<number> {
   // Unlinked, only our fd and QEMU's reach it: the jail's uid may reopen it read-write.
   fchmodSync(fd, 0o666);
   return fd;
-}
-
-/** A regular file (not a link) of exactly `bytes` bytes, or why not. */
-export function imageProblem(path: string, bytes: number): string | undefined {
-  const st = lstatSync(path, { throwIfNoEntry: false });
-  if (st === undefined) return 'is missing';
-  if (!st.isFile()) return 'is not a regular file';
-  if (st.size !== bytes) return `is ${st.size} bytes, the guest's RAM is ${bytes}`;
-  return undefined;
 }

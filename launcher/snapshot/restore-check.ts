@@ -8,7 +8,6 @@ import { dirname, join } from 'node:path';
 import type { EndpointSpec } from '../launch-options.js';
 import { RestoreMismatchError } from './errors.js';
 import type { ManifestDrive, SnapshotManifest } from './manifest.js';
-import { imageProblem } from './memory-image.js';
 import type { RestoreOptions } from './restore-options.js';
 
 // `<binary> --version` per binary: "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7...)".
@@ -64,13 +63,10 @@ export function checkRestore(
       'QEMU_VERSION',
     );
   }
-  checkStateFile(statePath, manifest.state.bytes);
+  checkSnapshotFile(statePath, manifest.state.bytes, 'the state file');
   if (manifest.state.memory) {
     const image = join(dirname(statePath), manifest.state.memory.file);
-    const problem = imageProblem(image, manifest.state.memory.bytes);
-    if (problem !== undefined) {
-      throw new RestoreMismatchError('path', image, `the RAM image ${problem}`, 'STATE_FILE');
-    }
+    checkSnapshotFile(image, manifest.state.memory.bytes, 'the RAM image');
   }
   for (const [i, drive] of manifest.drives.entries()) {
     const st = statSync(drive.spec.path, { throwIfNoEntry: false });
@@ -143,19 +139,15 @@ function checkHotDrive(drive: ManifestDrive, i: number): void {
   }
 }
 
-// The state file: a regular file (no symlink) of the size the manifest says.
-function checkStateFile(path: string, bytes: number): void {
+// A file of the snapshot (the state file, the RAM image): a regular file (no symlink) of the
+// size the manifest says.
+function checkSnapshotFile(path: string, bytes: number, what: string): void {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new RestoreMismatchError(
-      'path',
-      path,
-      `cannot open the state file (${code})`,
-      'STATE_FILE',
-    );
+    throw new RestoreMismatchError('path', path, `cannot open ${what} (${code})`, 'STATE_FILE');
   }
   try {
     const st = fstatSync(fd);
@@ -164,8 +156,8 @@ function checkStateFile(path: string, bytes: number): void {
         'path',
         path,
         st.isFile()
-          ? `the state file has ${st.size} bytes, the manifest says ${bytes}`
-          : 'the state file is not a regular file',
+          ? `${what} has ${st.size} bytes, the manifest says ${bytes}`
+          : `${what} is not a regular file`,
         'STATE_FILE',
       );
     }

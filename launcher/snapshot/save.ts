@@ -181,9 +181,7 @@ export async function saveSnapshot(
   if (image !== undefined) {
     await runner.step('memory-image', async () => {
       const from = await ramSource(vm.qmp, vm.pid, memoryBackend!.id);
-      const flags =
-        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-      closeSync(openSync(image, flags, 0o600));
+      writeExclusive(image, ''); // created here (0600, never over a file); cp fills it
       runner.push('remove the RAM image', () => unlinkSync(image));
       await copySparse(from, image);
       fsyncFile(image);

@@ -9,6 +9,7 @@ import { buildCommand } from '../../../../launcher/command.js';
 import { RestoreMismatchError } from '../../../../launcher/snapshot/errors.js';
 import type { ManifestDrive, SnapshotManifest } from '../../../../launcher/snapshot/manifest.js';
 import { checkRestore } from '../../../../launcher/snapshot/restore-check.js';
+import { TEST_VM } from './fake-subject.js';
 
 let dir = '';
 let qemu = '';
@@ -103,12 +104,7 @@ describe('restore checks of hot-plugged drives', () => {
 describe('command of a restored hot-plugged drive', () => {
   it('cold-plugs it on its root port with its ids, the port not offered to hot plug', () => {
     const command = buildCommand({
-      machine: { template: 'q35' },
-      accel: 'tcg',
-      cpus: 1,
-      memory: { sizeMiB: 128 },
-      boot: { kernel: '/k' },
-      qmp: { fd: 3 },
+      ...TEST_VM,
       drives: [
         { id: 'data', fd: 5, format: 'raw', serial: 'data' },
         { id: 'hd0', fd: 6, format: 'raw', serial: 'hd0' },

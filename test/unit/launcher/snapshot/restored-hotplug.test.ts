@@ -9,6 +9,7 @@ import {
   restoredDrives,
 } from '../../../../launcher/snapshot/restored-hotplug.js';
 import type { AttachedEndpoint } from '../../../../network/endpoints/attach-types.js';
+import { TEST_VM } from './fake-subject.js';
 
 describe('adoptRestoredNics', () => {
   it('registers a restored NIC on its root port; its cleanup detaches the host side and frees the port', async () => {
@@ -58,12 +59,7 @@ describe('adoptRestoredDrives', () => {
 
   it('registers a restored drive on its root port; its cleanup removes its nodes and fdset and frees the port', async () => {
     const command = buildCommand({
-      machine: { template: 'q35' },
-      accel: 'tcg',
-      cpus: 1,
-      memory: { sizeMiB: 128 },
-      boot: { kernel: '/k' },
-      qmp: { fd: 3 },
+      ...TEST_VM,
       drives: configs,
       driveBuses: { hd0: 'rp1' },
     });

@@ -11,10 +11,9 @@ import { buildCommand } from '../../../../launcher/command.js';
 import type { HotpluggedDrive } from '../../../../launcher/hotplug/types.js';
 import type { QmpClient } from '../../../../launcher/qmp/client.js';
 import { saveSnapshot, type SnapshotSubject } from '../../../../launcher/snapshot/save.js';
-import { closeFd } from '../../../../native/index.js';
-import type { FakeCommand, FakeQmp } from '../../../helpers/fake-qmp.js';
+import type { FakeQmp } from '../../../helpers/fake-qmp.js';
 import { connectedToFake } from '../qmp/connected.js';
-import { fakeSubject } from './fake-subject.js';
+import { fakeSubject, serveSave, TEST_VM } from './fake-subject.js';
 
 let pair: { fake: FakeQmp; qmp: QmpClient } | undefined;
 let dir: string;
@@ -44,34 +43,13 @@ function subject(
   return fakeSubject(qmp, { hotpluggedDrives: drives, ...more });
 }
 
-// Answers every command as QEMU would, the save completing at once.
-function serve(fake: FakeQmp): FakeCommand[] {
-  const seen: FakeCommand[] = [];
-  void (async () => {
-    for (;;) {
-      const c = await fake.nextCommand().catch(() => undefined);
-      if (!c) return;
-      seen.push(c);
-      for (const fd of c.fds) closeFd(fd);
-      if (c.execute === 'query-version') {
-        fake.reply(c, { qemu: { major: 7, minor: 2, micro: 22 }, package: '' });
-      } else if (c.execute === 'query-status') {
-        fake.reply(c, { running: true, status: 'running', singlestep: false });
-      } else if (c.execute === 'query-migrate') {
-        fake.reply(c, { status: 'completed', ram: { transferred: 1, total: 1 } });
-      } else fake.reply(c, {});
-    }
-  })();
-  return seen;
-}
-
 describe('vm.snapshot with hot-plugged drives', () => {
   it('records a hot-plugged drive: its spec, image identity and root port, and its device', async () => {
     dir = mkdtempSync(join(tmpdir(), 'vml-save-hd-'));
     const image = join(dir, 'hot.img');
     writeFileSync(image, 'abcd');
     pair = await connectedToFake();
-    serve(pair.fake);
+    serveSave(pair.fake);
     const r = await saveSnapshot(subject(pair.qmp, [hotDrive(image)]), join(dir, 'a.state'));
     expect(r.manifest.version).toBe(2);
     expect(r.manifest.drives).toMatchObject([
@@ -96,15 +74,10 @@ describe('vm.snapshot with hot-plugged drives', () => {
     const image = join(dir, 'hot.img');
     writeFileSync(image, 'abcd');
     pair = await connectedToFake();
-    serve(pair.fake);
+    serveSave(pair.fake);
     const spec = { path: image, id: 'hd0', format: 'raw' as const, serial: 'hd0' };
     const command = buildCommand({
-      machine: { template: 'q35' },
-      accel: 'tcg',
-      cpus: 1,
-      memory: { sizeMiB: 128 },
-      boot: { kernel: '/k' },
-      qmp: { fd: 3 },
+      ...TEST_VM,
       console: { kind: 'fd', fd: 4 },
       drives: [{ id: 'hd0', fd: 5, format: 'raw', serial: 'hd0' }],
       driveBuses: { hd0: 'rp1' },
@@ -149,7 +122,7 @@ describe('vm.snapshot with hot-plugged drives', () => {
     const image = join(dir, 'hot.img');
     writeFileSync(image, 'abcd');
     pair = await connectedToFake();
-    const seen = serve(pair.fake);
+    const seen = serveSave(pair.fake);
     const path = join(dir, 'a.state');
     const error = await saveSnapshot(subject(pair.qmp, [], make(image)), path).catch(
       (e: unknown) => e,

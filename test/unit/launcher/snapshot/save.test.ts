@@ -5,14 +5,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeFd } from '../../../../native/index.js';
 import { SnapshotError } from '../../../../launcher/snapshot/errors.js';
 import { parseManifest } from '../../../../launcher/snapshot/manifest.js';
 import { saveSnapshot, type SnapshotSubject } from '../../../../launcher/snapshot/save.js';
 import type { QmpClient } from '../../../../launcher/qmp/client.js';
-import type { FakeCommand, FakeQmp } from '../../../helpers/fake-qmp.js';
+import type { FakeQmp } from '../../../helpers/fake-qmp.js';
 import { connectedToFake } from '../qmp/connected.js';
-import { fakeSubject } from './fake-subject.js';
+import { fakeSubject, serveSave } from './fake-subject.js';
 
 let pair: { fake: FakeQmp; qmp: QmpClient } | undefined;
 let dir: string;
@@ -29,33 +28,6 @@ function subject(qmp: QmpClient, drive: string): SnapshotSubject {
   });
 }
 
-// Answers every command as QEMU would; `migrateStatus` is what query-migrate says.
-function serve(
-  fake: FakeQmp,
-  migrateStatus: () => object,
-  blockstats: object[] = [],
-): FakeCommand[] {
-  const seen: FakeCommand[] = [];
-  void (async () => {
-    for (;;) {
-      const c = await fake.nextCommand().catch(() => undefined);
-      if (!c) return;
-      seen.push(c);
-      for (const fd of c.fds) closeFd(fd);
-      if (c.execute === 'query-version') {
-        fake.reply(c, { qemu: { major: 7, minor: 2, micro: 22 }, package: ' (fake)' });
-      } else if (c.execute === 'query-status') {
-        fake.reply(c, { running: true, status: 'running', singlestep: false });
-      } else if (c.execute === 'query-migrate') {
-        fake.reply(c, migrateStatus());
-      } else if (c.execute === 'query-blockstats') {
-        fake.reply(c, blockstats);
-      } else fake.reply(c, {});
-    }
-  })();
-  return seen;
-}
-
 describe('vm.snapshot steps', () => {
   it('stops, passes the file by getfd, migrates to fd:, writes a manifest that parses, resumes', async () => {
     dir = mkdtempSync(join(tmpdir(), 'vml-save-'));
@@ -63,7 +35,7 @@ describe('vm.snapshot steps', () => {
     writeFileSync(drive, 'x');
     pair = await connectedToFake();
     let polls = 0;
-    const seen = serve(pair.fake, () =>
+    const seen = serveSave(pair.fake, () =>
       ++polls < 3
         ? { status: 'active', ram: { transferred: polls * 10, total: 100 } }
         : { status: 'completed', ram: { transferred: 100, total: 100 } },
@@ -107,7 +79,7 @@ describe('vm.snapshot steps', () => {
     const vm = subject(pair.qmp, drive);
     vm.source = { ...vm.source, drives: [{ path: drive, id: 'scratch', ephemeral: true }] };
     const path = join(dir, 'a.state');
-    const seen = serve(pair.fake, () => ({ status: 'completed' }), stats(2));
+    const seen = serveSave(pair.fake, () => ({ status: 'completed' }), stats(2));
     const error = await saveSnapshot(vm, path).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SnapshotError);
     expect(error).toMatchObject({ step: 'ephemeral-drives' });
@@ -124,7 +96,7 @@ describe('vm.snapshot steps', () => {
     pair.fake.close();
     // Unwritten, it is saved (a restore's fresh overlay is what the guest saw).
     pair = await connectedToFake();
-    serve(pair.fake, () => ({ status: 'completed' }), stats(0));
+    serveSave(pair.fake, () => ({ status: 'completed' }), stats(0));
     const vm2 = subject(pair.qmp, drive);
     vm2.source = vm.source;
     await expect(saveSnapshot(vm2, path)).resolves.toMatchObject({ path });
@@ -135,7 +107,7 @@ describe('vm.snapshot steps', () => {
     const path = join(dir, 'a.state');
     writeFileSync(path, 'mine');
     pair = await connectedToFake();
-    const seen = serve(pair.fake, () => ({ status: 'completed' }));
+    const seen = serveSave(pair.fake, () => ({ status: 'completed' }));
     const error = await saveSnapshot(subject(pair.qmp, path), path).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SnapshotError);
     expect(error).toMatchObject({ step: 'open-state', code: 'SNAPSHOT_FAILED' });
@@ -148,7 +120,7 @@ describe('vm.snapshot steps', () => {
     const drive = join(dir, 'd.img');
     writeFileSync(drive, 'x');
     pair = await connectedToFake();
-    const seen = serve(pair.fake, () => ({ status: 'failed', 'error-desc': 'disk full' }));
+    const seen = serveSave(pair.fake, () => ({ status: 'failed', 'error-desc': 'disk full' }));
     const path = join(dir, 'a.state');
     const error = await saveSnapshot(subject(pair.qmp, drive), path).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SnapshotError);
@@ -166,7 +138,7 @@ describe('vm.snapshot steps', () => {
     writeFileSync(drive, 'x');
     pair = await connectedToFake();
     const controller = new AbortController();
-    serve(pair.fake, () => {
+    serveSave(pair.fake, () => {
       controller.abort();
       return { status: 'active' };
     });
