@@ -1,6 +1,6 @@
 // Runs commands in the guest over its serial console and returns their output and exit status.
 // Each command is framed by markers that cannot be confused with an echo of the command itself
-// or with kernel messages, and travels base64-encoded so quotes and newlines survive.
+// or with kernel messages, and reaches the guest's eval unchanged (quoted or base64-encoded).
 import { randomBytes } from 'node:crypto';
 import { AbortError, TimeoutError, VmlaunchError } from '../core/index.js';
 import { ConsoleClosedError, type SerialConsole } from './console.js';
@@ -165,16 +165,29 @@ export class GuestShell {
   }
 }
 
-// What the console shell gets: markers around the command, which travels base64-encoded in a
-// here-document of short lines, so quotes and newlines survive and no line nears the tty's
-// 4095-byte canonical-mode limit (a command of any size fits). The split literals ("B""EGIN")
-// keep an echoed command line from matching the markers.
+// What the console shell gets: markers around the command, run by `command eval` with stderr
+// joined to stdout and no stdin (`command` keeps a syntax error in the command from discarding
+// the rest of the line, end marker included: the shell reports it and the status is 2). The split literals ("B""EGIN") keep an echoed command line from matching
+// the markers. A short command of printable ASCII without a single quote travels in single
+// quotes, which pass every other character through unchanged; any other command travels
+// base64-encoded in a here-document of short lines, so quotes and newlines survive and no line
+// nears the tty's 4095-byte canonical-mode limit (a command of any size fits). Both hand eval
+// the same text; the quoted form spares the guest a command substitution, the decoder's process
+// and the here-document, which is most of a first command's cost after a restore under TCG
+// (nothing the guest runs has been translated yet).
 export function commandLine(id: string, command: string): string {
+  const begin = `echo "__VML_B""EGIN_${id}__"; `;
+  const end = `echo "__VML_E""ND_${id}_$?__"\n`;
+  if (INLINE_COMMAND.test(command))
+    return `${begin}command eval '${command}' 2>&1 </dev/null; ${end}`;
   const encoded = Buffer.from(command).toString('base64').replace(/.{76}/g, '$&\n');
   const eof = `__VML_EOF_${id}__`;
   return (
-    `echo "__VML_B""EGIN_${id}__"; ` +
-    `eval "$(base64 -d <<'${eof}'\n${encoded.replace(/\n$/, '')}\n${eof}\n)" 2>&1 </dev/null; ` +
-    `echo "__VML_E""ND_${id}_$?__"\n`
+    begin +
+    `command eval "$(base64 -d <<'${eof}'\n${encoded.replace(/\n$/, '')}\n${eof}\n)" 2>&1 </dev/null; ` +
+    end
   );
 }
+
+// Printable ASCII except the single quote, up to 1 KiB: no tty control character, no newline.
+const INLINE_COMMAND = /^[\x20-\x26\x28-\x7e]{1,1024}$/;

@@ -23,6 +23,18 @@ describe.runIf(prerequisite('vm lifecycle', qemuMissing()))(
       console.log(`accelerator: ${vm.accel.accel} (${vm.accel.reason})`);
       await vm.guest.waitReady({ timeout: 90_000 });
       expect((await vm.guest.exec('uname -s')).output).toBe('Linux\n');
+      // The guest's own shell: a plain command (sent quoted), one with quotes and a newline
+      // (base64), and one that is not valid shell (its status, and the shell takes the next).
+      expect(await vm.guest.exec('echo $((6 * 7)) "$HOME" \\$x; false')).toEqual({
+        output: '42 /root $x\n',
+        status: 1,
+      });
+      expect(await vm.guest.exec("printf '%s|' 'a b'\necho")).toEqual({
+        output: 'a b|\n',
+        status: 0,
+      });
+      expect((await vm.guest.exec('if true')).status).toBe(2);
+      expect((await vm.guest.exec('echo next')).output).toBe('next\n');
       expect(await vm.qmp.queryStatus()).toMatchObject({ status: 'running' });
       const exit = await vm.shutdown();
       expect(exit).toMatchObject({ rung: 'powerdown', unexpected: false, code: 0 });

@@ -1,14 +1,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Duplex } from 'node:stream';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SerialConsole } from '../../../launcher/console.js';
 import { AbortError, TimeoutError } from '../../../core/index.js';
-import { GuestCommandError, GuestShell } from '../../../launcher/guest-shell.js';
+import { commandLine, GuestCommandError, GuestShell } from '../../../launcher/guest-shell.js';
 
 // A local `sh` stands in for the guest's console shell (same framing, same base64 decoding).
+// Both framings run here: a short one-line command of printable ASCII without a single quote
+// goes quoted, any other base64-encoded.
 let shell: ChildProcess | undefined;
 function localConsole(noise = ''): SerialConsole {
-  shell = spawn('sh', [], { stdio: ['pipe', 'pipe', 'pipe'] });
+  shell = spawn('sh', ['-i'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, PS1: '', PS2: '' },
+  });
   const stream = Duplex.from({ readable: shell.stdout!, writable: shell.stdin! });
   const console = new SerialConsole(stream);
   if (noise) shell.stdin!.write(`echo '${noise}'\n`);
@@ -33,6 +39,41 @@ describe('GuestShell', () => {
     const guest = new GuestShell(localConsole());
     const result = await guest.exec("printf '%s|' \"a b\" '$HOME' 'x,y'\necho second line");
     expect(result).toEqual({ output: 'a b|$HOME|x,y|second line\n', status: 0 });
+  });
+
+  it('hands eval the same text whichever way the command travels', async () => {
+    const guest = new GuestShell(localConsole());
+    const printable = Array.from({ length: 0x7f - 0x20 }, (_, i) => String.fromCharCode(0x20 + i));
+    // printf %s "<text>" with the four characters special inside double quotes escaped: the
+    // command holds a single quote (base64) exactly when the text does.
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: fc.constantFrom(...printable, '\n') }), async (text) => {
+        const escaped = text.replace(/[\\"$`]/g, '\\$&');
+        const result = await guest.exec(`printf %s "${escaped}"`);
+        expect(result).toEqual({ output: text, status: 0 });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('sends a short plain command quoted, anything else base64-encoded', () => {
+    expect(commandLine('abc', 'ip neigh flush all')).toBe(
+      'echo "__VML_B""EGIN_abc__"; command eval \'ip neigh flush all\' 2>&1 </dev/null; ' +
+        'echo "__VML_E""ND_abc_$?__"\n',
+    );
+    for (const command of ["echo 'x'", 'echo a\necho b', 'echo \x03', `echo ${'x'.repeat(1100)}`]) {
+      const line = commandLine('abc', command);
+      expect(line).toContain('base64 -d');
+      expect(line).not.toContain(command);
+    }
+  });
+
+  it('answers a command that is not valid shell with a status, and takes the next one', async () => {
+    const guest = new GuestShell(localConsole());
+    for (const broken of ['if true', 'echo "unclosed', "case x in\n'"]) {
+      expect((await guest.exec(broken)).status).toBe(2);
+      expect(await guest.exec('echo next')).toEqual({ output: 'next\n', status: 0 });
+    }
   });
 
   it('captures stderr with stdout', async () => {
