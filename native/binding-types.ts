@@ -51,6 +51,10 @@ export interface NativeBinding {
   tryLockExclusive(fd: number): boolean;
   /** close(2). */
   close(fd: number): void;
+  /** [offset, length] of each data range of a regular file (SEEK_DATA/SEEK_HOLE). */
+  dataRanges(fd: number): Array<[number, number]>;
+  /** memfd_create(2), close-on-exec: an empty anonymous memory file. */
+  memfdCreate(name: string): number;
   /** Sends `data` on a dup of `socket` from a thread of its own, which then closes the dup. */
   sendDetached(socket: number, data: Buffer): void;
   /** Closes `fds` from a thread of its own. */

@@ -9,7 +9,8 @@
         "src/tap.cc",
         "src/fds.cc",
         "src/detached.cc",
-        "src/pidfd.cc"
+        "src/pidfd.cc",
+        "src/ram-files.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],

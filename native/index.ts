@@ -153,6 +153,16 @@ export function tryLockExclusive(fd: number): boolean {
   return call('tryLockExclusive', (b) => b.tryLockExclusive(fd));
 }
 
+/** Where a regular file holds data, as [offset, length] ranges: its holes are left out. */
+export function dataRanges(fd: number): Array<[number, number]> {
+  return call('dataRanges', (b) => b.dataRanges(fd));
+}
+
+/** An empty anonymous memory file (memfd, close-on-exec); `name` shows in /proc/PID/fd. */
+export function memfdCreate(name: string): number {
+  return call('memfdCreate', (b) => b.memfdCreate(name));
+}
+
 /** Closes an fd; EBADF surfaces so double closes are caught. */
 export function closeFd(fd: number): void {
   call('close', (b) => b.close(fd));

@@ -8,6 +8,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitFds(env, exports);
   InitDetached(env, exports);
   InitPidfd(env, exports);
+  InitRamFiles(env, exports);
   return exports;
 }
 

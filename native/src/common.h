@@ -75,3 +75,4 @@ void InitTap(Napi::Env env, Napi::Object exports);
 void InitFds(Napi::Env env, Napi::Object exports);
 void InitDetached(Napi::Env env, Napi::Object exports);
 void InitPidfd(Napi::Env env, Napi::Object exports);
+void InitRamFiles(Napi::Env env, Napi::Object exports);
