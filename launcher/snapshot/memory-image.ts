@@ -1,24 +1,26 @@
 // The guest's RAM as a file beside the state (docs/snapshots.md, "Memory image"). A VM whose
-// RAM is shared memory (a memfd, or a restore's RAM file) is saved with QEMU's x-ignore-shared
-// capability: the state file then holds the devices only, and vmlaunch copies the RAM itself,
-// sparse, while the VM is stopped. A restore maps a private copy of that image instead of
+// RAM is shared memory (a memfd: its own, or a restore's copy of an image) is saved with QEMU's
+// x-ignore-shared capability: the state file then holds the devices only, and vmlaunch copies
+// the RAM itself, sparse, while the VM is stopped. A restore maps a private copy of that image instead of
 // feeding every page through the migration stream: no page is parsed or zeroed on the way in.
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
   fchmodSync,
+  fstatSync,
+  ftruncateSync,
   openSync,
   readdirSync,
   readlinkSync,
   statSync,
-  unlinkSync,
 } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { UnsupportedError } from '../../core/index.js';
+import { dataRanges, memfdCreate } from '../../native/index.js';
 import type { QmpClient } from '../qmp/index.js';
+import { copyRanges } from './range-copy.js';
 
 const run = promisify(execFile);
 
@@ -73,23 +75,49 @@ export function allocatedBytes(path: string): number {
   return statSync(path).blocks * 512;
 }
 
-// A private copy of the RAM image for one restore: made beside the image (the filesystem the
-// caller chose for it), unlinked at once, and handed over as an fd. QEMU maps it shared, so
-// its writes land in this copy only: the image stays as saved for the next restore or clone,
-// and a QEMU that escapes its guest can reach no other VM's memory through it.
-/** @returns our fd of the copy (opened read-write; the caller closes it). */
-export async function privateCopy(image: string): Promise<number> {
-  const temp = join(dirname(image), `.${basename(image)}.${randomBytes(6).toString('hex')}`);
-  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-  closeSync(openSync(temp, flags, 0o600));
-  let fd: number;
+/** A restore's private copy of the RAM image, QEMU's to map while it is being filled. */
+export interface PrivateCopy {
+  /** Our fd of the copy (read-write; the caller closes it): already the image's full size. */
+  fd: number;
+  /** Settles once every data range of the image is in the copy (before the state's load). */
+  done: Promise<void>;
+  /** Ends the copy early and waits for it (on a failed restore, before fds are closed). */
+  stop(): Promise<void>;
+}
+
+// A private copy of the RAM image for one restore, in an anonymous memory file (memfd) handed
+// over as an fd: QEMU maps it shared, so its writes land in this copy only, never on a disk;
+// the image stays as saved for the next restore or clone, and a QEMU that escapes its guest
+// can reach no other VM's memory through it. The copy has the image's size from the start and
+// is filled while QEMU starts (QEMU reads none of the guest's RAM before the load): only the
+// image's data ranges are copied, its holes stay holes (unallocated memory).
+/** @throws NodeJS.ErrnoException / NativeError when the image or the copy cannot be opened. */
+export function startPrivateCopy(image: string): PrivateCopy {
+  const opened: number[] = [];
   try {
-    await copySparse(image, temp);
-    fd = openSync(temp, constants.O_RDWR | constants.O_NOFOLLOW);
-  } finally {
-    unlinkSync(temp);
+    const from = openSync(image, constants.O_RDONLY | constants.O_NOFOLLOW);
+    opened.push(from);
+    const fd = memfdCreate('vmlaunch-ram-copy');
+    opened.push(fd);
+    // The copy's own open file: QEMU's spawn closes `fd` of ours while the copy still runs.
+    const to = openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY);
+    opened.push(to);
+    ftruncateSync(fd, fstatSync(from).size);
+    // Only our fds and QEMU's reach it: the jail's uid may reopen it read-write.
+    fchmodSync(fd, 0o666);
+    const copy = copyRanges(from, to, dataRanges(from));
+    const done = copy.done.finally(() => {
+      closeSync(from);
+      closeSync(to);
+    });
+    done.catch(() => undefined); // the restore awaits it in a later step
+    const stop = async (): Promise<void> => {
+      await copy.stop();
+      await done.catch(() => undefined);
+    };
+    return { fd, done, stop };
+  } catch (error) {
+    for (const fd of opened.reverse()) closeSync(fd);
+    throw error;
   }
-  // Unlinked, only our fd and QEMU's reach it: the jail's uid may reopen it read-write.
-  fchmodSync(fd, 0o666);
-  return fd;
 }

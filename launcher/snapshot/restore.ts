@@ -15,7 +15,7 @@ import { driveQemuIds } from '../devices/blockdev-drive.js';
 import { nicQemuIds } from '../devices/nic-devices.js';
 import { RestoreMismatchError } from './errors.js';
 import { manifestPath, parseManifest, type SnapshotManifest } from './manifest.js';
-import { privateCopy, setIgnoreShared } from './memory-image.js';
+import { setIgnoreShared, startPrivateCopy, type PrivateCopy } from './memory-image.js';
 import { waitForMigration } from './migrate-wait.js';
 import { checkRestore, restoreEndpoints } from './restore-check.js';
 import type { RestoreOptions } from './restore-options.js';
@@ -99,15 +99,26 @@ export async function restore(path: string, options: RestoreOptions = {}): Promi
       if (Object.keys(driveBuses).length > 0) run.driveBuses = driveBuses;
     },
   };
-  // A RAM image: QEMU maps a private copy of it (memory-image.ts); our fd goes with the others.
+  // A RAM image: QEMU maps a private copy of it (memory-image.ts), filled while QEMU starts;
+  // our fd goes with the others, and the load waits for the copy to be complete.
   const memory = manifest.state.memory;
+  let copy: PrivateCopy | undefined;
   const memoryCopy: Step<LaunchRun> = {
     name: 'memory-copy',
-    async run(run) {
+    run(run) {
       if (!memory) return;
-      const fd = await privateCopy(join(dirname(path), memory.file));
-      run.owned.push(fd);
-      run.memoryFile = fd;
+      const started = startPrivateCopy(join(dirname(path), memory.file));
+      copy = started;
+      run.owned.push(started.fd);
+      run.memoryFile = started.fd;
+      // On a failed restore no read or write of the copy may still be pending.
+      run.undo.push('stop the RAM image copy', () => started.stop());
+    },
+  };
+  const memoryCopied: Step<LaunchRun> = {
+    name: 'memory-copied',
+    async run() {
+      await copy?.done;
     },
   };
   const deviceSet: Step<LaunchRun> = {
@@ -139,7 +150,11 @@ export async function restore(path: string, options: RestoreOptions = {}): Promi
   const vm = await launchWithDeps(
     launchOptions,
     {},
-    { before: [placeHotplugged, memoryCopy], afterBuild: [deviceSet], after: [loadState, resume] },
+    {
+      before: [placeHotplugged, memoryCopy],
+      afterBuild: [deviceSet],
+      after: [memoryCopied, loadState, resume],
+    },
   );
   if (!options.paused && (options.refreshNeighbours ?? true)) {
     await flushNeighbours(vm).catch(async (error: unknown) => {

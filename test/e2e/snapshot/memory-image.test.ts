@@ -16,6 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import { launch } from '../../../launcher/launch.js';
 import { RestoreMismatchError } from '../../../launcher/snapshot/errors.js';
 import { restore } from '../../../launcher/snapshot/restore.js';
@@ -102,6 +103,7 @@ describe.runIf(prerequisite('snapshot RAM image', coldplugMissing()))('snapshot 
 
       // --- refused before anything is made: a wrong-sized image, a missing one -----------
       await expectRefusals(dir, state);
+      await expectUnwound(dir, state, nets);
 
       // --- restored into a new netns: pings at once, still holds what it had in RAM -------
       const second = netWithVeth('sram1', nets);
@@ -182,4 +184,39 @@ async function expectRefusals(dir: string, state: string): Promise<void> {
   expect(runDirs()).toEqual(dirsBefore);
   // No copy of the image was started beside it.
   expect(readdirSync(dir).filter((f) => f.startsWith('.'))).toEqual([]);
+}
+
+// Restores that fail once the image's copy has started: one aborted as soon as the copy is
+// under way (the copy is stopped and waited for before its fds close), one whose state file is
+// garbage of the right size (QEMU refuses the load, after the copy). Each is undone whole.
+async function expectUnwound(dir: string, state: string, nets: TestNet[]): Promise<void> {
+  const garbage = join(dir, 'garbage.state');
+  writeFileSync(garbage, Buffer.alloc(statSync(state).size, 0x5a));
+  linkSync(`${state}.json`, `${garbage}.json`);
+  linkSync(`${state}.ram`, `${garbage}.ram`);
+  const net = netWithVeth('sram-u', nets);
+  const dirsBefore = runDirs();
+  const before = takeSnapshot();
+  const controller = new AbortController();
+  const logger = pino(
+    { level: 'debug' },
+    {
+      write(line: string) {
+        if ((JSON.parse(line) as { step?: string }).step === 'memory-copy') controller.abort();
+      },
+    },
+  );
+  const aborted = await restore(state, { netns: net.ns, logger, signal: controller.signal }).catch(
+    (e: unknown) => e,
+  );
+  expect(controller.signal.aborted).toBe(true);
+  expect(aborted).toMatchObject({ code: 'ABORTED' });
+  // At once: the copy's own fds are closed before the restore rejects, not some time later.
+  expect(diffSnapshots(before, takeSnapshot())).toEqual([]);
+  const refused = await restore(garbage, { netns: net.ns }).catch((e: unknown) => e);
+  expect(refused).toMatchObject({ step: 'load-state' });
+  expect(diffSnapshots(before, takeSnapshot())).toEqual([]);
+  expect(runDirs()).toEqual(dirsBefore);
+  expect(readdirSync(dir).filter((f) => f.startsWith('.'))).toEqual([]);
+  for (const f of ['', '.json', '.ram']) rmSync(`${garbage}${f}`);
 }
