@@ -1,43 +1,24 @@
-import {
-  closeSync,
-  fstatSync,
-  ftruncateSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dataRanges } from '../../../native/index.js';
 import { copyRanges } from '../../../launcher/snapshot/range-copy.js';
+import { MiB, sparseFile, tempDirPerTest } from '../../helpers/sparse-files.js';
 
-const MiB = 1 << 20;
-let dir: string;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'vml-rcopy-'));
-});
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDirPerTest('vml-rcopy-');
 
 // A 64 MiB sparse file with random data scattered in it, and an empty copy of its size.
 function files(): { from: number; to: number; source: string; target: string } {
-  const source = join(dir, 'image');
-  const target = join(dir, 'copy');
-  const from = openSync(source, 'w+');
-  ftruncateSync(from, 64 * MiB);
-  for (const [at, length] of [
-    [0, 4096],
-    [3 * MiB + 512, 5 * MiB],
-    [40 * MiB, 12288],
-    [64 * MiB - 4096, 4096],
-  ] as const) {
-    writeSync(from, randomBytes(length), 0, length, at);
-  }
-  const to = openSync(target, 'w+');
-  ftruncateSync(to, 64 * MiB);
+  const source = join(dir(), 'image');
+  const target = join(dir(), 'copy');
+  const from = sparseFile(source, 64 * MiB, [
+    [0, randomBytes(4096)],
+    [3 * MiB + 512, randomBytes(5 * MiB)],
+    [40 * MiB, randomBytes(12288)],
+    [64 * MiB - 4096, randomBytes(4096)],
+  ]);
+  const to = sparseFile(target, 64 * MiB, []);
   return { from, to, source, target };
 }
 

@@ -1,32 +1,18 @@
-import {
-  closeSync,
-  fstatSync,
-  ftruncateSync,
-  mkdtempSync,
-  openSync,
-  readlinkSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, fstatSync, ftruncateSync, openSync, readlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { closeFd, dataRanges, memfdCreate, socketpair } from '../../../native/index.js';
+import { MiB, sparseFile, tempDirPerTest } from '../../helpers/sparse-files.js';
 
-const MiB = 1 << 20;
-let dir: string;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'vml-ranges-'));
-});
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDirPerTest('vml-ranges-');
 
 // A sparse file: `size` bytes, data written at each offset (one 4 KiB block of 0x5a).
-function sparse(name: string, size: number, at: number[]): number {
-  const fd = openSync(join(dir, name), 'w+');
-  ftruncateSync(fd, size);
-  for (const offset of at) writeSync(fd, Buffer.alloc(4096, 0x5a), 0, 4096, offset);
-  return fd;
-}
+const sparse = (name: string, size: number, at: number[]): number =>
+  sparseFile(
+    join(dir(), name),
+    size,
+    at.map((offset) => [offset, Buffer.alloc(4096, 0x5a)]),
+  );
 
 describe('dataRanges', () => {
   it('lists the data of a sparse file and leaves its holes out', () => {
