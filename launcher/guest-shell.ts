@@ -167,14 +167,15 @@ export class GuestShell {
 
 // What the console shell gets: markers around the command, run by `command eval` with stderr
 // joined to stdout and no stdin (`command` keeps a syntax error in the command from discarding
-// the rest of the line, end marker included: the shell reports it and the status is 2). The split literals ("B""EGIN") keep an echoed command line from matching
-// the markers. A short command of printable ASCII without a single quote travels in single
-// quotes, which pass every other character through unchanged; any other command travels
-// base64-encoded in a here-document of short lines, so quotes and newlines survive and no line
-// nears the tty's 4095-byte canonical-mode limit (a command of any size fits). Both hand eval
-// the same text; the quoted form spares the guest a command substitution, the decoder's process
-// and the here-document, which is most of a first command's cost after a restore under TCG
-// (nothing the guest runs has been translated yet).
+// the rest of the line, end marker included: the shell reports it and the status is 2). The
+// split literals ("B""EGIN") keep an echoed command line from matching the markers. A short
+// command of printable ASCII without a single quote travels in single quotes, which pass every
+// other character through unchanged; any other command travels base64-encoded in a
+// here-document of short lines, so quotes and newlines survive and no line nears the tty's
+// 4095-byte canonical-mode limit (a command of any size fits). Both hand eval the same text;
+// the quoted form spares the guest a command substitution, the decoder's process and the
+// here-document, which is most of a first command's cost after a restore under TCG (nothing
+// the guest runs has been translated yet).
 export function commandLine(id: string, command: string): string {
   const begin = `echo "__VML_B""EGIN_${id}__"; `;
   const end = `echo "__VML_E""ND_${id}_$?__"\n`;

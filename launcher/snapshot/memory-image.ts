@@ -1,8 +1,9 @@
 // The guest's RAM as a file beside the state (docs/snapshots.md, "Memory image"). A VM whose
 // RAM is shared memory (a memfd: its own, or a restore's copy of an image) is saved with QEMU's
 // x-ignore-shared capability: the state file then holds the devices only, and vmlaunch copies
-// the RAM itself, sparse, while the VM is stopped. A restore maps a private copy of that image instead of
-// feeding every page through the migration stream: no page is parsed or zeroed on the way in.
+// the RAM itself, sparse, while the VM is stopped (`cp --sparse=always`, which also leaves
+// zeroed pages out). A restore maps a private copy of that image instead of feeding every page
+// through the migration stream: no page is parsed or zeroed on the way in.
 import { execFile } from 'node:child_process';
 import {
   closeSync,
